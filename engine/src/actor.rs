@@ -1,0 +1,36 @@
+//! Who asked for a change: recorded in the metadata of every event it writes.
+
+use serde_json::{json, Value};
+
+use crate::{ApiKeyId, TenantId};
+
+/// The tenant and key behind a request, and the request's ids.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub tenant_id: TenantId,
+    /// `None` for the command line and other operator actions.
+    pub key_id: Option<ApiKeyId>,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+impl Actor {
+    /// An operator acting through the command line for `tenant_id`.
+    pub fn operator(tenant_id: TenantId) -> Self {
+        Actor {
+            tenant_id,
+            key_id: None,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            idempotency_key: None,
+        }
+    }
+
+    /// The event metadata: actor key id, request id, idempotency key.
+    pub fn metadata(&self) -> Value {
+        json!({
+            "actor_key_id": self.key_id,
+            "request_id": self.request_id,
+            "idempotency_key": self.idempotency_key,
+        })
+    }
+}

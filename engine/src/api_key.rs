@@ -1,0 +1,221 @@
+//! API keys: `sy_` followed by 40 random characters, shown once; only their sha-256 is
+//! stored. Each key belongs to one tenant and carries scopes.
+
+use chrono::{DateTime, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::log::{append, NewEvent, StreamLock};
+use crate::{Actor, ApiKeyId, Pool, StoreError, TenantId};
+
+/// What a key may do. `Full` may do everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Full,
+    Designer,
+    Service,
+    Auditor,
+}
+
+impl Scope {
+    /// Every scope, for error messages.
+    pub const ALL: [Scope; 4] = [Scope::Full, Scope::Designer, Scope::Service, Scope::Auditor];
+
+    /// The scope's name as clients write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Full => "full",
+            Scope::Designer => "designer",
+            Scope::Service => "service",
+            Scope::Auditor => "auditor",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// A key's secret, shown once at creation. Deliberately neither `Debug` nor `Display`.
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// The secret itself, for the one response that shows it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The authenticated caller behind a key.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub tenant_id: TenantId,
+    pub key_id: ApiKeyId,
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// True when the key has `full` or any of `allowed`.
+    pub fn may(&self, allowed: &[Scope]) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| *s == Scope::Full || allowed.contains(s))
+    }
+}
+
+/// A key as listed: never the secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub name: String,
+    /// The first characters of the key, to tell keys apart.
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Creates a key for `tenant_id` and returns it with its secret.
+pub async fn create(
+    pool: &Pool,
+    actor: &Actor,
+    name: &str,
+    scopes: &[Scope],
+) -> Result<(ApiKeyRecord, SecretKey), StoreError> {
+    let secret = format!("sy_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
+    let prefix = secret[..11].to_string();
+    let id = ApiKeyId::new();
+    let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
+            &[
+                &id.0,
+                &actor.tenant_id.0,
+                &name,
+                &prefix,
+                &digest(&secret).as_slice(),
+                &scope_names,
+            ],
+        )
+        .await?;
+    append(
+        &tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id: id.0,
+            event_type: "api_key.created",
+            data: json!({ "id": id, "name": name, "prefix": prefix, "scopes": scope_names }),
+            metadata: actor.metadata(),
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    tx.commit().await?;
+    let record = ApiKeyRecord {
+        id,
+        name: name.to_string(),
+        prefix,
+        scopes: scopes.to_vec(),
+        created_at: row.get(0),
+        revoked_at: None,
+    };
+    Ok((record, SecretKey(secret)))
+}
+
+/// The principal behind `token`, or `None` for an unknown or revoked key.
+pub async fn authenticate(pool: &Pool, token: &str) -> Result<Option<Principal>, StoreError> {
+    if !token.starts_with("sy_") {
+        return Ok(None);
+    }
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .await?;
+    let Some(row) = client
+        .query_opt(&stmt, &[&digest(token).as_slice()])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let names: Vec<String> = row.get(2);
+    Ok(Some(Principal {
+        key_id: ApiKeyId(row.get(0)),
+        tenant_id: TenantId(row.get(1)),
+        scopes: names.iter().filter_map(|n| Scope::parse(n)).collect(),
+    }))
+}
+
+/// A tenant's keys, oldest first, after `after` (a key id).
+pub async fn list(
+    pool: &Pool,
+    tenant_id: TenantId,
+    after: Option<ApiKeyId>,
+    limit: i64,
+) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys \
+             WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+            &[&tenant_id.0, &after.map(|a| a.0), &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let names: Vec<String> = row.get(3);
+            ApiKeyRecord {
+                id: ApiKeyId(row.get(0)),
+                name: row.get(1),
+                prefix: row.get(2),
+                scopes: names.iter().filter_map(|n| Scope::parse(n)).collect(),
+                created_at: row.get(4),
+                revoked_at: row.get(5),
+            }
+        })
+        .collect())
+}
+
+/// Revokes a key of the actor's tenant. `false` when no such active key exists.
+pub async fn revoke(pool: &Pool, actor: &Actor, id: ApiKeyId) -> Result<bool, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let revoked = tx
+        .execute(
+            "UPDATE api_keys SET revoked_at = now() \
+             WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
+            &[&id.0, &actor.tenant_id.0],
+        )
+        .await?;
+    if revoked == 0 {
+        return Ok(false);
+    }
+    append(
+        &tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id: id.0,
+            event_type: "api_key.revoked",
+            data: json!({ "id": id }),
+            metadata: actor.metadata(),
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}

@@ -1,0 +1,14 @@
+//! Workflow definitions: the states, transitions, guards and actions a designer publishes.
+//!
+//! [`validate`] checks a raw JSON document and reports every problem at once, each with its
+//! JSON path; only a document without problems becomes a [`WorkflowDefinition`].
+
+mod duration;
+mod model;
+mod validate;
+
+pub use duration::parse_duration;
+pub use model::{
+    ActionSpec, PayloadTemplate, RetryPolicy, StateDef, TransitionDef, WorkflowDefinition,
+};
+pub use validate::{validate, Problem};

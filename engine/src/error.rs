@@ -1,0 +1,53 @@
+//! Errors shared by every storage operation.
+
+use thiserror::Error;
+
+/// A failure of the database itself, as opposed to a domain rule.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database could not be reached or no connection was free in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A query failed for a reason that is not the caller's fault.
+    #[error("database error: {0}")]
+    Query(#[source] tokio_postgres::Error),
+    /// A stored row does not have the shape the engine wrote.
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        // A closed connection or a server shutting down is an outage, not a bug: callers
+        // answer 503 and retry rather than logging a 500.
+        let outage = err.is_closed()
+            || err.code().is_some_and(|code| {
+                let code = code.code();
+                code.starts_with("08") || code.starts_with("57P")
+            });
+        if outage {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Query(err)
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        match err {
+            deadpool_postgres::PoolError::Backend(err) => err.into(),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// The SQLSTATE and constraint name of a failed query, for mapping to domain errors.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            StoreError::Query(err) => err.as_db_error().and_then(|db| db.constraint()),
+            _ => None,
+        }
+    }
+}

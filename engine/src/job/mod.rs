@@ -1,0 +1,59 @@
+//! Jobs: running instances of a pinned workflow version, projected from their event stream.
+//!
+//! - [`create`]: a new job in its workflow's initial state (`job.created`).
+//! - [`transition`]: one transition, exactly as DESIGN.md's five steps, plus dry runs.
+//! - [`outbox`]: the `action_runs` rows a transition writes for the worker.
+//! - [`read`]: one job, a filtered list.
+
+pub mod create;
+pub mod outbox;
+pub mod read;
+pub mod transition;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{JobId, StoreError, TenantId};
+
+/// A job as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub workflow_id: Uuid,
+    pub workflow: String,
+    pub workflow_version: i32,
+    pub state: String,
+    pub previous_state: Option<String>,
+    /// Number of applied transitions; what services pass as `expected_version`.
+    pub version: i64,
+    pub context: Value,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) const JOB_COLUMNS: &str =
+    "id, tenant_id, workflow_id, workflow_name, workflow_version, \
+     state, previous_state, version, context, external_id, created_at, updated_at";
+
+impl Job {
+    pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
+        Ok(Job {
+            id: JobId(row.try_get("id")?),
+            tenant_id: TenantId(row.try_get("tenant_id")?),
+            workflow_id: row.try_get("workflow_id")?,
+            workflow: row.try_get("workflow_name")?,
+            workflow_version: row.try_get("workflow_version")?,
+            state: row.try_get("state")?,
+            previous_state: row.try_get("previous_state")?,
+            version: row.try_get("version")?,
+            context: row.try_get("context")?,
+            external_id: row.try_get("external_id")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}

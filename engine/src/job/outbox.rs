@@ -1,0 +1,163 @@
+//! The outbox: `action_runs` rows written in the transition's transaction, claimed by the
+//! worker after commit.
+//!
+//! A job's actions form one lane, run in commit order one at a time: a transition's first
+//! action is `pending` only when nothing earlier in the lane is unfinished; everything else
+//! starts `waiting` and is released by the worker when the action before it ends.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::Job;
+use crate::definition::TransitionDef;
+use crate::log::Event;
+use crate::{JobId, Pool, StoreError, TenantId};
+
+/// One action of an applied transition, and where it stands.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ActionRun {
+    pub id: Uuid,
+    pub job_id: JobId,
+    pub event_id: Uuid,
+    pub transition: String,
+    pub ordinal: i32,
+    pub name: String,
+    /// `waiting`, `pending`, `running`, `succeeded`, `failed` or `skipped`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const RUN_COLUMNS: &str = "id, job_id, event_id, transition, ordinal, name, status, attempts, \
+     next_attempt_at, last_status_code, last_error, created_at, updated_at";
+
+impl ActionRun {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
+        Ok(ActionRun {
+            id: row.try_get("id")?,
+            job_id: JobId(row.try_get("job_id")?),
+            event_id: row.try_get("event_id")?,
+            transition: row.try_get("transition")?,
+            ordinal: row.try_get("ordinal")?,
+            name: row.try_get("name")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            last_status_code: row.try_get("last_status_code")?,
+            last_error: row.try_get("last_error")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+/// Writes one row per action of `transition`, with the action spec and the template
+/// context snapshotted as of this commit.
+pub(crate) async fn insert(
+    tx: &deadpool_postgres::Transaction<'_>,
+    job: &Job,
+    event: &Event,
+    transition: &TransitionDef,
+    run_ids: &[Uuid],
+    context: &Value,
+) -> Result<Vec<ActionRun>, StoreError> {
+    if transition.actions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let busy = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $1 \
+             AND status IN ('waiting', 'pending', 'running'))",
+        )
+        .await?;
+    let lane_busy: bool = tx.query_one(&busy, &[&job.id.0]).await?.get(0);
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
+             ordinal, name, spec, context, status, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                     CASE WHEN $11 = 'pending' THEN now() END) RETURNING {RUN_COLUMNS}"
+        ))
+        .await?;
+    let mut runs = Vec::with_capacity(transition.actions.len());
+    for (ordinal, (action, id)) in transition.actions.iter().zip(run_ids).enumerate() {
+        let status = if ordinal == 0 && !lane_busy {
+            "pending"
+        } else {
+            "waiting"
+        };
+        let spec = serde_json::to_value(action)
+            .map_err(|err| StoreError::Corrupt(format!("action spec: {err}")))?;
+        let row = tx
+            .query_one(
+                &insert,
+                &[
+                    id,
+                    &job.tenant_id.0,
+                    &job.id.0,
+                    &event.id.0,
+                    &event.position,
+                    &transition.name,
+                    &(ordinal as i32),
+                    &action.name,
+                    &spec,
+                    context,
+                    &status,
+                ],
+            )
+            .await?;
+        runs.push(ActionRun::from_row(&row)?);
+    }
+    Ok(runs)
+}
+
+/// The latest outcome per action name of a job, for guards and templates.
+pub(crate) async fn last_actions(
+    client: &impl deadpool_postgres::GenericClient,
+    job_id: JobId,
+) -> Result<Value, StoreError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT DISTINCT ON (name) name, status, attempts, last_status_code, updated_at \
+             FROM action_runs WHERE job_id = $1 ORDER BY name, event_position DESC",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&job_id.0]).await?;
+    let mut out = Map::new();
+    for row in rows {
+        let at: DateTime<Utc> = row.get(4);
+        out.insert(
+            row.get(0),
+            json!({
+                "status": row.get::<_, String>(1),
+                "attempts": row.get::<_, i32>(2),
+                "status_code": row.get::<_, Option<i32>>(3),
+                "at": at,
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+/// Every action run of a job, in lane order.
+pub async fn list_for_job(
+    pool: &Pool,
+    tenant_id: TenantId,
+    job_id: JobId,
+) -> Result<Vec<ActionRun>, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM action_runs WHERE job_id = $1 AND tenant_id = $2 \
+             ORDER BY event_position, ordinal"
+        ))
+        .await?;
+    let rows = client.query(&stmt, &[&job_id.0, &tenant_id.0]).await?;
+    rows.iter().map(ActionRun::from_row).collect()
+}

@@ -1,0 +1,37 @@
+//! The Switchyard engine: it decides, it does not act.
+//!
+//! - [`definition`]: workflow definitions and their validation (every problem, with its path).
+//! - [`guard`] and [`template`]: JSONLogic guards and handlebars payload templates.
+//! - [`workflow`]: publishing immutable workflow versions and reading them back.
+//! - [`job`]: creating jobs and applying transitions; a transition appends its event,
+//!   updates the job and writes its outbox rows in one database transaction.
+//! - [`log`]: the append-only event log: appends with a per-stream hash chain, gap-safe
+//!   reads with a `(tx_id, position)` cursor, and chain verification.
+//! - [`idempotency`], [`tenant`], [`api_key`]: stored responses, tenants and keys.
+//! - [`store`] and [`embedded`]: the PostgreSQL pool, migrations, and the private cluster
+//!   used when no `DATABASE_URL` is given.
+//!
+//! Nothing here speaks HTTP or sends a request: the API crate maps results to responses and
+//! the actions crate performs the side effects recorded in `action_runs`.
+
+pub mod actor;
+pub mod api_key;
+pub mod context;
+pub mod definition;
+pub mod embedded;
+pub mod error;
+pub mod guard;
+pub mod idempotency;
+pub mod ids;
+pub mod job;
+pub mod json_path;
+pub mod log;
+pub mod store;
+pub mod template;
+pub mod tenant;
+pub mod workflow;
+
+pub use actor::Actor;
+pub use error::StoreError;
+pub use ids::{ApiKeyId, EventId, JobId, TenantId};
+pub use store::Pool;

@@ -1,0 +1,189 @@
+//! Publishing workflow versions and reading them back. A published version is immutable
+//! (a trigger enforces it); publishing the same name again makes version n+1.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::definition::{validate, Problem, WorkflowDefinition};
+use crate::log::{append, NewEvent, StreamLock};
+use crate::{Actor, Pool, StoreError, TenantId};
+
+/// A published version.
+#[derive(Clone, Debug, Serialize)]
+pub struct PublishedWorkflow {
+    pub id: Uuid,
+    pub name: String,
+    pub version: i32,
+    pub definition: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A workflow name with its newest version, as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkflowSummary {
+    pub name: String,
+    pub latest_version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why a definition was not published.
+#[derive(Debug, Error)]
+pub enum PublishError {
+    #[error("the workflow definition has {} problem(s)", .0.len())]
+    Invalid(Vec<Problem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates `doc` and publishes it as the next version of its name.
+pub async fn publish(
+    pool: &Pool,
+    actor: &Actor,
+    doc: &Value,
+) -> Result<PublishedWorkflow, PublishError> {
+    let definition = validate(doc).map_err(PublishError::Invalid)?;
+    let mut client = pool.get().await.map_err(StoreError::from)?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let stream_id = workflow_stream(actor.tenant_id, &definition.name);
+    // The stream lock also serialises concurrent publishers of one name.
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+        .await
+        .map_err(StoreError::from)?;
+    tx.execute(
+        &lock,
+        &[&i64::from_be_bytes(
+            stream_id.as_bytes()[8..16].try_into().expect("16 bytes"),
+        )],
+    )
+    .await
+    .map_err(StoreError::from)?;
+    let version: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) + 1 FROM workflows WHERE tenant_id = $1 AND name = $2",
+            &[&actor.tenant_id.0, &definition.name],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .get(0);
+    let id = Uuid::now_v7();
+    let row = tx
+        .query_one(
+            "INSERT INTO workflows (id, tenant_id, name, version, definition) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
+            &[&id, &actor.tenant_id.0, &definition.name, &version, doc],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    append(
+        &tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id,
+            event_type: "workflow.published",
+            data: json!({ "workflow_id": id, "name": definition.name, "version": version }),
+            metadata: actor.metadata(),
+        },
+        StreamLock::HeldByCaller,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(PublishedWorkflow {
+        id,
+        name: definition.name,
+        version,
+        definition: doc.clone(),
+        created_at: row.get(0),
+    })
+}
+
+/// The newest version of `name`, or the given one.
+pub async fn get(
+    pool: &Pool,
+    tenant_id: TenantId,
+    name: &str,
+    version: Option<i32>,
+) -> Result<Option<PublishedWorkflow>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT id, name, version, definition, created_at FROM workflows \
+             WHERE tenant_id = $1 AND name = $2 AND ($3::int IS NULL OR version = $3) \
+             ORDER BY version DESC LIMIT 1",
+            &[&tenant_id.0, &name, &version],
+        )
+        .await?;
+    Ok(row.map(|row| PublishedWorkflow {
+        id: row.get(0),
+        name: row.get(1),
+        version: row.get(2),
+        definition: row.get(3),
+        created_at: row.get(4),
+    }))
+}
+
+/// The tenant's workflow names with their newest versions, by name, after `after`.
+pub async fn list(
+    pool: &Pool,
+    tenant_id: TenantId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<WorkflowSummary>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT name, max(version), max(created_at) FROM workflows \
+             WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) \
+             GROUP BY name ORDER BY name LIMIT $3",
+            &[&tenant_id.0, &after, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| WorkflowSummary {
+            name: row.get(0),
+            latest_version: row.get(1),
+            updated_at: row.get(2),
+        })
+        .collect())
+}
+
+/// The parsed definition of a workflow version. Versions never change, so parsed
+/// definitions are kept for the life of the process.
+pub async fn definition(
+    client: &impl deadpool_postgres::GenericClient,
+    workflow_id: Uuid,
+) -> Result<Arc<WorkflowDefinition>, StoreError> {
+    static CACHE: OnceLock<RwLock<HashMap<Uuid, Arc<WorkflowDefinition>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&workflow_id)
+    {
+        return Ok(found.clone());
+    }
+    let stmt = client
+        .prepare_cached("SELECT definition FROM workflows WHERE id = $1")
+        .await?;
+    let doc: Value = client.query_one(&stmt, &[&workflow_id]).await?.get(0);
+    let parsed: WorkflowDefinition = serde_json::from_value(doc)
+        .map_err(|err| StoreError::Corrupt(format!("workflow {workflow_id}: {err}")))?;
+    let parsed = Arc::new(parsed);
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(workflow_id, parsed.clone());
+    Ok(parsed)
+}
+
+/// The stream of a workflow name's `workflow.published` events.
+fn workflow_stream(tenant_id: TenantId, name: &str) -> Uuid {
+    Uuid::new_v5(&tenant_id.0, format!("workflow:{name}").as_bytes())
+}
