@@ -1,1 +1,21 @@
-//! placeholder
+//! The Switchyard HTTP API and the `switchyard` binary.
+//!
+//! - [`routes`]: poem-openapi routes, one file per resource; thin handlers over the engine.
+//! - [`problem`]: `application/problem+json` errors, for routes and for everything around
+//!   them (unknown routes, malformed JSON, missing keys, oversized bodies).
+//! - [`auth`]: API keys as bearer tokens, scopes.
+//! - [`app`]: the routes with their middleware, the OpenAPI document and Swagger UI.
+//! - [`config`] and [`cli`]: flags and environment variables; one file per subcommand.
+//! - [`database`]: `DATABASE_URL` or the embedded cluster, plus migrations.
+
+pub mod app;
+pub mod auth;
+pub mod body_limit;
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod idempotency;
+pub mod problem;
+pub mod routes;
+pub mod server;
+pub mod state;

@@ -1,1 +1,43 @@
-fn main() {}
+//! The `switchyard` binary: parses the command line and runs one subcommand.
+
+use clap::Parser;
+use switchyard_api::cli;
+use switchyard_api::config::{AuditCommand, Cli, Command, TenantCommand};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Cli::parse();
+    let outcome = match &args.command {
+        Command::Serve(serve) => cli::serve::run(&args.database, serve).await.map(|_| true),
+        Command::Demo(serve) => cli::demo::run(&args.database, serve).await.map(|_| true),
+        Command::Migrate => switchyard_api::database::open(&args.database)
+            .await
+            .map(|_| {
+                println!("migrations are up to date");
+                true
+            }),
+        Command::Tenant(TenantCommand::Create { name }) => {
+            cli::tenant::create(&args.database, name)
+                .await
+                .map(|_| true)
+        }
+        Command::Audit(AuditCommand::Verify { tenant }) => {
+            cli::audit::verify(&args.database, *tenant).await
+        }
+    };
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -52,6 +52,8 @@ pub struct EventFilter {
     pub stream_id: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only events of transactions older than this one (see [`visible_horizon`]).
+    pub below_tx: Option<u64>,
 }
 
 /// One page of events and the cursor to continue from.
@@ -70,6 +72,7 @@ const PAGE_QUERY: &str = "WHERE ($1::uuid IS NULL OR tenant_id = $1) \
       AND ($5::uuid IS NULL OR stream_id = $5) \
       AND ($6::timestamptz IS NULL OR recorded_at >= $6) \
       AND ($7::timestamptz IS NULL OR recorded_at < $7) \
+      AND ($9::text IS NULL OR tx_id < $9::text::xid8) \
     ORDER BY tx_id, position LIMIT $8";
 
 /// Reads up to `limit` committed events after the filter's cursor, in cursor order.
@@ -93,6 +96,7 @@ pub async fn page(
                 &filter.since,
                 &filter.until,
                 &limit,
+                &filter.below_tx.map(|t| t.to_string()),
             ],
         )
         .await?;
@@ -123,4 +127,17 @@ pub async fn stream(
         .query(&stmt, &[&stream_id, &tenant_id.0, &after_version, &limit])
         .await?;
     rows.iter().map(Event::from_row).collect()
+}
+
+/// The transaction horizon below which every event is committed (or never will be): a
+/// fixed end for a reader that should stop instead of following the log.
+pub async fn visible_horizon(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<u64, StoreError> {
+    let row = client
+        .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])
+        .await?;
+    let text: String = row.get(0);
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("snapshot xmin '{text}'")))
 }

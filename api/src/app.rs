@@ -1,0 +1,31 @@
+//! The whole HTTP application: routes, docs, and the middleware every request passes.
+
+use poem::middleware::{CatchPanic, Tracing};
+use poem::{Endpoint, EndpointExt, Route};
+
+use crate::body_limit::BodyLimit;
+use crate::problem;
+use crate::routes;
+use crate::state::AppState;
+
+/// Builds the application: `/openapi.json`, `/docs`, and the API.
+pub fn build(state: AppState) -> impl Endpoint {
+    let api = routes::api(state.clone());
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .with(BodyLimit)
+        .with(CatchPanic::new())
+        .data(state)
+        .with(Tracing)
+        .catch_all_error(problem::from_poem_error)
+        .map_to_response()
+}
+
+/// The OpenAPI document as JSON, for snapshotting and for clients.
+pub fn openapi_json(state: AppState) -> String {
+    routes::api(state).spec()
+}

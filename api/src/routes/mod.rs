@@ -1,0 +1,71 @@
+//! The HTTP routes, one file per resource. Handlers parse, make one engine call and map
+//! the outcome to a response enum.
+
+mod api_keys;
+mod events;
+mod health;
+mod jobs;
+mod paging;
+mod transitions;
+mod workflows;
+
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Liveness and readiness.
+    Health,
+    /// API keys of the caller's tenant.
+    ApiKeys,
+    /// Publishing and reading workflow definitions.
+    Workflows,
+    /// Creating jobs, moving them through their workflow, reading their history.
+    Jobs,
+    /// The tenant's event log: paging, export and chain verification.
+    Events,
+}
+
+/// The OpenAPI service holding every route.
+pub type Api = OpenApiService<
+    (
+        health::HealthApi,
+        api_keys::ApiKeysApi,
+        workflows::WorkflowsApi,
+        jobs::JobsApi,
+        transitions::TransitionsApi,
+        events::EventsApi,
+    ),
+    (),
+>;
+
+/// Builds the routes around `state`.
+pub fn api(state: AppState) -> Api {
+    OpenApiService::new(
+        (
+            health::HealthApi {
+                state: state.clone(),
+            },
+            api_keys::ApiKeysApi {
+                state: state.clone(),
+            },
+            workflows::WorkflowsApi {
+                state: state.clone(),
+            },
+            jobs::JobsApi {
+                state: state.clone(),
+            },
+            transitions::TransitionsApi {
+                state: state.clone(),
+            },
+            events::EventsApi { state },
+        ),
+        "Switchyard",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "An event-sourced workflow engine: publish state machines, move jobs through them, \
+         and read the append-only, hash-chained event log. Errors are application/problem+json.",
+    )
+}

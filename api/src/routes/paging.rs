@@ -1,0 +1,39 @@
+//! `limit` and `cursor` for list endpoints.
+
+use crate::problem::ApiError;
+
+/// Checks a requested page size: `default` when absent, 1 to `max` otherwise.
+pub fn limit(requested: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be from 1 to {max}"),
+        )),
+    }
+}
+
+/// Parses an opaque cursor with `parse`, naming the parameter when it is not one of ours.
+pub fn cursor<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    raw.filter(|c| !c.is_empty())
+        .map(|c| {
+            parse(c).ok_or_else(|| {
+                ApiError::invalid(
+                    "cursor",
+                    "not a cursor from this list; pass next_cursor unchanged",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The next cursor of a page of `len` items: the last item's, when the page is full.
+pub fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() as i64 == limit)
+        .then(|| items.last().map(key))
+        .flatten()
+}

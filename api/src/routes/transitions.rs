@@ -1,0 +1,225 @@
+//! `POST /api/v1/jobs/{id}/transitions`: apply a transition, or dry-run it.
+
+use poem::http::StatusCode;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Serialize;
+use serde_json::{json, Value};
+use switchyard_engine::api_key::Scope;
+use switchyard_engine::job::transition::{
+    self, DryRun, TransitionError, TransitionRequest, TransitionResult,
+};
+use switchyard_engine::json_path::{find_nul, JsonPath};
+use switchyard_engine::JobId;
+use uuid::Uuid;
+
+use super::events::EventBody;
+use super::jobs::{ActionRunBody, JobBody};
+use super::ApiTags;
+use crate::auth::ApiKeyAuth;
+use crate::idempotency::{idempotency_error, idempotency_key};
+use crate::problem::{AllowedTransition, ApiError, Problem};
+use crate::state::AppState;
+
+pub struct TransitionsApi {
+    pub state: AppState,
+}
+
+#[derive(Object, Serialize)]
+struct TransitionBody {
+    /// The transition's name; or give `to`.
+    transition: Option<String>,
+    /// The state to move to, when exactly one allowed transition leads there.
+    to: Option<String>,
+    /// Data for the guard and templates; its top-level keys are merged into the job's context.
+    data: Option<Value>,
+    /// Refuse (409) unless the job is at this version.
+    expected_version: Option<i64>,
+}
+
+#[derive(Object)]
+struct Applied {
+    job: JobBody,
+    event: EventBody,
+    actions: Vec<ActionRunBody>,
+}
+
+#[derive(Object)]
+struct DryRunBody {
+    /// Always true: nothing was written.
+    dry_run: bool,
+    /// The job as it would be.
+    job: JobBody,
+    /// The event that would be appended.
+    event: Value,
+    /// Each action's payload as it would be rendered now (credentials are never included).
+    actions: Value,
+}
+
+#[derive(ApiResponse)]
+enum TransitionResponse {
+    /// The transition was applied (or, with the same Idempotency-Key, had been).
+    #[oai(status = 200)]
+    Applied(Json<Applied>),
+    /// What the transition would do; nothing was written.
+    #[oai(status = 200)]
+    DryRun(Json<DryRunBody>),
+}
+
+#[OpenApi(tag = "ApiTags::Jobs")]
+impl TransitionsApi {
+    /// Move a job: by transition name or target state, optionally at an expected version.
+    /// Its actions run after commit; `?dry_run=true` writes nothing.
+    #[oai(path = "/api/v1/jobs/:id/transitions", method = "post")]
+    async fn transition(
+        &self,
+        auth: ApiKeyAuth,
+        id: Path<Uuid>,
+        dry_run: Query<Option<bool>>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: Json<TransitionBody>,
+    ) -> Result<TransitionResponse, ApiError> {
+        let route = format!("POST /api/v1/jobs/{}/transitions", id.0);
+        let key = idempotency_key(key.0, &route, &body.0)?;
+        let actor = auth.require_keyed(&[Scope::Service], key.as_ref().map(|k| k.key.as_str()))?;
+        let data = body.0.data.unwrap_or_else(|| json!({}));
+        if let Some(at) = find_nul(&data, &JsonPath::root().key("data")) {
+            return Err(ApiError::invalid(
+                &at.to_string(),
+                "text may not contain the NUL character",
+            ));
+        }
+        let req = TransitionRequest {
+            job_id: JobId(id.0),
+            transition: body.0.transition,
+            to: body.0.to,
+            data,
+            expected_version: body.0.expected_version,
+        };
+        if dry_run.0.unwrap_or(false) {
+            let plan = transition::dry_run(&self.state.pool, &actor, &req)
+                .await
+                .map_err(map_error)?;
+            return Ok(TransitionResponse::DryRun(Json(dry_run_body(plan))));
+        }
+        let (result, replayed) = transition::apply(&self.state.pool, &actor, &req, key.as_ref())
+            .await
+            .map_err(map_error)?;
+        if !replayed && !result.actions.is_empty() {
+            self.state.worker.wake();
+        }
+        Ok(TransitionResponse::Applied(Json(applied_body(result))))
+    }
+}
+
+fn applied_body(r: TransitionResult) -> Applied {
+    Applied {
+        job: r.job.into(),
+        event: r.event.into(),
+        actions: r.actions.into_iter().map(Into::into).collect(),
+    }
+}
+
+fn dry_run_body(d: DryRun) -> DryRunBody {
+    DryRunBody {
+        dry_run: true,
+        job: d.job.into(),
+        event: d.event,
+        actions: serde_json::to_value(d.actions).unwrap_or_default(),
+    }
+}
+
+fn map_error(err: TransitionError) -> ApiError {
+    let detail = err.to_string();
+    match err {
+        TransitionError::JobNotFound(id) => ApiError::not_found("job", id),
+        TransitionError::Invalid { field, message } => ApiError::invalid(field, message),
+        TransitionError::UnknownTransition { name, known } => ApiError::invalid(
+            "transition",
+            format!(
+                "the workflow has no transition named '{name}'; it has: {}",
+                known.join(", ")
+            ),
+        ),
+        TransitionError::VersionConflict { expected, actual } => {
+            let mut p = Problem::new(
+                StatusCode::CONFLICT,
+                "version-conflict",
+                "Version conflict",
+                format!("{detail}: another change was applied first; read the job and try again"),
+            )
+            .field("expected_version");
+            p.expected_version = Some(expected);
+            p.actual_version = Some(actual);
+            p.into()
+        }
+        TransitionError::NotAllowed {
+            current_state,
+            allowed,
+            ..
+        } => {
+            let names: Vec<String> = allowed
+                .iter()
+                .map(|a| format!("{} (to {})", a.name, a.to))
+                .collect();
+            let hint = if names.is_empty() {
+                "no transition leaves this state".to_string()
+            } else {
+                format!("allowed from here: {}", names.join(", "))
+            };
+            let mut p = Problem::new(
+                StatusCode::CONFLICT,
+                "transition-not-allowed",
+                "Transition not allowed",
+                format!("{detail}; {hint}"),
+            );
+            p.current_state = Some(current_state);
+            p.allowed_transitions = Some(
+                allowed
+                    .into_iter()
+                    .map(|a| AllowedTransition {
+                        name: a.name,
+                        to: a.to,
+                    })
+                    .collect(),
+            );
+            p.into()
+        }
+        TransitionError::Ambiguous { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "ambiguous-target",
+            "Ambiguous target state",
+            format!("{detail}; name the transition instead"),
+        )
+        .field("to")
+        .into(),
+        TransitionError::GuardFailed {
+            transition,
+            guard,
+            inputs,
+        } => {
+            let mut p = Problem::new(
+                StatusCode::CONFLICT,
+                "guard-failed",
+                "Guard not satisfied",
+                format!(
+                    "the guard of transition '{transition}' is false for the values it read: {}",
+                    Value::Object(inputs.clone())
+                ),
+            );
+            p.guard = Some(guard);
+            p.values = Some(Value::Object(inputs));
+            p.into()
+        }
+        TransitionError::GuardError { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "guard-error",
+            "Guard could not be evaluated",
+            detail,
+        )
+        .into(),
+        TransitionError::Idempotency(err) => idempotency_error(err),
+        TransitionError::Store(err) => err.into(),
+    }
+}
