@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod database;
 pub mod idempotency;
+pub mod json_body;
 pub mod problem;
 pub mod routes;
 pub mod server;

@@ -1,1 +1,12 @@
+//! End-to-end tests: real PostgreSQL (a fresh database per test), the real HTTP server on
+//! port 0, and the real `switchyard` binary where a process must die.
 
+mod access;
+mod concurrency;
+mod embedded;
+mod event_log;
+mod idempotency;
+mod requests;
+mod support;
+mod transitions;
+mod workflows;

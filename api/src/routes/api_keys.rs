@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
+use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -17,7 +18,7 @@ pub struct ApiKeysApi {
     pub state: AppState,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 struct CreateKey {
     /// A label to tell keys apart.
     name: String,
@@ -83,7 +84,7 @@ impl ApiKeysApi {
     async fn create(
         &self,
         auth: ApiKeyAuth,
-        body: Json<CreateKey>,
+        body: JsonBody<CreateKey>,
     ) -> Result<CreateResponse, ApiError> {
         let actor = auth.require(&[])?;
         let name = body.0.name.trim();

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::create::{self, CreateJob, CreateJobError, Created};
@@ -19,6 +19,7 @@ use super::events::{EventBody, EventList};
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
+use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -94,7 +95,7 @@ impl From<ActionRun> for ActionRunBody {
     }
 }
 
-#[derive(Object, Serialize)]
+#[derive(Object, Serialize, Deserialize)]
 struct CreateJobBody {
     /// The workflow's name.
     workflow: String,
@@ -138,7 +139,7 @@ impl JobsApi {
         &self,
         auth: ApiKeyAuth,
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
-        body: Json<CreateJobBody>,
+        body: JsonBody<CreateJobBody>,
     ) -> Result<CreateResponse, ApiError> {
         let key = idempotency_key(key.0, "POST /api/v1/jobs", &body.0)?;
         let actor = auth.require_keyed(&[Scope::Service], key.as_ref().map(|k| k.key.as_str()))?;

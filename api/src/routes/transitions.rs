@@ -4,7 +4,7 @@ use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::transition::{
@@ -19,6 +19,7 @@ use super::jobs::{ActionRunBody, JobBody};
 use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
+use crate::json_body::JsonBody;
 use crate::problem::{AllowedTransition, ApiError, Problem};
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub struct TransitionsApi {
     pub state: AppState,
 }
 
-#[derive(Object, Serialize)]
+#[derive(Object, Serialize, Deserialize)]
 struct TransitionBody {
     /// The transition's name; or give `to`.
     transition: Option<String>,
@@ -78,7 +79,7 @@ impl TransitionsApi {
         id: Path<Uuid>,
         dry_run: Query<Option<bool>>,
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
-        body: Json<TransitionBody>,
+        body: JsonBody<TransitionBody>,
     ) -> Result<TransitionResponse, ApiError> {
         let route = format!("POST /api/v1/jobs/{}/transitions", id.0);
         let key = idempotency_key(key.0, &route, &body.0)?;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
+use crate::json_body::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 
@@ -87,7 +88,7 @@ impl WorkflowsApi {
     async fn publish(
         &self,
         auth: ApiKeyAuth,
-        body: Json<Value>,
+        body: JsonBody<Value>,
     ) -> Result<PublishResponse, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
         match workflow::publish(&self.state.pool, &actor, &body.0).await {
@@ -115,7 +116,7 @@ impl WorkflowsApi {
     async fn validate(
         &self,
         auth: ApiKeyAuth,
-        body: Json<Value>,
+        body: JsonBody<Value>,
     ) -> Result<Json<Validation>, ApiError> {
         auth.require(&[Scope::Designer])?;
         Ok(Json(match definition::validate(&body.0) {

@@ -40,7 +40,7 @@ pub fn locate() -> Result<Binaries, EmbeddedError> {
             }
         }
     }
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     let app = PathBuf::from("/Applications/Postgres.app/Contents/Versions/latest/bin");
     let candidates = from_path
         .into_iter()

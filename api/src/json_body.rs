@@ -1,0 +1,66 @@
+//! JSON request bodies whose errors name the field at fault.
+//!
+//! poem-openapi's `Json<T>` reports a wrong type without saying where. `JsonBody<T>` keeps
+//! T's schema in the OpenAPI document but parses with serde and `serde_path_to_error`, so a
+//! 400 says which field (`data.items[2]`) was wrong and why.
+
+use poem::http::StatusCode;
+use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::payload::{ParsePayload, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use serde::de::DeserializeOwned;
+
+use crate::problem::{ApiError, Problem};
+
+/// A JSON request body of type `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: Type> Payload for JsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(ct) if ct.type_() == "application"
+            && (ct.subtype() == "json" || ct.suffix().is_some_and(|s| s == "json")))
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let data = Vec::<u8>::from_request(request, body).await?;
+        let mut de = serde_json::Deserializer::from_slice(&data);
+        match serde_path_to_error::deserialize(&mut de) {
+            Ok(value) => Ok(JsonBody(value)),
+            Err(err) => {
+                let path = err.path().to_string();
+                let inner = err.into_inner();
+                let (field, detail) = if inner.is_syntax() || inner.is_eof() || path == "." {
+                    (None, format!("the request body is not valid JSON: {inner}"))
+                } else {
+                    (Some(path.clone()), format!("{path}: {inner}"))
+                };
+                let mut problem = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-body",
+                    "Malformed request body",
+                    detail,
+                );
+                problem.field = field;
+                Err(ApiError::from(problem).into())
+            }
+        }
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);

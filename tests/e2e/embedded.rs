@@ -1,0 +1,233 @@
+//! The embedded cluster survives `switchyard serve` being killed, including a stale
+//! `postmaster.pid`, and keeps its data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::eventually;
+
+/// The `switchyard` binary of this build profile, built if needed.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "-q", "-p", "switchyard-api", "--bin", "switchyard"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().unwrap().success(),
+        "building the switchyard binary"
+    );
+    profile_dir.join("switchyard")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+fn serve(bin: &Path, data: &Path) -> Serve {
+    let port = free_port();
+    let child = Command::new(bin)
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_ready(http: &reqwest::Client, s: &Serve) {
+    eventually(
+        "switchyard serve to be ready",
+        Duration::from_secs(90),
+        || async {
+            let resp = http.get(format!("{}/readyz", s.base)).send().await.ok()?;
+            (resp.status() == StatusCode::OK).then_some(())
+        },
+    )
+    .await;
+}
+
+fn postmaster_pid(data: &Path) -> Option<i32> {
+    std::fs::read_to_string(data.join("pg/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+                .unwrap_or(true)
+        })
+        .unwrap_or(false)
+}
+
+fn kill9(pid: i32) {
+    // SAFETY: sending a signal has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+async fn read_job(http: &reqwest::Client, s: &Serve, key: &str, id: &str) -> Value {
+    let resp = http
+        .get(format!("{}/api/v1/jobs/{id}", s.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
+    let bin = binary();
+    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
+        "kill-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let http = reqwest::Client::new();
+
+    let mut first = serve(&bin, &data);
+    wait_ready(&http, &first).await;
+    // A second process attaches to the running cluster instead of fighting over it.
+    let out = Command::new(&bin)
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "tenant",
+            "create",
+            "--name",
+            "survivor",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = tenant["api_key"].as_str().unwrap().to_string();
+
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/fixtures/workflows/field_service_job.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let resp = http
+        .post(format!("{}/api/v1/workflows", first.base))
+        .bearer_auth(&key)
+        .json(&fixture)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let job: Value = http
+        .post(format!("{}/api/v1/jobs", first.base))
+        .bearer_auth(&key)
+        .json(&json!({"workflow": "field_service_job"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    let resp = http
+        .post(format!("{}/api/v1/jobs/{id}/transitions", first.base))
+        .bearer_auth(&key)
+        .json(&json!({"transition": "schedule", "data": {"technician": "ana"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // Round 1: only switchyard dies.
+    kill9(first.child.id() as i32);
+    first.child.wait().unwrap();
+    let mut second = serve(&bin, &data);
+    wait_ready(&http, &second).await;
+    assert_eq!(
+        read_job(&http, &second, &key, &id).await["state"],
+        "scheduled"
+    );
+
+    // Round 2: PostgreSQL dies too, leaving a stale postmaster.pid behind.
+    let pg = postmaster_pid(&data).expect("a running cluster has a pid file");
+    kill9(pg);
+    kill9(second.child.id() as i32);
+    second.child.wait().unwrap();
+    eventually(
+        "the killed postmaster to be gone",
+        Duration::from_secs(10),
+        || async { (!alive(pg)).then_some(()) },
+    )
+    .await;
+    assert!(
+        data.join("pg/postmaster.pid").exists(),
+        "SIGKILL leaves the pid file behind"
+    );
+    let mut third = serve(&bin, &data);
+    wait_ready(&http, &third).await;
+    let job = read_job(&http, &third, &key, &id).await;
+    assert_eq!(
+        (job["state"].as_str(), job["version"].as_i64()),
+        (Some("scheduled"), Some(1))
+    );
+    let verify: Value = http
+        .get(format!("{}/api/v1/events/verify", third.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+
+    // A polite stop stops the cluster with it.
+    let pg = postmaster_pid(&data).unwrap();
+    // SAFETY: as in kill9.
+    unsafe { libc::kill(third.child.id() as i32, libc::SIGTERM) };
+    assert!(third.child.wait().unwrap().success());
+    assert!(!alive(pg), "the embedded PostgreSQL stops with switchyard");
+    let _ = std::fs::remove_dir_all(&data);
+}

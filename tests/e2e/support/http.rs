@@ -1,0 +1,200 @@
+//! A running app for one test, and small HTTP helpers.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use switchyard_actions::WorkerSignal;
+use switchyard_api::server;
+use switchyard_api::state::AppState;
+use switchyard_engine::api_key::{self, Scope};
+use switchyard_engine::{store, tenant, Actor, Pool, TenantId};
+
+use super::cluster::fresh_database;
+
+/// The API on a random port over a fresh database, with one tenant and its `full` key.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub pool: Pool,
+    pub tenant_id: TenantId,
+    pub key: String,
+}
+
+impl TestApp {
+    /// Starts the app; it stops with the test's runtime.
+    pub async fn spawn() -> TestApp {
+        let db_url = fresh_database().await;
+        let pool = store::connect(&db_url, 16).expect("pool");
+        let state = AppState {
+            pool: pool.clone(),
+            worker: WorkerSignal::default(),
+        };
+        let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
+        tokio::spawn(server::run(acceptor, state, std::future::pending()));
+        let (tenant_id, key) = new_tenant(&pool, "acme").await;
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            pool,
+            tenant_id,
+            key,
+        }
+    }
+
+    /// Another tenant with its own `full` key.
+    pub async fn other_tenant(&self, name: &str) -> (TenantId, String) {
+        new_tenant(&self.pool, name).await
+    }
+
+    /// A key of the main tenant with exactly `scopes`, created through the API.
+    pub async fn key_with(&self, scopes: &[&str]) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/api-keys",
+                &self.key,
+                json!({"name": "test", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["key"].as_str().expect("key").to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        read(resp).await
+    }
+
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        key: &str,
+        idempotency_key: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        read(resp).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("send");
+        read(resp).await
+    }
+
+    /// Publishes a fixture from `fixtures/workflows/`.
+    pub async fn publish_fixture(&self, name: &str) -> Value {
+        let path = format!(
+            "{}/fixtures/workflows/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        self.publish(doc).await
+    }
+
+    pub async fn publish(&self, doc: Value) -> Value {
+        let (status, body) = self.post("/api/v1/workflows", &self.key, doc).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Creates a job of `workflow` and returns it.
+    pub async fn create_job(&self, workflow: &str) -> Value {
+        let (status, body) = self
+            .post("/api/v1/jobs", &self.key, json!({"workflow": workflow}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Posts a transition to `job_id`.
+    pub async fn transition(&self, job_id: &str, body: Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v1/jobs/{job_id}/transitions"),
+            &self.key,
+            body,
+        )
+        .await
+    }
+
+    /// Every event of the main tenant, following the cursor to the end.
+    pub async fn all_events(&self, limit: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, page) = self
+                .get(
+                    &format!("/api/v1/events?limit={limit}&after={cursor}"),
+                    &self.key,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let batch = page["items"].as_array().expect("items").clone();
+            if batch.is_empty() {
+                return items;
+            }
+            items.extend(batch);
+            cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+        }
+    }
+}
+
+async fn new_tenant(pool: &Pool, name: &str) -> (TenantId, String) {
+    let tenant_id = tenant::create(pool, name).await.expect("tenant");
+    let (_, secret) = api_key::create(
+        pool,
+        &Actor::operator(tenant_id),
+        "test full",
+        &[Scope::Full],
+    )
+    .await
+    .expect("key");
+    (tenant_id, secret.expose().to_string())
+}
+
+/// Status and JSON body; asserts that error bodies are problem+json.
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = resp.text().await.expect("body");
+    if !status.is_success() {
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "a {status} answered {content_type}: {text}"
+        );
+    }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}

@@ -1,0 +1,26 @@
+//! The test harness: one embedded PostgreSQL cluster per test process, a migrated template
+//! database, and for each test a fresh database cloned from it plus the real HTTP server
+//! on port 0.
+
+pub mod cluster;
+pub mod http;
+
+pub use http::TestApp;
+
+use std::time::{Duration, Instant};
+
+/// Waits for `check` to return `Some`, polling; panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
