@@ -3,7 +3,9 @@
 //! [`validate`] checks a raw JSON document and reports every problem at once, each with its
 //! JSON path; only a document without problems becomes a [`WorkflowDefinition`].
 
+mod actions;
 mod duration;
+mod fields;
 mod model;
 mod validate;
 

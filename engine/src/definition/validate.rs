@@ -6,32 +6,20 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::duration::parse_duration;
+use super::actions::check_actions;
+use super::fields::{
+    is_identifier, is_workflow_name, optional_bool, optional_str, required_array, required_str,
+    unknown_keys, Problems,
+};
 use super::WorkflowDefinition;
+use crate::guard;
 use crate::json_path::JsonPath;
-use crate::{guard, template};
 
 /// One thing wrong with a definition, and where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub path: String,
     pub message: String,
-}
-
-const ACTION_TYPES: &[&str] = &["WEBHOOK"];
-const METHODS: &[&str] = &["POST", "PUT", "PATCH", "DELETE", "GET"];
-const MAX_ATTEMPTS: u64 = 20;
-const MAX_TIMEOUT_MS: u64 = 120_000;
-
-struct Problems(Vec<Problem>);
-
-impl Problems {
-    fn add(&mut self, path: &JsonPath, message: impl Into<String>) {
-        self.0.push(Problem {
-            path: path.to_string(),
-            message: message.into(),
-        });
-    }
 }
 
 /// Checks `doc` and returns the typed definition, or every problem found.
@@ -252,168 +240,6 @@ fn check_from<'a>(
     from
 }
 
-fn check_actions(t: &Map<String, Value>, at: &JsonPath, problems: &mut Problems) {
-    let path = at.key("actions");
-    let items = match t.get("actions") {
-        None | Some(Value::Null) => return,
-        Some(Value::Array(items)) => items,
-        Some(_) => return problems.add(&path, "must be an array of actions"),
-    };
-    let mut seen = HashSet::new();
-    for (k, item) in items.iter().enumerate() {
-        let aat = path.index(k);
-        let Some(action) = item.as_object() else {
-            problems.add(&aat, "an action must be an object");
-            continue;
-        };
-        unknown_keys(
-            action,
-            &aat,
-            &[
-                "name",
-                "action_type",
-                "payload_template",
-                "retry",
-                "timeout_ms",
-                "continue_on_failure",
-                "description",
-            ],
-            problems,
-        );
-        optional_str(action, &aat, "description", problems);
-        if let Some(name) = required_str(action, &aat, "name", problems) {
-            if !is_identifier(name) {
-                problems.add(
-                    &aat.key("name"),
-                    "use 1-100 letters, digits, '_', '-' or '.'",
-                );
-            } else if !seen.insert(name) {
-                problems.add(
-                    &aat.key("name"),
-                    format!("duplicate action '{name}' in this transition"),
-                );
-            }
-        }
-        if let Some(kind) = required_str(action, &aat, "action_type", problems) {
-            if !ACTION_TYPES.contains(&kind) {
-                problems.add(
-                    &aat.key("action_type"),
-                    format!(
-                        "unknown action_type '{kind}' (known: {})",
-                        ACTION_TYPES.join(", ")
-                    ),
-                );
-            }
-        }
-        check_payload_template(action, &aat, problems);
-        check_retry(action, &aat, problems);
-        if let Some(v) = action.get("timeout_ms") {
-            match v.as_u64() {
-                Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => {}
-                _ => problems.add(
-                    &aat.key("timeout_ms"),
-                    format!("must be a whole number from 1 to {MAX_TIMEOUT_MS}"),
-                ),
-            }
-        }
-        optional_bool(action, &aat, "continue_on_failure", problems);
-    }
-}
-
-fn check_payload_template(action: &Map<String, Value>, aat: &JsonPath, problems: &mut Problems) {
-    let path = aat.key("payload_template");
-    let Some(value) = action.get("payload_template") else {
-        return problems.add(&path, "required");
-    };
-    let Some(tpl) = value.as_object() else {
-        return problems.add(&path, "must be an object with connection_id, path and body");
-    };
-    unknown_keys(
-        tpl,
-        &path,
-        &["connection_id", "path", "method", "body"],
-        problems,
-    );
-    if let Some(id) = required_str(tpl, &path, "connection_id", problems) {
-        if uuid::Uuid::parse_str(id).is_err() {
-            problems.add(
-                &path.key("connection_id"),
-                format!("'{id}' is not a connection id (a UUID)"),
-            );
-        }
-    }
-    if let Some(p) = optional_str(tpl, &path, "path", problems) {
-        if !p.is_empty() && !p.starts_with('/') {
-            problems.add(&path.key("path"), "must start with '/'");
-        }
-        if let Err(err) = template::check(p) {
-            problems.add(
-                &path.key("path"),
-                format!("the template does not compile: {err}"),
-            );
-        }
-    }
-    if let Some(m) = optional_str(tpl, &path, "method", problems) {
-        if !METHODS.contains(&m) {
-            problems.add(
-                &path.key("method"),
-                format!("use one of {}", METHODS.join(", ")),
-            );
-        }
-    }
-    if let Some(body) = tpl.get("body") {
-        for (at, err) in template::check_value(body, &path.key("body")) {
-            problems.0.push(Problem {
-                path: at,
-                message: format!("the template does not compile: {err}"),
-            });
-        }
-    }
-}
-
-fn check_retry(action: &Map<String, Value>, aat: &JsonPath, problems: &mut Problems) {
-    let path = aat.key("retry");
-    let Some(value) = action.get("retry") else {
-        return;
-    };
-    let Some(retry) = value.as_object() else {
-        return problems.add(&path, "must be an object like {\"max_attempts\": 5}");
-    };
-    unknown_keys(retry, &path, &["max_attempts", "schedule"], problems);
-    if let Some(v) = retry.get("max_attempts") {
-        match v.as_u64() {
-            Some(n) if (1..=MAX_ATTEMPTS).contains(&n) => {}
-            _ => problems.add(
-                &path.key("max_attempts"),
-                format!("must be a whole number from 1 to {MAX_ATTEMPTS}"),
-            ),
-        }
-    }
-    if let Some(v) = retry.get("schedule") {
-        let Some(items) = v.as_array() else {
-            return problems.add(
-                &path.key("schedule"),
-                "must be an array of delays like [\"0s\", \"1m\"]",
-            );
-        };
-        if items.is_empty() || items.len() as u64 > MAX_ATTEMPTS {
-            problems.add(
-                &path.key("schedule"),
-                format!("list 1 to {MAX_ATTEMPTS} delays"),
-            );
-        }
-        for (i, item) in items.iter().enumerate() {
-            let result = item
-                .as_str()
-                .ok_or_else(|| "must be a delay like \"2s\"".to_string())
-                .and_then(parse_duration);
-            if let Err(err) = result {
-                problems.add(&path.key("schedule").index(i), err);
-            }
-        }
-    }
-}
-
 fn reachable_from<'a>(initial: &'a str, edges: &[(&'a str, &'a str)]) -> HashSet<&'a str> {
     let mut seen = HashSet::from([initial]);
     let mut queue = VecDeque::from([initial]);
@@ -425,101 +251,6 @@ fn reachable_from<'a>(initial: &'a str, edges: &[(&'a str, &'a str)]) -> HashSet
         }
     }
     seen
-}
-
-fn unknown_keys(obj: &Map<String, Value>, at: &JsonPath, known: &[&str], problems: &mut Problems) {
-    for key in obj.keys() {
-        if !known.contains(&key.as_str()) {
-            problems.add(
-                &at.key(key),
-                format!("unknown field (expected one of: {})", known.join(", ")),
-            );
-        }
-    }
-}
-
-fn required_str<'a>(
-    obj: &'a Map<String, Value>,
-    at: &JsonPath,
-    key: &str,
-    problems: &mut Problems,
-) -> Option<&'a str> {
-    match obj.get(key) {
-        None | Some(Value::Null) => {
-            problems.add(&at.key(key), "required");
-            None
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            problems.add(&at.key(key), "must not be empty");
-            None
-        }
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            problems.add(&at.key(key), "must be a string");
-            None
-        }
-    }
-}
-
-fn optional_str<'a>(
-    obj: &'a Map<String, Value>,
-    at: &JsonPath,
-    key: &str,
-    problems: &mut Problems,
-) -> Option<&'a str> {
-    match obj.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            problems.add(&at.key(key), "must be a string");
-            None
-        }
-    }
-}
-
-fn required_array<'a>(
-    obj: &'a Map<String, Value>,
-    at: &JsonPath,
-    key: &str,
-    problems: &mut Problems,
-) -> Option<&'a Vec<Value>> {
-    match obj.get(key) {
-        Some(Value::Array(items)) => Some(items),
-        None | Some(Value::Null) => {
-            problems.add(&at.key(key), "required");
-            None
-        }
-        Some(_) => {
-            problems.add(&at.key(key), "must be an array");
-            None
-        }
-    }
-}
-
-fn optional_bool(
-    obj: &Map<String, Value>,
-    at: &JsonPath,
-    key: &str,
-    problems: &mut Problems,
-) -> Option<bool> {
-    match obj.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            problems.add(&at.key(key), "must be true or false");
-            None
-        }
-    }
-}
-
-fn is_identifier(s: &str) -> bool {
-    (1..=100).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-fn is_workflow_name(s: &str) -> bool {
-    is_identifier(s) && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

@@ -1,21 +1,14 @@
 //! Starting, attaching to and stopping the private cluster.
 
-use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::distr::{Alphanumeric, SampleString};
-
-use super::owner::{self, Owner};
+use super::initdb::{initdb, read_or_create_password, SUPERUSER};
+use super::owner;
 use super::pidfile::{self, Found};
+use super::server::{spawn, Server};
 use super::{binaries, setup, EmbeddedError};
-
-/// The superuser the embedded cluster is created with.
-const SUPERUSER: &str = "switchyard";
 
 /// Where and how to run the embedded cluster.
 #[derive(Clone, Debug)]
@@ -44,11 +37,6 @@ impl std::fmt::Debug for EmbeddedPostgres {
             .field("data_dir", &self.data_dir)
             .finish()
     }
-}
-
-struct Server {
-    pid: i32,
-    exited: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl EmbeddedPostgres {
@@ -177,21 +165,6 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-impl Server {
-    fn has_exited(&self) -> bool {
-        *self.exited.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn wait_exit(&self, patience: Duration) -> bool {
-        let (lock, cvar) = &*self.exited;
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let (guard, _) = cvar
-            .wait_timeout_while(guard, patience, |exited| !*exited)
-            .unwrap_or_else(|e| e.into_inner());
-        *guard
-    }
-}
-
 /// The blocking half of start-up: directories, initdb, leftovers, and the spawn.
 fn prepare_and_spawn(
     options: &EmbeddedOptions,
@@ -256,156 +229,6 @@ fn prepare_and_spawn(
         options.throwaway,
     )?;
     Ok((Some(server), port, password))
-}
-
-fn read_or_create_password(data_dir: &Path) -> Result<String, EmbeddedError> {
-    let file = data_dir.join("pg-password");
-    if let Ok(existing) = std::fs::read_to_string(&file) {
-        return Ok(existing.trim().to_string());
-    }
-    let password = Alphanumeric.sample_string(&mut rand::rng(), 32);
-    std::fs::write(&file, &password).map_err(|err| setup("writing pg-password", err))?;
-    owner::set_mode(&file, 0o600)?;
-    Ok(password)
-}
-
-fn initdb(
-    binaries: &binaries::Binaries,
-    data_dir: &Path,
-    pgdata: &Path,
-    password: &str,
-    owner: Option<Owner>,
-    throwaway: bool,
-) -> Result<(), EmbeddedError> {
-    // A directory without PG_VERSION is an initdb that was interrupted: start over.
-    if pgdata.exists() {
-        std::fs::remove_dir_all(pgdata)
-            .map_err(|err| setup("removing an incomplete cluster directory", err))?;
-    }
-    std::fs::create_dir_all(pgdata).map_err(|err| setup("creating the cluster directory", err))?;
-    owner::chown(pgdata, owner)?;
-    owner::set_mode(pgdata, 0o700)?;
-
-    // initdb reads the superuser password from a file the server's owner can read.
-    let pwfile = data_dir.join("initdb-pwfile");
-    std::fs::write(&pwfile, password)
-        .map_err(|err| setup("writing the initdb password file", err))?;
-    owner::chown(&pwfile, owner)?;
-    owner::set_mode(&pwfile, 0o600)?;
-
-    let mut command = Command::new(binaries.program("initdb"));
-    command
-        .arg("-D")
-        .arg(pgdata)
-        .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C"])
-        .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
-        .arg(format!("--pwfile={}", pwfile.display()))
-        .current_dir(data_dir);
-    if throwaway {
-        command.arg("--no-sync");
-    }
-    if let Some(owner) = owner {
-        command.uid(owner.uid).gid(owner.gid);
-    }
-    let output = command.output().map_err(|err| setup("running initdb", err));
-    let _ = std::fs::remove_file(&pwfile);
-    let output = output?;
-    if !output.status.success() {
-        return Err(EmbeddedError::Setup(format!(
-            "initdb failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    tracing::info!(path = %pgdata.display(), "initialised the embedded PostgreSQL cluster");
-    Ok(())
-}
-
-fn spawn(
-    binaries: &binaries::Binaries,
-    data_dir: &Path,
-    pgdata: &Path,
-    run_dir: &Path,
-    port: u16,
-    owner: Option<Owner>,
-    throwaway: bool,
-) -> Result<Server, EmbeddedError> {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data_dir.join("postgres.log"))
-        .map_err(|err| setup("opening postgres.log", err))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|err| setup("opening postgres.log", err))?;
-
-    // Unix socket paths are limited to about 100 bytes; deep data directories use TCP only.
-    let socket_dir = if run_dir.as_os_str().len() < 90 {
-        run_dir.display().to_string()
-    } else {
-        String::new()
-    };
-    let mut command = Command::new(binaries.program("postgres"));
-    command
-        .arg("-D")
-        .arg(pgdata)
-        .arg("-p")
-        .arg(port.to_string())
-        .args(["-c", "listen_addresses=127.0.0.1"])
-        .arg("-c")
-        .arg(format!("unix_socket_directories={socket_dir}"))
-        .args(["-c", "max_connections=300"])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        // Its own process group: Ctrl-C in the terminal reaches us, and we stop the server
-        // after the API has drained, not at the same moment.
-        .process_group(0);
-    if throwaway {
-        command.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
-    }
-    if let Some(owner) = owner {
-        command.uid(owner.uid).gid(owner.gid);
-    }
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which
-    // is async-signal-safe. It runs after the uid change, which would otherwise clear it.
-    unsafe {
-        command.pre_exec(|| {
-            // If we die without stopping it (SIGKILL), the server gets a fast shutdown
-            // instead of running on as an orphan.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-
-    // The parent-death signal fires when the spawning *thread* ends, so the server is
-    // spawned from a thread that lives exactly as long as the server does.
-    let exited = Arc::new((Mutex::new(false), Condvar::new()));
-    let (started_tx, started_rx) = std::sync::mpsc::channel();
-    let exited_flag = exited.clone();
-    std::thread::Builder::new()
-        .name("postgres-supervisor".into())
-        .spawn(move || match command.spawn() {
-            Ok(mut child) => {
-                let _ = started_tx.send(Ok(child.id() as i32));
-                let _ = child.wait();
-                let (lock, cvar) = &*exited_flag;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-                cvar.notify_all();
-            }
-            Err(err) => {
-                let _ = started_tx.send(Err(err));
-            }
-        })
-        .map_err(|err| setup("starting the supervisor thread", err))?;
-    let pid = started_rx
-        .recv()
-        .map_err(|err| setup("starting PostgreSQL", err))?
-        .map_err(|err| setup("starting PostgreSQL", err))?;
-    tracing::info!(pid, port, "embedded PostgreSQL started");
-    Ok(Server { pid, exited })
 }
 
 fn free_port() -> Result<u16, EmbeddedError> {

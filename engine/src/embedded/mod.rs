@@ -5,12 +5,15 @@
 //! - [`owner`]: who runs the server (the `postgres` user when we are root).
 //! - [`pidfile`]: what a leftover `postmaster.pid` means: a live sibling to attach to, an
 //!   orphan to stop, or a stale file to remove.
-//! - [`cluster`]: initdb, start, readiness, and a clean stop.
+//! - `initdb` and `server`: creating the cluster, and the server process itself.
+//! - [`cluster`]: start-up, readiness, attaching, and a clean stop.
 
 pub mod binaries;
 pub mod cluster;
+mod initdb;
 pub mod owner;
 pub mod pidfile;
+mod server;
 
 pub use cluster::{EmbeddedOptions, EmbeddedPostgres};
 

@@ -6,7 +6,9 @@
 //! - [`read`]: one job, a filtered list.
 
 pub mod create;
+mod dry_run;
 pub mod outbox;
+mod plan;
 pub mod read;
 pub mod transition;
 
