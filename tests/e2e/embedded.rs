@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::eventually;
+use crate::support::http::read;
 
 /// The `switchyard` binary of this build profile, built if needed.
 fn binary() -> PathBuf {
@@ -100,6 +101,11 @@ fn kill9(pid: i32) {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
+/// Sends an API request with `key`; the status and JSON body.
+async fn call(req: reqwest::RequestBuilder, key: &str) -> (StatusCode, Value) {
+    read(req.bearer_auth(key).send().await.unwrap()).await
+}
+
 async fn read_job(http: &reqwest::Client, s: &Serve, key: &str, id: &str) -> Value {
     let resp = http
         .get(format!("{}/api/v1/jobs/{id}", s.base))
@@ -152,33 +158,28 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
         .unwrap(),
     )
     .unwrap();
-    let resp = http
-        .post(format!("{}/api/v1/workflows", first.base))
-        .bearer_auth(&key)
-        .json(&fixture)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let job: Value = http
-        .post(format!("{}/api/v1/jobs", first.base))
-        .bearer_auth(&key)
-        .json(&json!({"workflow": "field_service_job"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = call(
+        http.post(format!("{}/api/v1/workflows", first.base))
+            .json(&fixture),
+        &key,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, job) = call(
+        http.post(format!("{}/api/v1/jobs", first.base))
+            .json(&json!({"workflow": "field_service_job"})),
+        &key,
+    )
+    .await;
     let id = job["id"].as_str().unwrap().to_string();
-    let resp = http
-        .post(format!("{}/api/v1/jobs/{id}/transitions", first.base))
-        .bearer_auth(&key)
-        .json(&json!({"transition": "schedule", "data": {"technician": "ana"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let transition = json!({"transition": "schedule", "data": {"technician": "ana"}});
+    let (status, _) = call(
+        http.post(format!("{}/api/v1/jobs/{id}/transitions", first.base))
+            .json(&transition),
+        &key,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 
     // Round 1: only switchyard dies.
     kill9(first.child.id() as i32);
@@ -212,15 +213,11 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
         (job["state"].as_str(), job["version"].as_i64()),
         (Some("scheduled"), Some(1))
     );
-    let verify: Value = http
-        .get(format!("{}/api/v1/events/verify", third.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, verify) = call(
+        http.get(format!("{}/api/v1/events/verify", third.base)),
+        &key,
+    )
+    .await;
     assert_eq!(verify["ok"], true, "{verify}");
 
     // A polite stop stops the cluster with it.

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use super::plan::{check_data, load, merge, plan};
 use super::transition::{TransitionError, TransitionRequest};
 use super::Job;
-use crate::context::{self, TransitionContext};
 use crate::log::Event;
 use crate::{template, Actor, EventId, Pool, StoreError};
 
@@ -52,35 +51,23 @@ pub async fn dry_run(
     after.version += 1;
     after.context = merge(&job.context, &req.data);
     after.updated_at = Utc::now();
-    // The event does not exist: its id is a placeholder and its position 0.
+    // The event and its action runs do not exist: their ids are placeholders, the
+    // position is 0.
+    let placeholders: Vec<uuid::Uuid> = t.actions.iter().map(|_| uuid::Uuid::now_v7()).collect();
     let would_be = Event {
         id: EventId::new(),
         position: 0,
         stream_id: job.id.0,
         stream_version: 0,
         event_type: "job.transitioned".into(),
-        data: json!({
-            "transition": t.name, "from": job.state, "to": t.to, "data": req.data,
-            "job_version": after.version, "guard": plan.guard,
-        }),
+        data: plan.event_data(&job.state, req, after.version, &placeholders),
         metadata: actor.metadata(),
         recorded_at: after.updated_at,
         prev_hash: String::new(),
         hash: String::new(),
         tx_id: 0,
     };
-    let ctx = context::build(
-        &after,
-        &tenant_name,
-        &TransitionContext {
-            name: &t.name,
-            from: &job.state,
-            to: &t.to,
-            data: &req.data,
-        },
-        Some(&would_be),
-        plan.last_actions.clone(),
-    );
+    let ctx = plan.context(&after, &job.state, req, Some(&would_be));
     let actions = t
         .actions
         .iter()

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::outbox;
 use super::transition::{Allowed, TransitionError, TransitionRequest};
 use super::{Job, JOB_COLUMNS};
 use crate::context::{self, TransitionContext};
 use crate::definition::{TransitionDef, WorkflowDefinition};
+use crate::log::Event;
 use crate::{guard, workflow, JobId, StoreError, TenantId};
 
 /// What step 2 decided.
@@ -19,11 +21,64 @@ pub(super) struct Plan {
     /// `{rule, inputs, passed}` of the guard, or null when the transition has none.
     pub(super) guard: Value,
     pub(super) last_actions: Value,
+    pub(super) tenant_name: String,
 }
 
 impl Plan {
     pub(super) fn transition(&self) -> &TransitionDef {
         &self.definition.transitions[self.index]
+    }
+
+    /// The template context of this transition, for `job` as it is (guards) or as it will
+    /// be (action templates). `from` is the state the transition leaves.
+    pub(super) fn context(
+        &self,
+        job: &Job,
+        from: &str,
+        req: &TransitionRequest,
+        event: Option<&Event>,
+    ) -> Value {
+        let t = self.transition();
+        let transition = TransitionContext {
+            name: &t.name,
+            from,
+            to: &t.to,
+            data: &req.data,
+        };
+        context::build(
+            job,
+            &self.tenant_name,
+            &transition,
+            event,
+            self.last_actions.clone(),
+        )
+    }
+
+    /// The data of the `job.transitioned` event, with the ids its action runs will have.
+    pub(super) fn event_data(
+        &self,
+        from: &str,
+        req: &TransitionRequest,
+        job_version: i64,
+        run_ids: &[Uuid],
+    ) -> Value {
+        let t = self.transition();
+        let actions: Vec<Value> = t
+            .actions
+            .iter()
+            .zip(run_ids)
+            .enumerate()
+            .map(|(i, (a, id))| json!({"id": id, "name": a.name, "ordinal": i}))
+            .collect();
+        json!({
+            "transition": t.name,
+            "from": from,
+            "to": t.to,
+            "data": req.data,
+            "job_version": job_version,
+            "guard": self.guard,
+            "actions": actions,
+        })
     }
 }
 
@@ -63,42 +118,30 @@ pub(super) async fn plan(
     } else {
         json!({})
     };
-    let guard = match &t.guard {
-        None | Some(Value::Null) => Value::Null,
-        Some(rule) => {
-            let ctx = context::build(
-                job,
-                tenant_name,
-                &TransitionContext {
-                    name: &t.name,
-                    from: &job.state,
-                    to: &t.to,
-                    data: &req.data,
-                },
-                None,
-                last_actions.clone(),
-            );
-            let outcome =
-                guard::evaluate(rule, &ctx).map_err(|message| TransitionError::GuardError {
-                    transition: t.name.clone(),
-                    message,
-                })?;
-            if !outcome.passed {
-                return Err(TransitionError::GuardFailed {
-                    transition: t.name.clone(),
-                    guard: rule.clone(),
-                    inputs: outcome.inputs,
-                });
-            }
-            json!({ "rule": rule, "inputs": outcome.inputs, "passed": true })
-        }
-    };
-    Ok(Plan {
-        definition,
+    let mut plan = Plan {
+        definition: definition.clone(),
         index,
-        guard,
+        guard: Value::Null,
         last_actions,
-    })
+        tenant_name: tenant_name.to_string(),
+    };
+    if let Some(rule) = t.guard.as_ref().filter(|g| !g.is_null()) {
+        let ctx = plan.context(job, &job.state, req, None);
+        let outcome =
+            guard::evaluate(rule, &ctx).map_err(|message| TransitionError::GuardError {
+                transition: t.name.clone(),
+                message,
+            })?;
+        if !outcome.passed {
+            return Err(TransitionError::GuardFailed {
+                transition: t.name.clone(),
+                guard: rule.clone(),
+                inputs: outcome.inputs,
+            });
+        }
+        plan.guard = json!({ "rule": rule, "inputs": outcome.inputs, "passed": true });
+    }
+    Ok(plan)
 }
 
 fn choose(

@@ -10,14 +10,13 @@
 //! A dry run does steps 1-3 without writing and renders the action payloads.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use thiserror::Error;
 use uuid::Uuid;
 
 use super::outbox::{self, ActionRun};
 use super::plan::{check_data, load, merge, plan};
 use super::{Job, JOB_COLUMNS};
-use crate::context::{self, TransitionContext};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
 use crate::log::{append, Event, NewEvent, StreamLock};
 use crate::{Actor, JobId, Pool, StoreError};
@@ -114,17 +113,7 @@ pub async fn apply(
             tenant_id: actor.tenant_id,
             stream_id: job.id.0,
             event_type: "job.transitioned",
-            data: json!({
-                "transition": t.name,
-                "from": job.state,
-                "to": t.to,
-                "data": req.data,
-                "job_version": job.version + 1,
-                "guard": plan.guard,
-                "actions": t.actions.iter().zip(&run_ids).enumerate()
-                    .map(|(i, (a, id))| json!({"id": id, "name": a.name, "ordinal": i}))
-                    .collect::<Vec<_>>(),
-            }),
+            data: plan.event_data(&job.state, req, job.version + 1, &run_ids),
             metadata: actor.metadata(),
         },
         StreamLock::HeldByCaller,
@@ -153,18 +142,7 @@ pub async fn apply(
         .map_err(StoreError::from)?;
     let after = Job::from_row(&row)?;
 
-    let ctx = context::build(
-        &after,
-        &tenant_name,
-        &TransitionContext {
-            name: &t.name,
-            from: &job.state,
-            to: &t.to,
-            data: &req.data,
-        },
-        Some(&event),
-        plan.last_actions.clone(),
-    );
+    let ctx = plan.context(&after, &job.state, req, Some(&event));
     let actions = outbox::insert(&tx, &after, &event, t, &run_ids, &ctx).await?;
     let result = TransitionResult {
         job: after,
