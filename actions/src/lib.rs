@@ -1,9 +1,16 @@
-//! The action worker's side of Switchyard.
+//! The action worker's side of Switchyard: everything that talks to the outside world.
 //!
-//! For now this crate holds [`WorkerSignal`], the in-process channel through which the API
-//! wakes the worker right after a transition with actions commits. The worker loop,
-//! templates rendering for sends, the credential vault, providers, the egress guard,
-//! signing, retries and the ledger live here as they are built.
+//! - [`vault`]: AES-256-GCM credential encryption, key loading and rotation.
+//! - [`providers`]: credential shapes, endpoint previews, and the exact request each
+//!   provider (`generic_rest`, `twilio`, `sendgrid`, `webhook`) gets.
+//! - [`connections`]: creating and changing connections (validate, seal, store).
+//! - [`signing`]: Standard Webhooks and the seeds' signature headers.
+//! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
+
+pub mod connections;
+pub mod providers;
+pub mod signing;
+pub mod vault;
 
 use std::sync::Arc;
 

@@ -11,6 +11,10 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    #[command(flatten)]
+    pub providers: ProviderArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +43,96 @@ pub struct DatabaseArgs {
     pub db_pool_size: usize,
 }
 
+/// The credential encryption key, in order of precedence, and old keys still accepted
+/// for reading while a rotation is pending.
+#[derive(Clone, Args)]
+pub struct VaultArgs {
+    #[arg(
+        long,
+        env = "INTEGRATION_SECRET_ENCRYPTION_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub integration_secret_encryption_key: Option<String>,
+    #[arg(long, env = "ENCRYPTION_KEY", global = true, hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// Accepted with a warning: prefer INTEGRATION_SECRET_ENCRYPTION_KEY.
+    #[arg(
+        long,
+        env = "WEBHOOK_SECRET_ENCRYPTION_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret_encryption_key: Option<String>,
+    /// Old keys (comma-separated) that can still decrypt, e.g. until `keys rotate` has run.
+    #[arg(
+        long,
+        env = "INTEGRATION_SECRET_ENCRYPTION_KEY_OLD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub integration_secret_encryption_key_old: Option<String>,
+    #[arg(
+        long,
+        env = "ENCRYPTION_KEY_OLD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub encryption_key_old: Option<String>,
+    #[arg(
+        long,
+        env = "WEBHOOK_SECRET_ENCRYPTION_KEY_OLD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret_encryption_key_old: Option<String>,
+}
+
+impl std::fmt::Debug for VaultArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultArgs(redacted)")
+    }
+}
+
+impl VaultArgs {
+    /// The key material as the vault takes it.
+    pub fn sources(&self) -> switchyard_actions::vault::KeySources {
+        switchyard_actions::vault::KeySources {
+            integration_key: self.integration_secret_encryption_key.clone(),
+            encryption_key: self.encryption_key.clone(),
+            webhook_key: self.webhook_secret_encryption_key.clone(),
+            old_keys: [
+                &self.integration_secret_encryption_key_old,
+                &self.encryption_key_old,
+                &self.webhook_secret_encryption_key_old,
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        }
+    }
+}
+
+/// Where the providers with public APIs are (tests point these at local fakes).
+#[derive(Clone, Debug, Args)]
+pub struct ProviderArgs {
+    #[arg(
+        long,
+        env = "SWITCHYARD_TWILIO_BASE_URL",
+        default_value = "https://api.twilio.com",
+        global = true
+    )]
+    pub twilio_base_url: String,
+    #[arg(
+        long,
+        env = "SWITCHYARD_SENDGRID_BASE_URL",
+        default_value = "https://api.sendgrid.com",
+        global = true
+    )]
+    pub sendgrid_base_url: String,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -54,6 +148,16 @@ pub enum Command {
     /// Audit the event log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the credential encryption key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `switchyard keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every stored credential under the current key, in one transaction.
+    Rotate,
 }
 
 /// Options of the commands that serve HTTP.
@@ -83,4 +187,14 @@ pub enum AuditCommand {
         #[arg(long)]
         tenant: Option<uuid::Uuid>,
     },
+}
+
+impl ProviderArgs {
+    /// The endpoints as the providers take them.
+    pub fn endpoints(&self) -> switchyard_actions::providers::ProviderEndpoints {
+        switchyard_actions::providers::ProviderEndpoints {
+            twilio_base: self.twilio_base_url.clone(),
+            sendgrid_base: self.sendgrid_base_url.clone(),
+        }
+    }
 }

@@ -4,7 +4,9 @@ use anyhow::Context;
 use switchyard_engine::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use switchyard_engine::{store, Pool};
 
-use crate::config::DatabaseArgs;
+use switchyard_actions::vault::Keyring;
+
+use crate::config::{DatabaseArgs, VaultArgs};
 
 /// The application database name inside the embedded cluster.
 const DATABASE: &str = "switchyard";
@@ -37,4 +39,15 @@ pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
         tracing::info!(applied, "database migrations applied");
     }
     Ok(Database { pool, embedded })
+}
+
+/// Loads the credential keys. The embedded default keeps a generated key beside its data;
+/// with an external database a key must be configured, or start-up stops here.
+pub fn keyring(db: &DatabaseArgs, vault: &VaultArgs) -> anyhow::Result<Keyring> {
+    let key_file = db
+        .database_url
+        .is_none()
+        .then(|| db.data_dir.join("encryption-key"));
+    Keyring::load(&vault.sources(), key_file.as_deref())
+        .context("loading the credential encryption key")
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use switchyard_api::cli;
-use switchyard_api::config::{AuditCommand, Cli, Command, TenantCommand};
+use switchyard_api::config::{AuditCommand, Cli, Command, KeysCommand, TenantCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -15,8 +15,11 @@ async fn main() -> std::process::ExitCode {
         .init();
     let args = Cli::parse();
     let outcome = match &args.command {
-        Command::Serve(serve) => cli::serve::run(&args.database, serve).await.map(|_| true),
-        Command::Demo(serve) => cli::demo::run(&args.database, serve).await.map(|_| true),
+        Command::Serve(serve) => cli::serve::run(&args, serve).await.map(|_| true),
+        Command::Demo(serve) => cli::demo::run(&args, serve).await.map(|_| true),
+        Command::Keys(KeysCommand::Rotate) => cli::keys::rotate(&args.database, &args.vault)
+            .await
+            .map(|_| true),
         Command::Migrate => switchyard_api::database::open(&args.database)
             .await
             .map(|_| {

@@ -1,5 +1,10 @@
-//! What every route needs: the database pool and the worker's wake-up signal.
+//! What every route needs: the database pool, the vault, provider endpoints, and the
+//! worker's wake-up signal.
 
+use std::sync::Arc;
+
+use switchyard_actions::providers::ProviderEndpoints;
+use switchyard_actions::vault::Keyring;
 use switchyard_actions::WorkerSignal;
 use switchyard_engine::Pool;
 
@@ -8,4 +13,18 @@ use switchyard_engine::Pool;
 pub struct AppState {
     pub pool: Pool,
     pub worker: WorkerSignal,
+    pub keyring: Arc<Keyring>,
+    pub endpoints: Arc<ProviderEndpoints>,
+}
+
+impl AppState {
+    /// State around a pool, with a fresh worker signal.
+    pub fn new(pool: Pool, keyring: Keyring, endpoints: ProviderEndpoints) -> Self {
+        AppState {
+            pool,
+            worker: WorkerSignal::default(),
+            keyring: Arc::new(keyring),
+            endpoints: Arc::new(endpoints),
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //!   updates the job and writes its outbox rows in one database transaction.
 //! - [`log`]: the append-only event log: appends with a per-stream hash chain, gap-safe
 //!   reads with a `(tx_id, position)` cursor, and chain verification.
+//! - [`connection`]: provider connections as stored: metadata and sealed credentials.
 //! - [`idempotency`], [`tenant`], [`api_key`]: stored responses, tenants and keys.
 //! - [`store`] and [`embedded`]: the PostgreSQL pool, migrations, and the private cluster
 //!   used when no `DATABASE_URL` is given.
@@ -16,6 +17,7 @@
 
 pub mod actor;
 pub mod api_key;
+pub mod connection;
 pub mod context;
 pub mod definition;
 pub mod embedded;

@@ -11,8 +11,9 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::definition::{validate, Problem, WorkflowDefinition};
+use crate::json_path::JsonPath;
 use crate::log::{append, NewEvent, StreamLock};
-use crate::{Actor, Pool, StoreError, TenantId};
+use crate::{connection, Actor, Pool, StoreError, TenantId};
 
 /// A published version.
 #[derive(Clone, Debug, Serialize)]
@@ -50,6 +51,7 @@ pub async fn publish(
     let definition = validate(doc).map_err(PublishError::Invalid)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
+    check_connections(&tx, actor.tenant_id, &definition).await?;
     let stream_id = workflow_stream(actor.tenant_id, &definition.name);
     // The stream lock also serialises concurrent publishers of one name.
     let lock = tx
@@ -101,6 +103,48 @@ pub async fn publish(
         definition: doc.clone(),
         created_at: row.get(0),
     })
+}
+
+/// Every action must name a connection of the tenant.
+async fn check_connections(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant_id: TenantId,
+    definition: &WorkflowDefinition,
+) -> Result<(), PublishError> {
+    let mut wanted = Vec::new();
+    for (i, t) in definition.transitions.iter().enumerate() {
+        for (k, a) in t.actions.iter().enumerate() {
+            // Validation already checked that each id is a UUID.
+            if let Ok(id) = Uuid::parse_str(&a.payload_template.connection_id) {
+                let path = JsonPath::root()
+                    .key("transitions")
+                    .index(i)
+                    .key("actions")
+                    .index(k)
+                    .key("payload_template")
+                    .key("connection_id");
+                wanted.push((path, id));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
+    let found = connection::existing(tx, tenant_id, &ids).await?;
+    let problems: Vec<Problem> = wanted
+        .into_iter()
+        .filter(|(_, id)| !found.contains(id))
+        .map(|(path, id)| Problem {
+            path: path.to_string(),
+            message: format!("no connection with id {id} in this tenant"),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PublishError::Invalid(problems))
+    }
 }
 
 /// The newest version of `name`, or the given one.

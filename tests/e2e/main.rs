@@ -3,6 +3,7 @@
 
 mod access;
 mod concurrency;
+mod connections;
 mod embedded;
 mod event_log;
 mod idempotency;

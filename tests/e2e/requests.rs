@@ -140,15 +140,21 @@ async fn the_openapi_document_docs_and_probes_are_served() {
 #[tokio::test]
 async fn given_a_dry_run_then_payloads_render_and_nothing_is_written() {
     let app = TestApp::spawn().await;
+    let connection = app
+        .create_connection(
+            "generic_rest",
+            json!({"base_url": "https://api.example.com"}),
+        )
+        .await;
     app.publish(json!({
         "name": "dry", "initial": "a",
         "states": [{"name": "a"}, {"name": "b"}],
         "transitions": [{"name": "go", "from": ["a"], "to": "b", "actions": [
             {"name": "hook", "action_type": "WEBHOOK", "payload_template": {
-                "connection_id": uuid::Uuid::new_v4(), "path": "/jobs/{{job.id}}",
+                "connection_id": connection, "path": "/jobs/{{job.id}}",
                 "body": {"state": "{{job.current_state}}", "n": "{{transition.data.n}}", "who": "{{tenant.name}}"}}},
             {"name": "broken", "action_type": "WEBHOOK", "payload_template": {
-                "connection_id": uuid::Uuid::new_v4(), "body": {"x": "{{job.context.missing}}"}}}
+                "connection_id": connection, "body": {"x": "{{job.context.missing}}"}}}
         ]}]
     }))
     .await;

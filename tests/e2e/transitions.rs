@@ -163,7 +163,12 @@ async fn given_a_stale_expected_version_when_transitioning_then_409_reports_both
 async fn given_actions_when_a_transition_commits_then_their_outbox_rows_are_written_in_lane_order()
 {
     let app = TestApp::spawn().await;
-    let connection = uuid::Uuid::new_v4();
+    let connection = app
+        .create_connection(
+            "generic_rest",
+            json!({"base_url": "https://api.example.com"}),
+        )
+        .await;
     app.publish(json!({
         "name": "notify", "initial": "open",
         "states": [{"name": "open"}, {"name": "closed", "terminal": true}],

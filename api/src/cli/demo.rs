@@ -4,14 +4,13 @@
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use switchyard_actions::WorkerSignal;
 use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::job::create::{self, CreateJob, Created};
 use switchyard_engine::job::transition::{self, TransitionRequest};
 use switchyard_engine::log::{read, verify};
 use switchyard_engine::{tenant, workflow, Actor, Pool};
 
-use crate::config::{DatabaseArgs, ServeArgs};
+use crate::config::{Cli, ServeArgs};
 use crate::database;
 use crate::server;
 use crate::state::AppState;
@@ -20,8 +19,9 @@ const FIELD_SERVICE: &str = include_str!("../../../fixtures/workflows/field_serv
 const APPROVAL: &str = include_str!("../../../fixtures/workflows/purchase_approval.json");
 
 /// Runs the demo, then serves until Ctrl-C.
-pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
-    let database = database::open(db).await?;
+pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let keyring = database::keyring(&cli.database, &cli.vault)?;
+    let database = database::open(&cli.database).await?;
     let pool = database.pool.clone();
     // Bind first: a busy port should fail before anything is written.
     let (acceptor, addr) = server::bind(&args.listen).await.with_context(|| {
@@ -52,10 +52,7 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     println!("  export SWITCHYARD_KEY={}", key.expose());
     println!();
     println!("then follow the curl walk-through in README.md. Press Ctrl-C to stop.");
-    let state = AppState {
-        pool,
-        worker: WorkerSignal::default(),
-    };
+    let state = AppState::new(pool, keyring, cli.providers.endpoints());
     server::run(acceptor, state, super::shutdown_signal()).await?;
     drop(database);
     Ok(())

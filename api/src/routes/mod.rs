@@ -2,6 +2,7 @@
 //! the outcome to a response enum.
 
 mod api_keys;
+mod connections;
 mod events;
 mod health;
 mod jobs;
@@ -21,6 +22,8 @@ enum ApiTags {
     ApiKeys,
     /// Publishing and reading workflow definitions.
     Workflows,
+    /// Provider connections: encrypted credentials for actions.
+    Connections,
     /// Creating jobs, moving them through their workflow, reading their history.
     Jobs,
     /// The tenant's event log: paging, export and chain verification.
@@ -33,6 +36,7 @@ pub type Api = OpenApiService<
         health::HealthApi,
         api_keys::ApiKeysApi,
         workflows::WorkflowsApi,
+        connections::ConnectionsApi,
         jobs::JobsApi,
         transitions::TransitionsApi,
         events::EventsApi,
@@ -51,6 +55,9 @@ pub fn api(state: AppState) -> Api {
                 state: state.clone(),
             },
             workflows::WorkflowsApi {
+                state: state.clone(),
+            },
+            connections::ConnectionsApi {
                 state: state.clone(),
             },
             jobs::JobsApi {

@@ -2,7 +2,8 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchyard_actions::WorkerSignal;
+use switchyard_actions::providers::ProviderEndpoints;
+use switchyard_actions::vault::{EncryptionKey, Keyring};
 use switchyard_api::server;
 use switchyard_api::state::AppState;
 use switchyard_engine::api_key::{self, Scope};
@@ -24,10 +25,8 @@ impl TestApp {
     pub async fn spawn() -> TestApp {
         let db_url = fresh_database().await;
         let pool = store::connect(&db_url, 16).expect("pool");
-        let state = AppState {
-            pool: pool.clone(),
-            worker: WorkerSignal::default(),
-        };
+        let keyring = Keyring::single(EncryptionKey::generate().0);
+        let state = AppState::new(pool.clone(), keyring, ProviderEndpoints::default());
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         tokio::spawn(server::run(acceptor, state, std::future::pending()));
         let (tenant_id, key) = new_tenant(&pool, "acme").await;
@@ -119,6 +118,19 @@ impl TestApp {
         let (status, body) = self.post("/api/v1/workflows", &self.key, doc).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// Creates a connection and returns its id.
+    pub async fn create_connection(&self, provider: &str, credentials: Value) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/tenant/connections",
+                &self.key,
+                json!({"provider": provider, "connection_name": format!("{provider} test"), "credentials": credentials}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().expect("id").to_string()
     }
 
     /// Creates a job of `workflow` and returns it.

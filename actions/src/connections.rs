@@ -1,0 +1,140 @@
+//! Creating and changing connections: check the credential shape for the provider, seal
+//! the credentials with the vault, store metadata and ciphertext.
+
+use serde_json::Value;
+use switchyard_engine::connection::{
+    self, Connection, ConnectionChanges, NewConnection, Removal, Sealed,
+};
+use switchyard_engine::{Actor, Pool, StoreError};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::providers::{check_credentials, endpoint_preview, Provider, ProviderEndpoints};
+use crate::vault::Keyring;
+
+/// What a designer sends.
+#[derive(Debug)]
+pub struct ConnectionInput {
+    pub provider: String,
+    pub connection_name: String,
+    pub credentials: Value,
+}
+
+/// Why a connection was not stored, changed or deleted.
+#[derive(Debug, Error)]
+pub enum ConnectionError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("connection {0} not found")]
+    NotFound(Uuid),
+    #[error("the connection is used by the newest version of: {}", .0.join(", "))]
+    InUse(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConnectionError {
+    ConnectionError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn check_name(name: &str) -> Result<String, ConnectionError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid(
+            "connection_name",
+            "give the connection a name of 1 to 200 characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_provider(name: &str) -> Result<Provider, ConnectionError> {
+    Provider::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+        invalid(
+            "provider",
+            format!("unknown provider '{name}' (known: {})", known.join(", ")),
+        )
+    })
+}
+
+/// Seals `credentials` for connection `id` and previews its endpoint.
+fn seal(
+    keyring: &Keyring,
+    endpoints: &ProviderEndpoints,
+    actor: &Actor,
+    id: Uuid,
+    provider: Provider,
+    credentials: &Value,
+) -> Result<(Sealed, String), ConnectionError> {
+    let checked =
+        check_credentials(provider, credentials).map_err(|p| ConnectionError::Invalid {
+            field: p.field,
+            message: p.message,
+        })?;
+    let preview = endpoint_preview(provider, &checked, endpoints);
+    let plaintext = serde_json::to_vec(&checked).expect("a JSON object serialises");
+    let (ciphertext, key_id) = keyring.encrypt(actor.tenant_id.0, id, &plaintext);
+    Ok((Sealed { ciphertext, key_id }, preview))
+}
+
+/// Validates and stores a new connection.
+pub async fn create(
+    pool: &Pool,
+    keyring: &Keyring,
+    endpoints: &ProviderEndpoints,
+    actor: &Actor,
+    input: ConnectionInput,
+) -> Result<Connection, ConnectionError> {
+    let provider = parse_provider(&input.provider)?;
+    let connection_name = check_name(&input.connection_name)?;
+    let id = Uuid::now_v7();
+    let (sealed, endpoint_preview) =
+        seal(keyring, endpoints, actor, id, provider, &input.credentials)?;
+    let new = NewConnection {
+        id,
+        provider: provider.as_str().into(),
+        connection_name,
+        sealed,
+        endpoint_preview,
+    };
+    Ok(connection::insert(pool, actor, new).await?)
+}
+
+/// Renames a connection and/or replaces its credentials (whole, in the provider's shape).
+pub async fn update(
+    pool: &Pool,
+    keyring: &Keyring,
+    endpoints: &ProviderEndpoints,
+    actor: &Actor,
+    id: Uuid,
+    connection_name: Option<String>,
+    credentials: Option<Value>,
+) -> Result<Connection, ConnectionError> {
+    let current = connection::get(pool, actor.tenant_id, id)
+        .await?
+        .ok_or(ConnectionError::NotFound(id))?;
+    let mut changes = ConnectionChanges::default();
+    if let Some(name) = connection_name {
+        changes.connection_name = Some(check_name(&name)?);
+    }
+    if let Some(credentials) = credentials {
+        let provider = parse_provider(&current.provider)?;
+        changes.sealed = Some(seal(keyring, endpoints, actor, id, provider, &credentials)?);
+    }
+    connection::update(pool, actor, id, changes)
+        .await?
+        .ok_or(ConnectionError::NotFound(id))
+}
+
+/// Deletes a connection no current workflow version uses.
+pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), ConnectionError> {
+    match connection::delete(pool, actor, id).await? {
+        Removal::Removed => Ok(()),
+        Removal::NotFound => Err(ConnectionError::NotFound(id)),
+        Removal::InUse(workflows) => Err(ConnectionError::InUse(workflows)),
+    }
+}

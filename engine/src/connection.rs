@@ -1,0 +1,350 @@
+//! Provider connections as stored: metadata the API may show, and credentials sealed by
+//! the vault (which lives with the worker; the engine never sees plaintext).
+//! Creating, changing and deleting a connection appends a metadata-only event.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::log::{append, NewEvent, StreamLock};
+use crate::{Actor, Pool, StoreError, TenantId};
+
+/// A connection's metadata: never its credentials.
+#[derive(Clone, Debug, Serialize)]
+pub struct Connection {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub provider: String,
+    pub connection_name: String,
+    /// Where requests go, with anything secret-bearing removed.
+    pub endpoint_preview: String,
+    /// `unknown`, `healthy` or `failing`, from recent requests.
+    pub health: String,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Credentials as the vault sealed them.
+#[derive(Clone)]
+pub struct Sealed {
+    pub ciphertext: Vec<u8>,
+    pub key_id: String,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection to store.
+#[derive(Debug)]
+pub struct NewConnection {
+    pub id: Uuid,
+    pub provider: String,
+    pub connection_name: String,
+    pub sealed: Sealed,
+    pub endpoint_preview: String,
+}
+
+/// What to change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct ConnectionChanges {
+    pub connection_name: Option<String>,
+    /// New credentials and the preview of their endpoint.
+    pub sealed: Option<(Sealed, String)>,
+}
+
+/// The outcome of a delete.
+#[derive(Debug)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// Still referenced by the newest version of these workflows.
+    InUse(Vec<String>),
+}
+
+const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_preview, health, \
+     last_event_at, created_at, updated_at";
+
+fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
+    Ok(Connection {
+        id: row.try_get("id")?,
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        provider: row.try_get("provider")?,
+        connection_name: row.try_get("connection_name")?,
+        endpoint_preview: row.try_get("endpoint_preview")?,
+        health: row.try_get("health")?,
+        last_event_at: row.try_get("last_event_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+async fn record(
+    tx: &deadpool_postgres::Transaction<'_>,
+    actor: &Actor,
+    event_type: &'static str,
+    c: &Connection,
+    extra: serde_json::Value,
+) -> Result<(), StoreError> {
+    let mut data = json!({
+        "id": c.id, "provider": c.provider, "connection_name": c.connection_name,
+        "endpoint_preview": c.endpoint_preview,
+    });
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    append(
+        tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id: c.id,
+            event_type,
+            data,
+            metadata: actor.metadata(),
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a new connection.
+pub async fn insert(
+    pool: &Pool,
+    actor: &Actor,
+    new: NewConnection,
+) -> Result<Connection, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO connections (id, tenant_id, provider, connection_name, ciphertext, key_id, \
+                 endpoint_preview) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+            ),
+            &[&new.id, &actor.tenant_id.0, &new.provider, &new.connection_name, &new.sealed.ciphertext, &new.sealed.key_id, &new.endpoint_preview],
+        )
+        .await?;
+    let connection = from_row(&row)?;
+    record(&tx, actor, "connection.created", &connection, json!({})).await?;
+    tx.commit().await?;
+    Ok(connection)
+}
+
+/// Changes a connection's name and/or credentials.
+pub async fn update(
+    pool: &Pool,
+    actor: &Actor,
+    id: Uuid,
+    changes: ConnectionChanges,
+) -> Result<Option<Connection>, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let (ciphertext, key_id, preview) = match &changes.sealed {
+        Some((sealed, preview)) => (
+            Some(sealed.ciphertext.clone()),
+            Some(sealed.key_id.clone()),
+            Some(preview.clone()),
+        ),
+        None => (None, None, None),
+    };
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE connections SET connection_name = coalesce($3, connection_name), \
+                 ciphertext = coalesce($4, ciphertext), key_id = coalesce($5, key_id), \
+                 endpoint_preview = coalesce($6, endpoint_preview), updated_at = now() \
+                 WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
+            ),
+            &[
+                &id,
+                &actor.tenant_id.0,
+                &changes.connection_name,
+                &ciphertext,
+                &key_id,
+                &preview,
+            ],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let connection = from_row(&row)?;
+    record(
+        &tx,
+        actor,
+        "connection.updated",
+        &connection,
+        json!({ "credentials_changed": changes.sealed.is_some() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(connection))
+}
+
+/// Deletes a connection unless the newest version of a workflow still uses it.
+pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+            ),
+            &[&id, &actor.tenant_id.0],
+        )
+        .await?
+    else {
+        return Ok(Removal::NotFound);
+    };
+    let connection = from_row(&row)?;
+    let users: Vec<String> = tx
+        .query(
+            "SELECT name FROM (SELECT DISTINCT ON (name) name, definition FROM workflows \
+             WHERE tenant_id = $1 ORDER BY name, version DESC) latest \
+             WHERE position($2 in definition::text) > 0 ORDER BY name",
+            &[&actor.tenant_id.0, &id.to_string()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !users.is_empty() {
+        return Ok(Removal::InUse(users));
+    }
+    tx.execute("DELETE FROM connections WHERE id = $1", &[&id])
+        .await?;
+    record(&tx, actor, "connection.deleted", &connection, json!({})).await?;
+    tx.commit().await?;
+    Ok(Removal::Removed)
+}
+
+/// One connection of the tenant.
+pub async fn get(
+    pool: &Pool,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Connection>, StoreError> {
+    let client = pool.get().await?;
+    client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND tenant_id = $2"),
+            &[&id, &tenant_id.0],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The tenant's connections, oldest first, after `after`.
+pub async fn list(
+    pool: &Pool,
+    tenant_id: TenantId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Connection>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"),
+            &[&tenant_id.0, &after, &limit],
+        )
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A connection with its sealed credentials, for the worker to open just in time.
+pub async fn sealed(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<(Connection, Sealed)>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!("SELECT {COLUMNS}, ciphertext, key_id FROM connections WHERE id = $1 AND tenant_id = $2"))
+        .await?;
+    let Some(row) = client.query_opt(&stmt, &[&id, &tenant_id.0]).await? else {
+        return Ok(None);
+    };
+    let sealed = Sealed {
+        ciphertext: row.try_get("ciphertext")?,
+        key_id: row.try_get("key_id")?,
+    };
+    Ok(Some((from_row(&row)?, sealed)))
+}
+
+/// Which of `ids` are connections of the tenant.
+pub async fn existing(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<HashSet<Uuid>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT id FROM connections WHERE tenant_id = $1 AND id = ANY($2)",
+            &[&tenant_id.0, &ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Records the outcome of a request on the connection's health.
+pub async fn mark_health(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    healthy: bool,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("UPDATE connections SET health = $2, last_event_at = now() WHERE id = $1")
+        .await?;
+    tx.execute(&stmt, &[&id, &if healthy { "healthy" } else { "failing" }])
+        .await?;
+    Ok(())
+}
+
+/// Every connection's sealed credentials, locked, for key rotation.
+pub async fn all_sealed_for_update(
+    tx: &deadpool_postgres::Transaction<'_>,
+) -> Result<Vec<(Uuid, TenantId, Sealed)>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT id, tenant_id, ciphertext, key_id FROM connections ORDER BY id FOR UPDATE",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                TenantId(r.get(1)),
+                Sealed {
+                    ciphertext: r.get(2),
+                    key_id: r.get(3),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Replaces a connection's sealed credentials (key rotation).
+pub async fn reseal(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    sealed: &Sealed,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE connections SET ciphertext = $2, key_id = $3 WHERE id = $1",
+        &[&id, &sealed.ciphertext, &sealed.key_id],
+    )
+    .await?;
+    Ok(())
+}
