@@ -8,9 +8,11 @@
 //! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
 
 pub mod connections;
+pub mod egress;
 pub mod providers;
 pub mod signing;
 pub mod vault;
+pub mod worker;
 
 use std::sync::Arc;
 

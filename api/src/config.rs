@@ -15,6 +15,8 @@ pub struct Cli {
     pub vault: VaultArgs,
     #[command(flatten)]
     pub providers: ProviderArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -133,11 +135,67 @@ pub struct ProviderArgs {
     pub sendgrid_base_url: String,
 }
 
+/// How the action worker runs and where it may send requests.
+#[derive(Clone, Debug, Args)]
+pub struct WorkerArgs {
+    /// Actions in flight at once in this process.
+    #[arg(
+        long,
+        env = "SWITCHYARD_WORKER_CONCURRENCY",
+        default_value_t = 64,
+        global = true
+    )]
+    pub worker_concurrency: usize,
+    /// Let actions reach private, loopback and link-local addresses (the demo and tests).
+    #[arg(
+        long,
+        env = "SWITCHYARD_ALLOW_PRIVATE_TARGETS",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_private_targets: bool,
+    /// Private ranges allowed anyway, comma-separated CIDRs (e.g. `10.20.0.0/16`).
+    #[arg(
+        long,
+        env = "SWITCHYARD_ALLOWED_CIDRS",
+        default_value = "",
+        global = true
+    )]
+    pub allowed_cidrs: String,
+}
+
+impl WorkerArgs {
+    /// The worker's configuration, checked.
+    pub fn config(
+        &self,
+        providers: &ProviderArgs,
+    ) -> anyhow::Result<switchyard_actions::worker::WorkerConfig> {
+        use switchyard_actions::egress::EgressPolicy;
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.worker_concurrency),
+            "SWITCHYARD_WORKER_CONCURRENCY must be from 1 to 10000"
+        );
+        let allowed = EgressPolicy::parse_cidrs(&self.allowed_cidrs)
+            .map_err(|err| anyhow::anyhow!("SWITCHYARD_ALLOWED_CIDRS: {err}"))?;
+        Ok(switchyard_actions::worker::WorkerConfig {
+            concurrency: self.worker_concurrency,
+            policy: EgressPolicy {
+                allow_private: self.allow_private_targets,
+                allowed,
+            },
+            endpoints: providers.endpoints(),
+            ..Default::default()
+        })
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (and, as they are built, the action worker).
+    /// Run the HTTP API and an action worker.
     Serve(ServeArgs),
+    /// Run only an action worker.
+    Worker,
     /// Set up a demo tenant and workflows, walk through a job, then keep serving.
     Demo(ServeArgs),
     /// Apply pending database migrations and exit.

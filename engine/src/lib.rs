@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod job;
 pub mod json_path;
+pub mod ledger;
 pub mod log;
 pub mod store;
 pub mod template;

@@ -4,9 +4,12 @@
 mod access;
 mod concurrency;
 mod connections;
+mod delivery;
 mod embedded;
 mod event_log;
+mod failures;
 mod idempotency;
+mod providers;
 mod requests;
 mod support;
 mod transitions;

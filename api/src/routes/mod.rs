@@ -8,6 +8,7 @@ mod health;
 mod jobs;
 mod paging;
 mod transitions;
+mod usage;
 mod workflows;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -28,6 +29,8 @@ enum ApiTags {
     Jobs,
     /// The tenant's event log: paging, export and chain verification.
     Events,
+    /// Metering: usage totals and ledger rows.
+    Usage,
 }
 
 /// The OpenAPI service holding every route.
@@ -40,6 +43,7 @@ pub type Api = OpenApiService<
         jobs::JobsApi,
         transitions::TransitionsApi,
         events::EventsApi,
+        usage::UsageApi,
     ),
     (),
 >;
@@ -66,7 +70,10 @@ pub fn api(state: AppState) -> Api {
             transitions::TransitionsApi {
                 state: state.clone(),
             },
-            events::EventsApi { state },
+            events::EventsApi {
+                state: state.clone(),
+            },
+            usage::UsageApi { state },
         ),
         "Switchyard",
         env!("CARGO_PKG_VERSION"),

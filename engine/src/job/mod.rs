@@ -7,6 +7,7 @@
 
 pub mod create;
 mod dry_run;
+pub mod lane;
 pub mod outbox;
 mod plan;
 pub mod read;

@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchyard_actions::egress::EgressPolicy;
 use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::vault::{EncryptionKey, Keyring};
+use switchyard_actions::worker::WorkerConfig;
 use switchyard_api::server;
 use switchyard_api::state::AppState;
 use switchyard_engine::api_key::{self, Scope};
@@ -21,13 +23,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts the app; it stops with the test's runtime.
+    /// Starts the app and a worker that may reach 127.0.0.1; they stop with the test's
+    /// runtime.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(test_worker(ProviderEndpoints::default(), true)).await
+    }
+
+    /// Starts the app with a worker configured as given.
+    pub async fn spawn_with(worker: WorkerConfig) -> TestApp {
+        super::logs::capture();
         let db_url = fresh_database().await;
         let pool = store::connect(&db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
-        let state = AppState::new(pool.clone(), keyring, ProviderEndpoints::default());
+        let state = AppState::new(pool.clone(), keyring, worker.endpoints.clone());
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
+        let (stop, _handle) =
+            switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");
+        // The worker runs until the test's runtime ends.
+        std::mem::forget(stop);
         tokio::spawn(server::run(acceptor, state, std::future::pending()));
         let (tenant_id, key) = new_tenant(&pool, "acme").await;
         TestApp {
@@ -133,6 +146,70 @@ impl TestApp {
         body["id"].as_str().expect("id").to_string()
     }
 
+    /// Publishes workflow `name`: `open --go--> done` (and `open --again--> open`), whose
+    /// transitions carry `actions`.
+    pub async fn publish_actions(&self, name: &str, actions: Value) {
+        self.publish(json!({
+            "name": name, "initial": "open",
+            "states": [{"name": "open"}, {"name": "done", "terminal": true}],
+            "transitions": [
+                {"name": "go", "from": ["open"], "to": "done", "actions": actions.clone()},
+                {"name": "again", "from": ["open"], "to": "open", "actions": actions}
+            ]
+        }))
+        .await;
+    }
+
+    /// Creates a job of `workflow`, applies `transition` with `data`, returns the job id.
+    pub async fn run(&self, workflow: &str, transition: &str, data: Value) -> String {
+        let job = self.create_job(workflow).await;
+        let id = job["id"].as_str().unwrap().to_string();
+        let (status, out) = self
+            .transition(&id, json!({"transition": transition, "data": data}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        id
+    }
+
+    /// Waits until every action run of the job has a final status; returns the runs.
+    pub async fn settled_actions(&self, job_id: &str) -> Vec<Value> {
+        super::eventually(
+            "the job's actions to finish",
+            std::time::Duration::from_secs(30),
+            || async {
+                let (_, runs) = self
+                    .get(&format!("/api/v1/jobs/{job_id}/actions"), &self.key)
+                    .await;
+                let runs = runs["items"].as_array()?.clone();
+                let done = runs.iter().all(|r| {
+                    matches!(
+                        r["status"].as_str(),
+                        Some("succeeded" | "failed" | "skipped")
+                    )
+                });
+                done.then_some(runs)
+            },
+        )
+        .await
+    }
+
+    /// The job's events of `type`.
+    pub async fn job_events(&self, job_id: &str, event_type: &str) -> Vec<Value> {
+        let (_, events) = self
+            .get(
+                &format!("/api/v1/jobs/{job_id}/events?limit=1000"),
+                &self.key,
+            )
+            .await;
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == event_type)
+            .cloned()
+            .collect()
+    }
+
     /// Creates a job of `workflow` and returns it.
     pub async fn create_job(&self, workflow: &str) -> Value {
         let (status, body) = self
@@ -171,6 +248,20 @@ impl TestApp {
             items.extend(batch);
             cursor = page["next_cursor"].as_str().expect("cursor").to_string();
         }
+    }
+}
+
+/// A worker that polls quickly and recovers expired leases quickly, so tests do not wait.
+pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerConfig {
+    WorkerConfig {
+        concurrency: 16,
+        poll_interval: std::time::Duration::from_millis(50),
+        recovery_interval: std::time::Duration::from_millis(200),
+        policy: EgressPolicy {
+            allow_private,
+            allowed: Vec::new(),
+        },
+        endpoints,
     }
 }
 

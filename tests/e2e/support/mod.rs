@@ -4,6 +4,8 @@
 
 pub mod cluster;
 pub mod http;
+pub mod logs;
+pub mod receiver;
 
 pub use http::TestApp;
 

@@ -1,0 +1,197 @@
+//! The action worker: claims due action runs in batches under a lease, runs each job's
+//! actions one at a time in commit order (the lane is kept by the engine: only one run of
+//! a job is ever due), different jobs in parallel up to a concurrency limit, and records
+//! every outcome. Many workers, in one process or many, may share one database.
+//!
+//! - [`attempt`]: render, decrypt just in time, build, guard, send.
+//! - [`outcome`]: success, retry or failure, and what the log and ledger get.
+//! - [`retry`]: the schedule, jitter and `Retry-After`.
+
+pub mod attempt;
+pub mod outcome;
+pub mod retry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
+use switchyard_engine::Pool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::egress::{EgressPolicy, GuardedResolver};
+use crate::providers::ProviderEndpoints;
+use crate::vault::Keyring;
+use crate::WorkerSignal;
+
+/// How a worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Actions in flight at once (`SWITCHYARD_WORKER_CONCURRENCY`).
+    pub concurrency: usize,
+    /// How often to look for due work nobody woke us for (other processes' commits,
+    /// scheduled retries).
+    pub poll_interval: Duration,
+    /// How often to return expired leases to the queue.
+    pub recovery_interval: Duration,
+    pub policy: EgressPolicy,
+    pub endpoints: ProviderEndpoints,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 64,
+            poll_interval: Duration::from_millis(250),
+            recovery_interval: Duration::from_secs(5),
+            policy: EgressPolicy::default(),
+            endpoints: ProviderEndpoints::default(),
+        }
+    }
+}
+
+/// What every attempt shares.
+pub struct Inner {
+    pub(crate) pool: Pool,
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) endpoints: ProviderEndpoints,
+    pub(crate) policy: Arc<EgressPolicy>,
+}
+
+/// A worker; [`Worker::run`] until shutdown.
+pub struct Worker {
+    inner: Arc<Inner>,
+    config: WorkerConfig,
+    signal: WorkerSignal,
+}
+
+impl Worker {
+    /// A worker over `pool` that wakes on `signal`.
+    pub fn new(
+        pool: Pool,
+        keyring: Arc<Keyring>,
+        config: WorkerConfig,
+        signal: WorkerSignal,
+    ) -> Result<Worker, reqwest::Error> {
+        let policy = Arc::new(config.policy.clone());
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        let inner = Inner {
+            pool,
+            keyring,
+            http,
+            endpoints: config.endpoints.clone(),
+            policy,
+        };
+        Ok(Worker {
+            inner: Arc::new(inner),
+            config,
+            signal,
+        })
+    }
+
+    /// Claims and runs actions until `shutdown` completes, then waits up to 20 seconds for
+    /// the actions in flight; any still running then are released by their leases.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut last_recovery: Option<Instant> = None;
+        tokio::pin!(shutdown);
+        loop {
+            if last_recovery.is_none_or(|at| at.elapsed() >= self.config.recovery_interval) {
+                match lane::recover_expired(&self.inner.pool).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(
+                        recovered = n,
+                        "returned action runs with expired leases to the queue"
+                    ),
+                    Err(err) => tracing::warn!(error = %err, "could not recover expired leases"),
+                }
+                last_recovery = Some(Instant::now());
+            }
+            let claimed = self.claim_into(&permits).await;
+            if claimed > 0 && permits.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.signal.woken() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        let all = self.config.concurrency as u32;
+        if tokio::time::timeout(Duration::from_secs(20), permits.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "stopping with actions still in flight; their leases will return them to the queue"
+            );
+        }
+    }
+
+    /// Claims as many runs as there are free slots and starts them; returns how many.
+    async fn claim_into(&self, permits: &Arc<Semaphore>) -> usize {
+        let free = permits.available_permits();
+        if free == 0 {
+            return 0;
+        }
+        let runs = match lane::claim(&self.inner.pool, free as i64).await {
+            Ok(runs) => runs,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not claim action runs");
+                return 0;
+            }
+        };
+        let count = runs.len();
+        for run in runs {
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            tokio::spawn(process(
+                self.inner.clone(),
+                run,
+                permit,
+                self.signal.clone(),
+            ));
+        }
+        count
+    }
+}
+
+#[tracing::instrument(skip_all, fields(action.id = %run.id, job.id = %run.job_id, action.attempt = run.attempt))]
+async fn process(
+    inner: Arc<Inner>,
+    run: ClaimedRun,
+    _permit: OwnedSemaphorePermit,
+    signal: WorkerSignal,
+) {
+    let attempted = attempt::attempt(&inner, &run).await;
+    if let attempt::Attempted::Deferred(err) = &attempted {
+        tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
+        if let Err(err) = lane::release(&inner.pool, &run).await {
+            tracing::warn!(error = %err, "could not release the run; its lease will");
+        }
+        return;
+    }
+    let recording = outcome::recording(&run, &attempted);
+    match lane::record(&inner.pool, &run, &recording).await {
+        Ok(Recorded::Done) => {}
+        Ok(Recorded::Stale) => tracing::warn!(
+            "the lease expired before the outcome was recorded; another attempt owns the run"
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "could not record an action outcome; its lease will return it to the queue")
+        }
+    }
+    // The lane may have released its next action, and a slot is free: look again now.
+    signal.wake();
+}
