@@ -12,7 +12,7 @@ use crate::support::eventually;
 use crate::support::http::read;
 
 /// The `switchyard` binary of this build profile, built if needed.
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let mut build = Command::new(env!("CARGO"));

@@ -5,6 +5,7 @@ mod access;
 mod concurrency;
 mod connections;
 mod delivery;
+mod demo;
 mod embedded;
 mod event_log;
 mod failures;

@@ -16,6 +16,7 @@ use crate::state::AppState;
 /// Serves the API with a worker beside it. On shutdown the API drains first, then the
 /// worker finishes its actions in flight, then the embedded cluster stops.
 pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let worker_config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
@@ -25,7 +26,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let (stop, worker) = spawn_worker(&state, worker_config)?;
     tracing::info!(%addr, "Switchyard API listening; docs at http://{addr}/docs");
-    server::run(acceptor, state, super::shutdown_signal()).await?;
+    server::run(acceptor, state, shutdown).await?;
     let _ = stop.send(true);
     let _ = worker.await;
     drop(database);
@@ -34,6 +35,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
 
 /// Runs only a worker: scale actions out by running more of these against one database.
 pub async fn run_worker(cli: &Cli) -> anyhow::Result<()> {
+    let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
@@ -44,7 +46,7 @@ pub async fn run_worker(cli: &Cli) -> anyhow::Result<()> {
         WorkerSignal::default(),
     )?;
     tracing::info!("Switchyard worker running");
-    worker.run(super::shutdown_signal()).await;
+    worker.run(shutdown).await;
     drop(database);
     Ok(())
 }

@@ -1,0 +1,110 @@
+//! The demo's stand-in for the outside world: a catch-hook receiver on 127.0.0.1 that
+//! records what arrives, checks webhook signatures, and answers 500 to the billing API so
+//! the demo can show a failing action.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Body, Endpoint, Request, Response};
+use switchyard_actions::signing;
+
+/// A request as the demo shows it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub idempotency_key: String,
+    /// Whether `x-opensend-signature` verified, when the request had one.
+    pub signature_ok: Option<bool>,
+    pub body: String,
+    pub answered: u16,
+}
+
+/// The running receiver.
+#[derive(Clone)]
+pub struct CatchHook {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+struct Handler {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    secret: String,
+}
+
+impl Endpoint for Handler {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let body = req.take_body().into_vec().await.unwrap_or_default();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let signature_ok = header("x-opensend-signature").map(|sig| {
+            let ts: i64 = header("x-opensend-timestamp")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_default();
+            sig == signing::opensend(&self.secret, ts, &body)
+        });
+        let path = req.uri().path().to_string();
+        let answered = if path.starts_with("/billing") {
+            500
+        } else {
+            200
+        };
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Seen {
+                method: req.method().to_string(),
+                path,
+                idempotency_key: header("idempotency-key").unwrap_or_default(),
+                signature_ok,
+                body: String::from_utf8_lossy(&body).to_string(),
+                answered,
+            });
+        let reply = if answered == 500 {
+            "{\"error\": \"billing is down for maintenance\"}"
+        } else {
+            "{\"ok\": true}"
+        };
+        Ok(Response::builder()
+            .status(StatusCode::from_u16(answered).unwrap_or(StatusCode::OK))
+            .content_type("application/json")
+            .body(Body::from_string(reply.to_string())))
+    }
+}
+
+impl CatchHook {
+    /// Starts the receiver; `secret` is the webhook connection's signing secret.
+    pub async fn start(secret: &str) -> std::io::Result<CatchHook> {
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| std::io::Error::other("no local address"))?;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler = Handler {
+            seen: seen.clone(),
+            secret: secret.to_string(),
+        };
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(handler));
+        Ok(CatchHook { addr, seen })
+    }
+
+    /// The receiver's URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests received since index `from`.
+    pub fn since(&self, from: usize) -> Vec<Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())[from..].to_vec()
+    }
+}

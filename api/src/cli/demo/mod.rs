@@ -1,0 +1,114 @@
+//! `switchyard demo`: the embedded database, a demo tenant and key, connections to a local
+//! catch-hook receiver, the fixture workflows, a narrated walk of one job (with each
+//! delivered request, a failing action and its retries), then the API and worker keep
+//! serving so the README's curl walk-through can continue.
+
+mod catch_hook;
+mod walk;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+use switchyard_actions::connections::{self, ConnectionInput};
+use switchyard_engine::api_key::{self, Scope};
+use switchyard_engine::{tenant, workflow, Actor};
+
+use crate::config::{Cli, ServeArgs};
+use crate::database;
+use crate::server;
+use crate::state::AppState;
+use catch_hook::CatchHook;
+
+const FIELD_SERVICE: &str = include_str!("../../../../fixtures/workflows/field_service_job.json");
+const APPROVAL: &str = include_str!("../../../../fixtures/workflows/purchase_approval.json");
+const NOTIFIED: &str =
+    include_str!("../../../../fixtures/workflows/field_service_job_notified.json");
+
+/// The demo webhook connection's signing secret (demo data, not a credential).
+const DEMO_SIGNING_SECRET: &str = "demo-signing-secret";
+
+/// Runs the demo, then serves until Ctrl-C.
+pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let shutdown = super::shutdown_signal();
+    let keyring = database::keyring(&cli.database, &cli.vault)?;
+    let mut worker_config = cli.worker.config(&cli.providers)?;
+    // The demo's receiver is on 127.0.0.1, which actions may not reach by default.
+    worker_config.policy.allow_private = true;
+    let database = database::open(&cli.database).await?;
+    // Bind first: a busy port should fail before anything is written.
+    let (acceptor, addr) = server::bind(&args.listen).await.with_context(|| {
+        format!(
+            "listening on {} (set --listen or SWITCHYARD_LISTEN)",
+            args.listen
+        )
+    })?;
+    let state = AppState::new(database.pool.clone(), keyring, cli.providers.endpoints());
+    let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
+    let hook = CatchHook::start(DEMO_SIGNING_SECRET).await?;
+    say(&format!(
+        "a catch-hook receiver (standing in for your CRM and Zapier) listens on {}",
+        hook.url("")
+    ));
+
+    let tenant_id = tenant::create(&state.pool, "demo").await?;
+    let actor = Actor::operator(tenant_id);
+    let (_, key) = api_key::create(&state.pool, &actor, "demo full key", &[Scope::Full]).await?;
+    let crm = connections::create(
+        &state.pool,
+        &state.keyring,
+        &state.endpoints,
+        &actor,
+        ConnectionInput {
+            provider: "generic_rest".into(),
+            connection_name: "Demo CRM".into(),
+            credentials: json!({ "base_url": hook.url(""), "auth_header": "Bearer demo-crm-token" }),
+        },
+    )
+    .await?;
+    let zapier = connections::create(
+        &state.pool,
+        &state.keyring,
+        &state.endpoints,
+        &actor,
+        ConnectionInput {
+            provider: "webhook".into(),
+            connection_name: "Demo Zapier catch hook".into(),
+            credentials: json!({ "webhook_url": hook.url("/hooks/catch/demo"), "signing_secret": DEMO_SIGNING_SECRET }),
+        },
+    )
+    .await?;
+    say(&format!(
+        "connections: 'Demo CRM' {} and 'Demo Zapier catch hook' {} (credentials encrypted)",
+        crm.id, zapier.id
+    ));
+
+    let notified = NOTIFIED
+        .replace("$CRM_CONNECTION_ID", &crm.id.to_string())
+        .replace("$ZAPIER_CONNECTION_ID", &zapier.id.to_string());
+    for fixture in [FIELD_SERVICE, APPROVAL, notified.as_str()] {
+        let doc: Value = serde_json::from_str(fixture)?;
+        let published = workflow::publish(&state.pool, &actor, &doc).await?;
+        say(&format!(
+            "published workflow {} v{}",
+            published.name, published.version
+        ));
+    }
+    walk::walk(&state, &actor, &hook).await?;
+
+    println!();
+    println!("Switchyard is serving on http://{addr}  (API docs: http://{addr}/docs)");
+    println!("The demo tenant's full-access key (shown once):");
+    println!();
+    println!("  export SWITCHYARD_URL=http://{addr}");
+    println!("  export SWITCHYARD_KEY={}", key.expose());
+    println!();
+    println!("then follow the curl walk-through in README.md. Press Ctrl-C to stop.");
+    server::run(acceptor, state, shutdown).await?;
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    drop(database);
+    Ok(())
+}
+
+fn say(line: &str) {
+    println!("  -> {line}");
+}
