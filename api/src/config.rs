@@ -197,7 +197,7 @@ pub enum Command {
     /// Run only an action worker.
     Worker,
     /// Set up a demo tenant and workflows, walk through a job, then keep serving.
-    Demo(ServeArgs),
+    Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage tenants.
@@ -224,6 +224,20 @@ pub struct ServeArgs {
     /// The address the API listens on.
     #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+}
+
+/// Options of `switchyard demo`.
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Where the demo's catch-hook receiver (its stand-in CRM and Zapier) listens.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DEMO_HOOK_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub hook_listen: String,
 }
 
 /// `switchyard tenant ...`

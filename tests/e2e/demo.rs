@@ -20,6 +20,8 @@ fn the_demo_walks_a_job_through_delivers_its_actions_and_keeps_serving() {
             "demo",
             "--listen",
             "127.0.0.1:0",
+            "--hook-listen",
+            "127.0.0.1:0",
         ])
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")

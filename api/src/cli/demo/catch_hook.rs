@@ -1,8 +1,10 @@
 //! The demo's stand-in for the outside world: a catch-hook receiver on 127.0.0.1 that
 //! records what arrives, checks webhook signatures, and answers 500 to the billing API so
-//! the demo can show a failing action.
+//! the demo can show a failing action. Once the scripted walk is over it prints what
+//! arrives, so requests made by the README's walk-through show up in the demo's terminal.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use poem::http::StatusCode;
@@ -22,15 +24,37 @@ pub struct Seen {
     pub answered: u16,
 }
 
+impl Seen {
+    /// One line: the request, the answer, the signature check, the end of its
+    /// idempotency key and the body.
+    pub fn summary(&self) -> String {
+        let signature = match self.signature_ok {
+            Some(true) => " signature verified",
+            Some(false) => " SIGNATURE MISMATCH",
+            None => "",
+        };
+        let key: String = {
+            let chars: Vec<char> = self.idempotency_key.chars().collect();
+            chars[chars.len().saturating_sub(8)..].iter().collect()
+        };
+        format!(
+            "{} {} answered {}{signature} (Idempotency-Key …{key}) {}",
+            self.method, self.path, self.answered, self.body
+        )
+    }
+}
+
 /// The running receiver.
 #[derive(Clone)]
 pub struct CatchHook {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    narrate: Arc<AtomicBool>,
 }
 
 struct Handler {
     seen: Arc<Mutex<Vec<Seen>>>,
+    narrate: Arc<AtomicBool>,
     secret: String,
 }
 
@@ -57,17 +81,21 @@ impl Endpoint for Handler {
         } else {
             200
         };
+        let seen = Seen {
+            method: req.method().to_string(),
+            path,
+            idempotency_key: header("idempotency-key").unwrap_or_default(),
+            signature_ok,
+            body: String::from_utf8_lossy(&body).to_string(),
+            answered,
+        };
+        if self.narrate.load(Ordering::Relaxed) {
+            println!("  <- catch hook: {}", seen.summary());
+        }
         self.seen
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Seen {
-                method: req.method().to_string(),
-                path,
-                idempotency_key: header("idempotency-key").unwrap_or_default(),
-                signature_ok,
-                body: String::from_utf8_lossy(&body).to_string(),
-                answered,
-            });
+            .push(seen);
         let reply = if answered == 500 {
             "{\"error\": \"billing is down for maintenance\"}"
         } else {
@@ -81,21 +109,34 @@ impl Endpoint for Handler {
 }
 
 impl CatchHook {
-    /// Starts the receiver; `secret` is the webhook connection's signing secret.
-    pub async fn start(secret: &str) -> std::io::Result<CatchHook> {
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    /// Starts the receiver on `listen`; `secret` is the webhook connections' signing secret.
+    pub async fn start(listen: &str, secret: &str) -> std::io::Result<CatchHook> {
+        let acceptor = TcpListener::bind(listen.to_string())
+            .into_acceptor()
+            .await?;
         let addr = acceptor
             .local_addr()
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .ok_or_else(|| std::io::Error::other("no local address"))?;
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let narrate = Arc::new(AtomicBool::new(false));
         let handler = Handler {
             seen: seen.clone(),
+            narrate: narrate.clone(),
             secret: secret.to_string(),
         };
         tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(handler));
-        Ok(CatchHook { addr, seen })
+        Ok(CatchHook {
+            addr,
+            seen,
+            narrate,
+        })
+    }
+
+    /// From now on, print each request as it arrives.
+    pub fn narrate(&self) {
+        self.narrate.store(true, Ordering::Relaxed);
     }
 
     /// The receiver's URL for `path`.

@@ -12,7 +12,7 @@ use switchyard_actions::connections::{self, ConnectionInput};
 use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::{tenant, workflow, Actor};
 
-use crate::config::{Cli, ServeArgs};
+use crate::config::{Cli, DemoArgs};
 use crate::database;
 use crate::server;
 use crate::state::AppState;
@@ -27,7 +27,7 @@ const NOTIFIED: &str =
 const DEMO_SIGNING_SECRET: &str = "demo-signing-secret";
 
 /// Runs the demo, then serves until Ctrl-C.
-pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let mut worker_config = cli.worker.config(&cli.providers)?;
@@ -35,15 +35,22 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     worker_config.policy.allow_private = true;
     let database = database::open(&cli.database).await?;
     // Bind first: a busy port should fail before anything is written.
-    let (acceptor, addr) = server::bind(&args.listen).await.with_context(|| {
+    let (acceptor, addr) = server::bind(&args.serve.listen).await.with_context(|| {
         format!(
             "listening on {} (set --listen or SWITCHYARD_LISTEN)",
-            args.listen
+            args.serve.listen
         )
     })?;
     let state = AppState::new(database.pool.clone(), keyring, cli.providers.endpoints());
     let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
-    let hook = CatchHook::start(DEMO_SIGNING_SECRET).await?;
+    let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET)
+        .await
+        .with_context(|| {
+            format!(
+                "catch-hook receiver on {} (set --hook-listen or SWITCHYARD_DEMO_HOOK_LISTEN)",
+                args.hook_listen
+            )
+        })?;
     say(&format!(
         "a catch-hook receiver (standing in for your CRM and Zapier) listens on {}",
         hook.url("")
@@ -93,6 +100,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         ));
     }
     walk::walk(&state, &actor, &hook).await?;
+    hook.narrate();
 
     println!();
     println!("Switchyard is serving on http://{addr}  (API docs: http://{addr}/docs)");
@@ -101,7 +109,11 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     println!("  export SWITCHYARD_URL=http://{addr}");
     println!("  export SWITCHYARD_KEY={}", key.expose());
     println!();
-    println!("then follow the curl walk-through in README.md. Press Ctrl-C to stop.");
+    println!(
+        "The catch-hook receiver stays on {} (signing secret '{DEMO_SIGNING_SECRET}') and prints what reaches it.",
+        hook.url("")
+    );
+    println!("Then follow the curl walk-through in README.md. Press Ctrl-C to stop.");
     server::run(acceptor, state, shutdown).await?;
     let _ = stop_worker.send(true);
     let _ = worker.await;

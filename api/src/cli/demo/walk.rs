@@ -51,19 +51,7 @@ pub async fn walk(state: &AppState, actor: &Actor, hook: &CatchHook) -> anyhow::
         ));
         settle(state, actor, job.id).await?;
         for seen in hook.since(shown) {
-            let signature = match seen.signature_ok {
-                Some(true) => " signature verified",
-                Some(false) => " SIGNATURE MISMATCH",
-                None => "",
-            };
-            println!(
-                "      <- {} {} answered {}{signature} (Idempotency-Key …{}) {}",
-                seen.method,
-                seen.path,
-                seen.answered,
-                &seen.idempotency_key[seen.idempotency_key.len().saturating_sub(8)..],
-                seen.body
-            );
+            println!("      <- {}", seen.summary());
             shown += 1;
         }
     }
