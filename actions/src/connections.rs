@@ -29,6 +29,10 @@ pub enum ConnectionError {
     NotFound(Uuid),
     #[error("the connection is used by the newest version of: {}", .0.join(", "))]
     InUse(Vec<String>),
+    /// The stored credentials cannot be opened or used (e.g. the key that sealed them is
+    /// not configured).
+    #[error("{0}")]
+    Unreadable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -136,5 +140,66 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Connecti
         Removal::Removed => Ok(()),
         Removal::NotFound => Err(ConnectionError::NotFound(id)),
         Removal::InUse(workflows) => Err(ConnectionError::InUse(workflows)),
+    }
+}
+
+/// Changes some credential fields of a connection, keeping the rest: `Some(None)` removes a
+/// field. The result is checked against the provider's shape like a full replacement.
+pub async fn patch_credentials(
+    pool: &Pool,
+    keyring: &Keyring,
+    endpoints: &ProviderEndpoints,
+    actor: &Actor,
+    id: Uuid,
+    connection_name: Option<String>,
+    fields: Vec<(&'static str, Option<Value>)>,
+) -> Result<Connection, ConnectionError> {
+    if fields.is_empty() {
+        return update(pool, keyring, endpoints, actor, id, connection_name, None).await;
+    }
+    let client = pool.get().await.map_err(StoreError::from)?;
+    let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
+        .await?
+        .ok_or(ConnectionError::NotFound(id))?;
+    drop(client);
+    let plaintext = keyring
+        .decrypt(actor.tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
+        .map_err(|err| ConnectionError::Unreadable(err.to_string()))?;
+    let mut credentials: serde_json::Map<String, Value> =
+        serde_json::from_slice(plaintext.expose()).map_err(|_| {
+            ConnectionError::Unreadable("the stored credentials are not a JSON object".into())
+        })?;
+    for (field, value) in fields {
+        match value {
+            Some(value) => credentials.insert(field.to_string(), value),
+            None => credentials.remove(field),
+        };
+    }
+    update(
+        pool,
+        keyring,
+        endpoints,
+        actor,
+        id,
+        connection_name,
+        Some(Value::Object(credentials)),
+    )
+    .await
+}
+
+impl ConnectionError {
+    /// The same error with the connector's field names (seed 000: `name`, `webhook_url`,
+    /// `signing_secret`) instead of the connections API's.
+    pub fn renamed_for_connector(self) -> Self {
+        match self {
+            ConnectionError::Invalid { field, message } => ConnectionError::Invalid {
+                field: match field.as_str() {
+                    "connection_name" => "name".into(),
+                    other => other.strip_prefix("credentials.").unwrap_or(other).into(),
+                },
+                message,
+            },
+            other => other,
+        }
     }
 }

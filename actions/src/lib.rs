@@ -3,13 +3,19 @@
 //! - [`vault`]: AES-256-GCM credential encryption, key loading and rotation.
 //! - [`providers`]: credential shapes, endpoint previews, and the exact request each
 //!   provider (`generic_rest`, `twilio`, `sendgrid`, `webhook`) gets.
-//! - [`connections`]: creating and changing connections (validate, seal, store).
+//! - [`connections`]: creating and changing connections (validate, seal, store), and
+//!   the webhook connector's test event.
+//! - [`deliveries`]: event subscriptions and the signed deliveries of their events.
+//! - [`sender`]: one request out through the egress guard, and what came back.
 //! - [`signing`]: Standard Webhooks and the seeds' signature headers.
 //! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
 
 pub mod connections;
+pub mod connector_test;
+pub mod deliveries;
 pub mod egress;
 pub mod providers;
+pub mod sender;
 pub mod signing;
 pub mod vault;
 pub mod worker;

@@ -162,6 +162,82 @@ pub struct WorkerArgs {
         global = true
     )]
     pub allowed_cidrs: String,
+    #[command(flatten)]
+    pub deliveries: DeliveryArgs,
+}
+
+/// Subscription deliveries: the retry schedule and the limits of seed 002.
+#[derive(Clone, Debug, Args)]
+pub struct DeliveryArgs {
+    /// Delay before each delivery attempt, comma-separated; its length is the number of attempts.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DELIVERY_RETRY_SCHEDULE",
+        default_value = "0s,1m,5m,30m,2h",
+        global = true
+    )]
+    pub delivery_retry_schedule: String,
+    /// Deliveries per minute per subscription; the excess waits for a free slot.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DELIVERIES_PER_MINUTE",
+        default_value_t = 100,
+        global = true
+    )]
+    pub deliveries_per_minute: i32,
+    /// Subscriptions per tenant.
+    #[arg(
+        long,
+        env = "SWITCHYARD_MAX_SUBSCRIPTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_subscriptions: i64,
+    /// The largest delivery body in bytes; a larger one fails without being sent.
+    #[arg(
+        long,
+        env = "SWITCHYARD_MAX_DELIVERY_BYTES",
+        default_value_t = 262_144,
+        global = true
+    )]
+    pub max_delivery_bytes: usize,
+    /// Refuse subscription URLs that are not https.
+    #[arg(
+        long,
+        env = "SWITCHYARD_REQUIRE_HTTPS_SUBSCRIPTIONS",
+        default_value_t = false,
+        global = true
+    )]
+    pub require_https_subscriptions: bool,
+}
+
+impl DeliveryArgs {
+    /// The delivery configuration, checked.
+    pub fn config(&self) -> anyhow::Result<switchyard_actions::deliveries::DeliveryConfig> {
+        use switchyard_actions::deliveries::{deliver, DeliveryConfig};
+        let retry_schedule = deliver::parse_schedule(&self.delivery_retry_schedule)
+            .map_err(|err| anyhow::anyhow!("SWITCHYARD_DELIVERY_RETRY_SCHEDULE: {err}"))?;
+        anyhow::ensure!(
+            self.deliveries_per_minute >= 1,
+            "SWITCHYARD_DELIVERIES_PER_MINUTE must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_subscriptions >= 1,
+            "SWITCHYARD_MAX_SUBSCRIPTIONS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_delivery_bytes >= 1024,
+            "SWITCHYARD_MAX_DELIVERY_BYTES must be at least 1024"
+        );
+        Ok(DeliveryConfig {
+            retry_schedule,
+            per_minute: self.deliveries_per_minute,
+            max_subscriptions: self.max_subscriptions,
+            max_payload_bytes: self.max_delivery_bytes,
+            require_https: self.require_https_subscriptions,
+            ..DeliveryConfig::default()
+        })
+    }
 }
 
 impl WorkerArgs {
@@ -184,6 +260,7 @@ impl WorkerArgs {
                 allowed,
             },
             endpoints: providers.endpoints(),
+            deliveries: self.deliveries.config()?,
             ..Default::default()
         })
     }

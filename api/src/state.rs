@@ -1,10 +1,14 @@
-//! What every route needs: the database pool, the vault, provider endpoints, and the
-//! worker's wake-up signal.
+//! What every route needs: the database pool, the vault, provider endpoints, the egress
+//! guard, the delivery limits, and the worker's wake-up signal.
 
 use std::sync::Arc;
 
+use switchyard_actions::deliveries::DeliveryConfig;
+use switchyard_actions::egress::EgressPolicy;
 use switchyard_actions::providers::ProviderEndpoints;
+use switchyard_actions::sender::Sender;
 use switchyard_actions::vault::Keyring;
+use switchyard_actions::worker::WorkerConfig;
 use switchyard_actions::WorkerSignal;
 use switchyard_engine::Pool;
 
@@ -15,16 +19,24 @@ pub struct AppState {
     pub worker: WorkerSignal,
     pub keyring: Arc<Keyring>,
     pub endpoints: Arc<ProviderEndpoints>,
+    /// Connector test events leave through the same guard as actions.
+    pub sender: Sender,
+    pub policy: Arc<EgressPolicy>,
+    pub deliveries: Arc<DeliveryConfig>,
 }
 
 impl AppState {
-    /// State around a pool, with a fresh worker signal.
-    pub fn new(pool: Pool, keyring: Keyring, endpoints: ProviderEndpoints) -> Self {
-        AppState {
+    /// State around a pool, with a fresh worker signal; `worker` gives the endpoints,
+    /// the egress policy and the delivery limits.
+    pub fn new(pool: Pool, keyring: Keyring, worker: &WorkerConfig) -> anyhow::Result<Self> {
+        Ok(AppState {
             pool,
             worker: WorkerSignal::default(),
             keyring: Arc::new(keyring),
-            endpoints: Arc::new(endpoints),
-        }
+            endpoints: Arc::new(worker.endpoints.clone()),
+            sender: Sender::new(worker.policy.clone())?,
+            policy: Arc::new(worker.policy.clone()),
+            deliveries: Arc::new(worker.deliveries.clone()),
+        })
     }
 }

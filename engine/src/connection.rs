@@ -348,3 +348,59 @@ pub async fn reseal(
     .await?;
     Ok(())
 }
+
+/// Records a connector test event: the connection's health and last event time, and a
+/// ledger row when a request left (`source_id` names the test), in one transaction.
+pub async fn record_test(
+    pool: &Pool,
+    tenant_id: TenantId,
+    id: Uuid,
+    source_id: Uuid,
+    healthy: bool,
+    sent: Option<&crate::ledger::LedgerEntry>,
+) -> Result<(), StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    mark_health(&tx, id, healthy).await?;
+    if let Some(entry) = sent {
+        crate::ledger::insert(&tx, tenant_id, source_id, 1, None, entry).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How many connections the tenant has of each provider.
+pub async fn count_by_provider(
+    pool: &Pool,
+    tenant_id: TenantId,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT provider, count(*) FROM connections WHERE tenant_id = $1 GROUP BY provider",
+            &[&tenant_id.0],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The tenant's newest connection of `provider`.
+pub async fn newest_of(
+    pool: &Pool,
+    tenant_id: TenantId,
+    provider: &str,
+) -> Result<Option<Connection>, StoreError> {
+    let client = pool.get().await?;
+    client
+        .query_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND provider = $2 \
+                 ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            &[&tenant_id.0, &provider],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}

@@ -8,6 +8,8 @@
 //! - [`log`]: the append-only event log: appends with a per-stream hash chain, gap-safe
 //!   reads with a `(tx_id, position)` cursor, and chain verification.
 //! - [`connection`]: provider connections as stored: metadata and sealed credentials.
+//! - [`subscription`]: event subscriptions, the dispatcher that fans the log out into
+//!   deliveries, and the deliveries themselves.
 //! - [`idempotency`], [`tenant`], [`api_key`]: stored responses, tenants and keys.
 //! - [`store`] and [`embedded`]: the PostgreSQL pool, migrations, and the private cluster
 //!   used when no `DATABASE_URL` is given.
@@ -30,6 +32,7 @@ pub mod json_path;
 pub mod ledger;
 pub mod log;
 pub mod store;
+pub mod subscription;
 pub mod template;
 pub mod tenant;
 pub mod workflow;

@@ -22,9 +22,7 @@ async fn given_a_worker_that_loses_its_lease_after_sending_then_the_action_is_re
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = app
-        .create_connection("generic_rest", json!({"base_url": receiver.url("")}))
-        .await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions(
         "crashy",
         json!([{"name": "call", "action_type": "WEBHOOK", "timeout_ms": 10000,
@@ -70,9 +68,7 @@ async fn many_transitions_on_one_job_deliver_in_commit_order_while_other_jobs_ru
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = app
-        .create_connection("generic_rest", json!({"base_url": receiver.url("")}))
-        .await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions("lane", json!([{"name": "call", "action_type": "WEBHOOK",
         "payload_template": {"connection_id": conn, "path": "/{{transition.data.lane}}", "body": {"v": "{{job.version}}"}}}]))
     .await;
@@ -228,9 +224,7 @@ async fn ledger_rows_match_requests_sent_and_usage_totals_match_the_rows() {
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = app
-        .create_connection("generic_rest", json!({"base_url": receiver.url("")}))
-        .await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions(
         "metered",
         json!([{"name": "call", "action_type": "WEBHOOK",

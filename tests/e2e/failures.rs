@@ -15,11 +15,6 @@ fn quick_retry() -> Value {
     json!({"max_attempts": 3, "schedule": ["0s", "200ms", "200ms"]})
 }
 
-async fn rest_connection(app: &TestApp, base: &str) -> String {
-    app.create_connection("generic_rest", json!({"base_url": base}))
-        .await
-}
-
 fn one_action(connection: &str, path: &str, retry: Value, timeout_ms: u64) -> Value {
     json!([{"name": "call", "action_type": "WEBHOOK", "retry": retry, "timeout_ms": timeout_ms,
             "payload_template": {"connection_id": connection, "path": path, "body": {"job": "{{job.id}}"}}}])
@@ -35,7 +30,7 @@ async fn given_a_500_then_the_transition_stands_and_the_action_retries_on_schedu
     let receiver =
         Receiver::start(|_, _| Reply::status(500).body("{\"error\": \"upstream exploded\"}")).await;
     let app = TestApp::spawn().await;
-    let conn = rest_connection(&app, &receiver.url("")).await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions("flaky", one_action(&conn, "/boom", quick_retry(), 2000))
         .await;
     let job = app.run("flaky", "go", json!({})).await;
@@ -94,7 +89,7 @@ async fn given_404_or_422_then_the_action_fails_without_retry() {
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = rest_connection(&app, &receiver.url("")).await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     for (name, path) in [("gone", "/missing"), ("refused", "/invalid")] {
         app.publish_actions(name, one_action(&conn, path, quick_retry(), 2000))
             .await;
@@ -121,8 +116,10 @@ async fn given_a_closed_port_or_a_slow_target_then_network_errors_and_timeouts_r
     };
     let slow = Receiver::start(|_, _| Reply::status(200).after(Duration::from_secs(2))).await;
     let app = TestApp::spawn().await;
-    let refused = rest_connection(&app, &format!("http://127.0.0.1:{closed}")).await;
-    let sluggish = rest_connection(&app, &slow.url("")).await;
+    let refused = app
+        .rest_connection(&format!("http://127.0.0.1:{closed}"))
+        .await;
+    let sluggish = app.rest_connection(&slow.url("")).await;
     app.publish_actions("refused", one_action(&refused, "/x", quick_retry(), 2000))
         .await;
     app.publish_actions(
@@ -183,7 +180,7 @@ async fn given_429_with_retry_after_then_the_next_attempt_waits_that_long() {
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = rest_connection(&app, &receiver.url("")).await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions("limited", one_action(&conn, "/x", quick_retry(), 2000))
         .await;
     let job = app.run("limited", "go", json!({})).await;
@@ -203,7 +200,7 @@ async fn given_429_with_retry_after_then_the_next_attempt_waits_that_long() {
 async fn given_a_missing_template_variable_then_it_fails_at_once_naming_it_and_nothing_is_sent() {
     let receiver = Receiver::ok().await;
     let app = TestApp::spawn().await;
-    let conn = rest_connection(&app, &receiver.url("")).await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     app.publish_actions("typo", json!([{"name": "call", "action_type": "WEBHOOK", "retry": quick_retry(),
         "payload_template": {"connection_id": conn, "body": {"who": "{{transition.data.customer_nmae}}"}}}]))
     .await;
@@ -234,7 +231,7 @@ async fn given_private_targets_are_not_allowed_then_no_request_leaves_and_nothin
         format!("http://localhost:{}", receiver.addr.port()),
     ];
     for (i, base) in targets.iter().enumerate() {
-        let conn = rest_connection(&app, base).await;
+        let conn = app.rest_connection(base).await;
         let name = format!("blocked{i}");
         app.publish_actions(
             &name,
@@ -272,7 +269,7 @@ async fn given_a_final_failure_then_later_actions_are_skipped_unless_it_continue
     })
     .await;
     let app = TestApp::spawn().await;
-    let conn = rest_connection(&app, &receiver.url("")).await;
+    let conn = app.rest_connection(&receiver.url("")).await;
     let actions = |continue_on_failure: bool| {
         json!([
             {"name": "first", "action_type": "WEBHOOK", "continue_on_failure": continue_on_failure,

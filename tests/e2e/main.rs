@@ -10,6 +10,7 @@ mod embedded;
 mod event_log;
 mod failures;
 mod idempotency;
+mod integrations;
 mod providers;
 mod requests;
 mod support;

@@ -112,6 +112,12 @@ pub fn endpoint_preview(
         Provider::Twilio => endpoints.twilio_base.as_str(),
         Provider::Sendgrid => endpoints.sendgrid_base.as_str(),
     };
+    url_preview(raw)
+}
+
+/// Scheme and host of `raw`, with `/…` when it has more: enough to recognise a target,
+/// never the secret-bearing path or query of a catch-hook URL.
+pub fn url_preview(raw: &str) -> String {
     let Ok(url) = Url::parse(raw) else {
         return String::from("(invalid URL)");
     };

@@ -11,7 +11,7 @@
 mod credentials;
 mod request;
 
-pub use credentials::{check_credentials, endpoint_preview, CredentialProblem};
+pub use credentials::{check_credentials, endpoint_preview, url_preview, CredentialProblem};
 pub use request::{build, BuildError, Outbound, RenderedPayload};
 
 /// The providers Switchyard can call.

@@ -31,4 +31,7 @@ pub enum VaultError {
     UnknownKey(String),
     #[error("the credential does not decrypt with key id {0}: it was changed, or moved from another tenant or connection")]
     Tampered(String),
+    /// It decrypted, but is not what was sealed.
+    #[error("{0}")]
+    Corrupt(String),
 }

@@ -1,6 +1,8 @@
-//! `switchyard keys rotate`: re-encrypt every stored credential under the current key.
+//! `switchyard keys rotate`: re-encrypt every stored credential (connections, and
+//! subscription URLs and secrets) under the current key.
 
 use switchyard_engine::connection::{self, Sealed};
+use switchyard_engine::subscription;
 use switchyard_engine::{Pool, StoreError};
 use thiserror::Error;
 
@@ -16,9 +18,10 @@ pub struct Rotation {
 /// Why rotation stopped (nothing was changed).
 #[derive(Debug, Error)]
 pub enum RotateError {
-    #[error("connection {connection}: {source}")]
+    #[error("{what} {id}: {source}")]
     Vault {
-        connection: uuid::Uuid,
+        what: &'static str,
+        id: uuid::Uuid,
         source: VaultError,
     },
     #[error(transparent)]
@@ -34,19 +37,27 @@ pub async fn rotate(pool: &Pool, keyring: &Keyring) -> Result<Rotation, RotateEr
         rotated: 0,
         already_current: 0,
     };
-    for (id, tenant_id, sealed) in connection::all_sealed_for_update(&tx).await? {
+    let connections = connection::all_sealed_for_update(&tx).await?;
+    let subscriptions = subscription::all_sealed_for_update(&tx).await?;
+    let rows = connections
+        .into_iter()
+        .map(|row| ("connection", row))
+        .chain(subscriptions.into_iter().map(|row| ("subscription", row)));
+    for (what, (id, tenant_id, sealed)) in rows {
         if sealed.key_id == keyring.current_id() {
             outcome.already_current += 1;
             continue;
         }
         let plaintext = keyring
             .decrypt(tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
-            .map_err(|source| RotateError::Vault {
-                connection: id,
-                source,
-            })?;
+            .map_err(|source| RotateError::Vault { what, id, source })?;
         let (ciphertext, key_id) = keyring.encrypt(tenant_id.0, id, plaintext.expose());
-        connection::reseal(&tx, id, &Sealed { ciphertext, key_id }).await?;
+        let resealed = Sealed { ciphertext, key_id };
+        if what == "connection" {
+            connection::reseal(&tx, id, &resealed).await?;
+        } else {
+            subscription::reseal(&tx, id, &resealed).await?;
+        }
         outcome.rotated += 1;
     }
     tx.commit().await.map_err(StoreError::from)?;

@@ -2,24 +2,19 @@
 //! in time, build the provider's request, pass the egress guard, send with the action's
 //! timeout. Nothing here writes to the database.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use switchyard_engine::job::lane::ClaimedRun;
 use switchyard_engine::template::{render_str, render_value};
 use switchyard_engine::{connection, StoreError};
 use uuid::Uuid;
 
 use super::Inner;
-use crate::egress;
 use crate::providers::{self, Outbound, Provider, RenderedPayload};
+use crate::sender::Response;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The response body kept in the log.
-const EXCERPT_BYTES: usize = 4096;
-/// Response bytes read at most (the rest is not waited for).
-const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// What happened to the request.
 #[derive(Debug)]
@@ -37,17 +32,7 @@ pub enum Attempted {
 #[derive(Debug)]
 pub struct Sent {
     pub connection_id: Uuid,
-    pub method: String,
-    pub status: Option<u16>,
-    /// A network error or timeout, without the URL (it can carry secrets).
-    pub error: Option<String>,
-    pub timed_out: bool,
-    pub duration: Duration,
-    pub bytes_out: usize,
-    pub bytes_in: usize,
-    pub body_sha256: String,
-    pub excerpt: String,
-    pub retry_after: Option<Duration>,
+    pub response: Response,
 }
 
 enum Prepared {
@@ -144,16 +129,6 @@ async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError
             Err(err) => return refuse(err.to_string()),
         }
     };
-    let literal = match outbound.url.host() {
-        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-        _ => None,
-    };
-    if let Some(ip) = literal {
-        if let Err(blocked) = inner.policy.check_literal(&ip.to_string(), ip) {
-            return refuse(blocked.to_string());
-        }
-    }
     let timeout = run
         .spec
         .timeout_ms
@@ -168,104 +143,11 @@ async fn send(
     connection_id: Uuid,
     timeout: Duration,
 ) -> Attempted {
-    let body_sha256 = hex::encode(Sha256::digest(&outbound.body));
-    let bytes_out = outbound.body.len();
-    let method = outbound.method.to_string();
-    let mut request = inner
-        .http
-        .request(outbound.method, outbound.url)
-        .timeout(timeout);
-    for (name, value) in &outbound.headers {
-        request = request.header(*name, value);
-    }
-    let started = Instant::now();
-    let sent = |status, error, timed_out, bytes_in, excerpt, retry_after| {
-        Attempted::Sent(Sent {
+    match inner.sender.send(outbound, timeout).await {
+        Ok(response) => Attempted::Sent(Sent {
             connection_id,
-            method: method.clone(),
-            status,
-            error,
-            timed_out,
-            duration: started.elapsed(),
-            bytes_out,
-            bytes_in,
-            body_sha256: body_sha256.clone(),
-            excerpt,
-            retry_after,
-        })
-    };
-    match request.body(outbound.body).send().await {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(super::retry::parse_retry_after);
-            let mut kept = Vec::new();
-            let mut bytes_in = 0usize;
-            // A body that stalls or errors after the status arrived still counts as answered.
-            while let Ok(Some(chunk)) = response.chunk().await {
-                bytes_in += chunk.len();
-                if kept.len() < EXCERPT_BYTES {
-                    kept.extend_from_slice(&chunk[..chunk.len().min(EXCERPT_BYTES - kept.len())]);
-                }
-                if bytes_in >= MAX_RESPONSE_BYTES {
-                    break;
-                }
-            }
-            sent(
-                Some(status),
-                None,
-                false,
-                bytes_in,
-                excerpt(&kept),
-                retry_after,
-            )
-        }
-        Err(err) => {
-            if let Some(blocked) = egress::blocked_in(&err) {
-                return Attempted::NotSent {
-                    error: blocked.to_string(),
-                };
-            }
-            let timed_out = err.is_timeout();
-            let error = if timed_out {
-                format!("no response within {} ms", timeout.as_millis())
-            } else {
-                describe(&err)
-            };
-            sent(None, Some(error), timed_out, 0, String::new(), None)
-        }
+            response,
+        }),
+        Err(error) => Attempted::NotSent { error },
     }
-}
-
-/// A client error and its causes, without the URL.
-fn describe(err: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(e) = source {
-        parts.push(e.to_string());
-        source = e.source();
-    }
-    let head = if err.is_connect() {
-        "could not connect"
-    } else {
-        "the request failed"
-    };
-    if parts.is_empty() {
-        head.to_string()
-    } else {
-        format!("{head}: {}", parts.join(": "))
-    }
-}
-
-/// Up to 4 KiB of the response as text, cut at a character boundary.
-fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut end = text.len().min(EXCERPT_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
 }

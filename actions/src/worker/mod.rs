@@ -6,8 +6,11 @@
 //! - [`attempt`]: render, decrypt just in time, build, guard, send.
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
 //! - [`retry`]: the schedule, jitter and `Retry-After`.
+//! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
+//!   their deliveries, sharing the concurrency limit.
 
 pub mod attempt;
+pub mod deliveries;
 pub mod outcome;
 pub mod retry;
 
@@ -16,11 +19,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
+use switchyard_engine::subscription::delivery;
 use switchyard_engine::Pool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::egress::{EgressPolicy, GuardedResolver};
+use crate::deliveries::DeliveryConfig;
+use crate::egress::EgressPolicy;
 use crate::providers::ProviderEndpoints;
+use crate::sender::Sender;
 use crate::vault::Keyring;
 use crate::WorkerSignal;
 
@@ -36,6 +42,8 @@ pub struct WorkerConfig {
     pub recovery_interval: Duration,
     pub policy: EgressPolicy,
     pub endpoints: ProviderEndpoints,
+    /// Subscription deliveries: schedule and limits.
+    pub deliveries: DeliveryConfig,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +54,7 @@ impl Default for WorkerConfig {
             recovery_interval: Duration::from_secs(5),
             policy: EgressPolicy::default(),
             endpoints: ProviderEndpoints::default(),
+            deliveries: DeliveryConfig::default(),
         }
     }
 }
@@ -54,9 +63,8 @@ impl Default for WorkerConfig {
 pub struct Inner {
     pub(crate) pool: Pool,
     pub(crate) keyring: Arc<Keyring>,
-    pub(crate) http: reqwest::Client,
+    pub(crate) sender: Sender,
     pub(crate) endpoints: ProviderEndpoints,
-    pub(crate) policy: Arc<EgressPolicy>,
 }
 
 /// A worker; [`Worker::run`] until shutdown.
@@ -74,21 +82,11 @@ impl Worker {
         config: WorkerConfig,
         signal: WorkerSignal,
     ) -> Result<Worker, reqwest::Error> {
-        let policy = Arc::new(config.policy.clone());
-        let http = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver {
-                policy: policy.clone(),
-            }))
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
         let inner = Inner {
             pool,
             keyring,
-            http,
+            sender: Sender::new(config.policy.clone())?,
             endpoints: config.endpoints.clone(),
-            policy,
         };
         Ok(Worker {
             inner: Arc::new(inner),
@@ -105,18 +103,13 @@ impl Worker {
         tokio::pin!(shutdown);
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= self.config.recovery_interval) {
-                match lane::recover_expired(&self.inner.pool).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(
-                        recovered = n,
-                        "returned action runs with expired leases to the queue"
-                    ),
-                    Err(err) => tracing::warn!(error = %err, "could not recover expired leases"),
-                }
+                self.recover().await;
                 last_recovery = Some(Instant::now());
             }
-            let claimed = self.claim_into(&permits).await;
-            if claimed > 0 && permits.available_permits() > 0 {
+            let dispatched = deliveries::dispatch(&self.inner).await;
+            let claimed = self.claim_into(&permits).await
+                + deliveries::claim_into(&self.inner, &self.config.deliveries, &permits).await;
+            if (claimed > 0 || dispatched) && permits.available_permits() > 0 {
                 continue;
             }
             tokio::select! {
@@ -133,6 +126,26 @@ impl Worker {
             tracing::warn!(
                 "stopping with actions still in flight; their leases will return them to the queue"
             );
+        }
+    }
+
+    /// Returns actions and deliveries whose worker died (expired leases) to the queue.
+    async fn recover(&self) {
+        let pool = &self.inner.pool;
+        for (what, recovered) in [
+            ("action runs", lane::recover_expired(pool).await),
+            ("deliveries", delivery::recover_expired(pool).await),
+        ] {
+            match recovered {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    recovered = n,
+                    "returned {what} with expired leases to the queue"
+                ),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not recover expired leases of {what}")
+                }
+            }
         }
     }
 

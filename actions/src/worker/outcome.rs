@@ -4,12 +4,9 @@
 //! action's schedule (or the receiver's `Retry-After`); other statuses fail at once.
 //! Requests that never left fail at once and are not metered.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use serde_json::{json, Value};
 use switchyard_engine::job::lane::{ClaimedRun, Finish, Recording};
-use switchyard_engine::ledger::LedgerEntry;
 
 use super::attempt::{Attempted, Sent};
 use super::retry::next_delay;
@@ -46,19 +43,11 @@ fn not_sent(mut details: Value, error: String) -> Recording {
 }
 
 fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recording {
-    let success = sent.status.is_some_and(|s| (200..300).contains(&s));
-    let transient = match sent.status {
-        None => true,
-        Some(s) => s == 408 || s == 429 || s >= 500,
-    };
-    let retry_after = sent
-        .status
-        .filter(|s| *s == 429 || *s == 503)
-        .and(sent.retry_after);
-    let finish = if success {
+    let response = &sent.response;
+    let finish = if response.succeeded() {
         Finish::Succeeded
-    } else if transient {
-        match next_delay(run.spec.retry.as_ref(), run.attempt, retry_after) {
+    } else if response.transient() {
+        match next_delay(run.spec.retry.as_ref(), run.attempt, response.retry_after()) {
             Some(delay) => Finish::Retry(
                 Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
             ),
@@ -67,23 +56,15 @@ fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recordin
     } else {
         Finish::Failed
     };
-    let error = sent.error.clone().or_else(|| {
-        (!success).then(|| format!("the target answered {}", sent.status.unwrap_or_default()))
-    });
-    let outcome = match (success, sent.timed_out, sent.status) {
-        (true, _, _) => "succeeded",
-        (false, true, _) => "timeout",
-        (false, false, None) => "network_error",
-        _ => "failed",
-    };
+    let error = response.problem();
     extend(
         &mut details,
         json!({
             "sent": true,
-            "status_code": sent.status,
-            "duration_ms": duration_ms(sent.duration),
-            "request": { "method": sent.method, "body_sha256": sent.body_sha256, "body_bytes": sent.bytes_out },
-            "response": { "bytes": sent.bytes_in, "excerpt": sent.excerpt },
+            "status_code": response.status,
+            "duration_ms": response.duration_ms(),
+            "request": { "method": response.method, "body_sha256": response.body_sha256, "body_bytes": response.bytes_out },
+            "response": { "bytes": response.bytes_in, "excerpt": response.excerpt },
             "error": error,
             "next_attempt_at": match &finish { Finish::Retry(at) => json!(at), _ => Value::Null },
         }),
@@ -91,21 +72,10 @@ fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recordin
     Recording {
         finish,
         details,
-        status_code: sent.status.map(i32::from),
+        status_code: response.status.map(i32::from),
         error,
-        ledger: Some(LedgerEntry {
-            connection_id: Some(sent.connection_id),
-            status_code: sent.status.map(i32::from),
-            outcome: outcome.into(),
-            bytes_out: sent.bytes_out as i64,
-            bytes_in: sent.bytes_in as i64,
-            duration_ms: duration_ms(sent.duration),
-        }),
+        ledger: Some(response.ledger_entry(Some(sent.connection_id))),
     }
-}
-
-fn duration_ms(d: Duration) -> i32 {
-    d.as_millis().min(i32::MAX as u128) as i32
 }
 
 fn extend(details: &mut Value, more: Value) {

@@ -31,7 +31,26 @@ pub fn next_delay(
         .and_then(|p| p.max_attempts)
         .map(|m| m as usize)
         .unwrap_or(schedule.len().max(1));
-    let next = attempt as usize; // index of the next attempt's delay
+    bounded(&schedule, max_attempts, attempt, retry_after)
+}
+
+/// The delay before the attempt after `attempt` on a plain schedule, whose length is the
+/// number of attempts (subscription deliveries).
+pub fn next_delay_in(
+    schedule: &[Duration],
+    attempt: i32,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
+    bounded(schedule, schedule.len().max(1), attempt, retry_after)
+}
+
+fn bounded(
+    schedule: &[Duration],
+    max_attempts: usize,
+    attempt: i32,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
+    let next = attempt.max(0) as usize; // index of the next attempt's delay
     if next >= max_attempts {
         return None;
     }

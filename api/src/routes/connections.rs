@@ -101,6 +101,15 @@ pub fn connection_error(err: ConnectionError) -> ApiError {
             format!("{detail}; publish versions that no longer use it first"),
         )
         .into(),
+        ConnectionError::Unreadable(_) => Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "credentials-unreadable",
+            "Credentials cannot be used",
+            format!(
+                "{detail}; store the credentials again, or configure the key they were sealed with"
+            ),
+        )
+        .into(),
         ConnectionError::Store(err) => err.into(),
     }
 }

@@ -5,11 +5,14 @@ mod api_keys;
 mod connections;
 mod events;
 mod health;
+mod hooks;
+mod integrations;
 mod jobs;
 mod paging;
 mod transitions;
 mod usage;
 mod workflows;
+mod zapier;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -31,6 +34,12 @@ enum ApiTags {
     Events,
     /// Metering: usage totals and ledger rows.
     Usage,
+    /// The integration catalog and the Webhook / Zapier connector.
+    Integrations,
+    /// Event subscriptions: signed webhooks of the log's events, and their deliveries.
+    Subscriptions,
+    /// A polling trigger for Zapier.
+    Zapier,
 }
 
 /// The OpenAPI service holding every route.
@@ -44,6 +53,9 @@ pub type Api = OpenApiService<
         transitions::TransitionsApi,
         events::EventsApi,
         usage::UsageApi,
+        integrations::IntegrationsApi,
+        hooks::HooksApi,
+        zapier::ZapierApi,
     ),
     (),
 >;
@@ -73,7 +85,16 @@ pub fn api(state: AppState) -> Api {
             events::EventsApi {
                 state: state.clone(),
             },
-            usage::UsageApi { state },
+            usage::UsageApi {
+                state: state.clone(),
+            },
+            integrations::IntegrationsApi {
+                state: state.clone(),
+            },
+            hooks::HooksApi {
+                state: state.clone(),
+            },
+            zapier::ZapierApi { state },
         ),
         "Switchyard",
         env!("CARGO_PKG_VERSION"),

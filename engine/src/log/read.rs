@@ -141,3 +141,27 @@ pub async fn visible_horizon(
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("snapshot xmin '{text}'")))
 }
+
+/// The tenant's newest committed events among `types`, newest first, optionally only those
+/// whose type is `LIKE type_like` and recorded after `since` (a polling trigger's read).
+pub async fn newest(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant_id: TenantId,
+    types: &[String],
+    type_like: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM event_log \
+         WHERE tenant_id = $1 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND type = ANY($2) AND ($3::text IS NULL OR type LIKE $3) \
+           AND ($4::timestamptz IS NULL OR recorded_at > $4) \
+         ORDER BY tx_id DESC, position DESC LIMIT $5"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    let rows = client
+        .query(&stmt, &[&tenant_id.0, &types, &type_like, &since, &limit])
+        .await?;
+    rows.iter().map(Event::from_row).collect()
+}

@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchyard_actions::deliveries::DeliveryConfig;
 use switchyard_actions::egress::EgressPolicy;
 use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::vault::{EncryptionKey, Keyring};
@@ -35,7 +36,7 @@ impl TestApp {
         let db_url = fresh_database().await;
         let pool = store::connect(&db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
-        let state = AppState::new(pool.clone(), keyring, worker.endpoints.clone());
+        let state = AppState::new(pool.clone(), keyring, &worker).expect("state");
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         let (stop, _handle) =
             switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");
@@ -116,6 +117,29 @@ impl TestApp {
         read(resp).await
     }
 
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        read(resp).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> StatusCode {
+        let resp = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("send");
+        resp.status()
+    }
+
     /// Publishes a fixture from `fixtures/workflows/`.
     pub async fn publish_fixture(&self, name: &str) -> Value {
         let path = format!(
@@ -144,6 +168,12 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().expect("id").to_string()
+    }
+
+    /// A `generic_rest` connection to `base_url` without auth; returns its id.
+    pub async fn rest_connection(&self, base_url: &str) -> String {
+        self.create_connection("generic_rest", json!({"base_url": base_url}))
+            .await
     }
 
     /// Publishes workflow `name`: `open --go--> done` (and `open --again--> open`), whose
@@ -251,8 +281,10 @@ impl TestApp {
     }
 }
 
-/// A worker that polls quickly and recovers expired leases quickly, so tests do not wait.
+/// A worker that polls quickly, recovers expired leases quickly and retries deliveries
+/// after milliseconds (five attempts, like the default), so tests do not wait.
 pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerConfig {
+    let ms = std::time::Duration::from_millis;
     WorkerConfig {
         concurrency: 16,
         poll_interval: std::time::Duration::from_millis(50),
@@ -262,6 +294,10 @@ pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerC
             allowed: Vec::new(),
         },
         endpoints,
+        deliveries: DeliveryConfig {
+            retry_schedule: vec![ms(0), ms(50), ms(100), ms(150), ms(200)],
+            ..DeliveryConfig::default()
+        },
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod http;
 pub mod logs;
 pub mod receiver;
+pub mod verify;
 
 pub use http::TestApp;
 

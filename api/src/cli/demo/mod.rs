@@ -41,7 +41,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             args.serve.listen
         )
     })?;
-    let state = AppState::new(database.pool.clone(), keyring, cli.providers.endpoints());
+    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?;
     let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
     let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET)
         .await

@@ -1,0 +1,373 @@
+//! Deliveries as the worker moves them: claimed under a lease, held to the subscription's
+//! rate limit, and recorded (the delivery, its attempt, a ledger row, the subscription's
+//! health) in one transaction. Also the delivery log and manual redelivery.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::connection::Sealed;
+use crate::ledger::{self, LedgerEntry};
+use crate::{Pool, StoreError, TenantId};
+
+/// How long a worker may hold a delivery before another may take it over.
+const LEASE_SECS: f64 = 60.0;
+
+/// A delivery the worker now holds, with what it needs to build the request.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub subscription_id: Uuid,
+    pub subscription_name: String,
+    pub sealed: Sealed,
+    pub attempt: i32,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_stream_id: Uuid,
+    pub event_position: i64,
+    pub event_data: Value,
+    pub event_recorded_at: DateTime<Utc>,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryFinish {
+    Succeeded,
+    Retry(DateTime<Utc>),
+    Failed,
+    /// The target answered 410 Gone: the delivery fails and the subscription is disabled.
+    Gone,
+}
+
+/// One attempt as recorded.
+#[derive(Clone, Debug)]
+pub struct DeliveryRecording {
+    pub finish: DeliveryFinish,
+    /// `succeeded`, `failed`, `timeout`, `network_error` or `not_sent`.
+    pub outcome: String,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: String,
+    pub duration_ms: i32,
+    /// Present when a request actually left.
+    pub ledger: Option<LedgerEntry>,
+}
+
+/// A delivery in the log, with its attempts.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub attempt_log: Vec<AttemptView>,
+}
+
+/// One attempt in the delivery log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub attempt: i32,
+    pub outcome: String,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: String,
+    pub duration_ms: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` due deliveries of enabled subscriptions. Deliveries of a disabled
+/// subscription wait, and go out if it is enabled again.
+pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "WITH due AS (SELECT d.id FROM deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+                          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.enabled \
+                          ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED), \
+             claimed AS (UPDATE deliveries d SET status = 'running', attempts = d.attempts + 1, \
+                          lease_until = now() + make_interval(secs => $2), updated_at = now() \
+                          FROM due WHERE d.id = due.id \
+                          RETURNING d.id, d.tenant_id, d.subscription_id, d.event_id, d.attempts) \
+             SELECT c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
+                    e.event_id, e.type, e.stream_id, e.position, e.data, e.recorded_at \
+             FROM claimed c JOIN webhook_subscriptions s ON s.id = c.subscription_id \
+             JOIN event_log e ON e.event_id = c.event_id",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&limit, &LEASE_SECS]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| ClaimedDelivery {
+            id: r.get(0),
+            tenant_id: TenantId(r.get(1)),
+            subscription_id: r.get(2),
+            subscription_name: r.get(3),
+            sealed: Sealed {
+                ciphertext: r.get(4),
+                key_id: r.get(5),
+            },
+            attempt: r.get(6),
+            event_id: r.get(7),
+            event_type: r.get(8),
+            event_stream_id: r.get(9),
+            event_position: r.get(10),
+            event_data: r.get(11),
+            event_recorded_at: r.get(12),
+        })
+        .collect())
+}
+
+/// Returns deliveries whose lease expired to `pending`; they go out again with the same
+/// `webhook-id`.
+pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
+             updated_at = now() WHERE status = 'running' AND lease_until < now()",
+            &[],
+        )
+        .await?)
+}
+
+/// Takes one of the subscription's `per_minute` sends. When all are taken, returns when
+/// the oldest of them leaves the window, and takes nothing.
+pub async fn take_slot(
+    pool: &Pool,
+    subscription_id: Uuid,
+    per_minute: i32,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "WITH current AS (SELECT ARRAY(SELECT t FROM unnest(recent_sends) t \
+                                           WHERE t > now() - interval '1 minute' ORDER BY t) AS sends \
+                              FROM webhook_subscriptions WHERE id = $1 FOR UPDATE), \
+             taken AS (UPDATE webhook_subscriptions SET recent_sends = array_append(current.sends, now()) \
+                       FROM current WHERE id = $1 AND cardinality(current.sends) < $2 RETURNING 1) \
+             SELECT EXISTS (SELECT 1 FROM taken), \
+                    (SELECT sends[1] + interval '1 minute' FROM current)",
+            &[&subscription_id, &per_minute],
+        )
+        .await?;
+    let taken: bool = row.get(0);
+    Ok(if taken { None } else { row.get(1) })
+}
+
+/// Puts a claimed delivery back untouched, to go out at `at` (rate limit, or a worker
+/// that could not prepare it).
+pub async fn defer(
+    pool: &Pool,
+    delivery: &ClaimedDelivery,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $3, \
+             attempts = attempts - 1, updated_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
+            &[&delivery.id, &delivery.attempt, &at],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records an attempt in one transaction; returns `false` when the lease had expired and
+/// another worker owns the delivery (nothing is written).
+pub async fn record(
+    pool: &Pool,
+    delivery: &ClaimedDelivery,
+    rec: &DeliveryRecording,
+) -> Result<bool, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let (status, next) = match &rec.finish {
+        DeliveryFinish::Succeeded => ("succeeded", None),
+        DeliveryFinish::Retry(at) => ("pending", Some(*at)),
+        DeliveryFinish::Failed | DeliveryFinish::Gone => ("failed", None),
+    };
+    let updated = tx
+        .execute(
+            "UPDATE deliveries SET status = $3, next_attempt_at = $4, lease_until = NULL, \
+             last_status_code = $5, last_error = $6, updated_at = now() \
+             WHERE id = $1 AND status = 'running' AND attempts = $2",
+            &[
+                &delivery.id,
+                &delivery.attempt,
+                &status,
+                &next,
+                &rec.status_code,
+                &rec.error,
+            ],
+        )
+        .await?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, outcome, status_code, error, \
+         response_excerpt, duration_ms, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &delivery.id,
+            &delivery.attempt,
+            &rec.outcome,
+            &rec.status_code,
+            &rec.error,
+            &rec.response_excerpt,
+            &rec.duration_ms,
+            &next,
+        ],
+    )
+    .await?;
+    if let Some(entry) = &rec.ledger {
+        ledger::insert(
+            &tx,
+            delivery.tenant_id,
+            delivery.id,
+            delivery.attempt,
+            None,
+            entry,
+        )
+        .await?;
+    }
+    // Health: a success clears failing; a delivery that used up its attempts sets it.
+    let health = match rec.finish {
+        DeliveryFinish::Succeeded => Some("healthy"),
+        DeliveryFinish::Failed | DeliveryFinish::Gone => Some("failing"),
+        DeliveryFinish::Retry(_) => None,
+    };
+    tx.execute(
+        "UPDATE webhook_subscriptions SET health = coalesce($2, health), \
+         last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END WHERE id = $1",
+        &[&delivery.subscription_id, &health, &rec.ledger.is_some()],
+    )
+    .await?;
+    if rec.finish == DeliveryFinish::Gone {
+        disable(&tx, delivery).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Disables the subscription after a 410 and says so in its stream.
+async fn disable(
+    tx: &deadpool_postgres::Transaction<'_>,
+    delivery: &ClaimedDelivery,
+) -> Result<(), StoreError> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE webhook_subscriptions SET enabled = false, updated_at = now(), \
+                 disabled_reason = 'the target answered 410 Gone' WHERE id = $1 AND enabled \
+                 RETURNING {}",
+                super::COLUMNS
+            ),
+            &[&delivery.subscription_id],
+        )
+        .await?;
+    if let Some(row) = row {
+        let subscription = super::from_row(&row)?;
+        let metadata = serde_json::json!({
+            "actor_key_id": null, "request_id": null, "idempotency_key": null,
+            "delivery_id": delivery.id,
+        });
+        super::record(
+            tx,
+            delivery.tenant_id,
+            metadata,
+            "subscription.disabled",
+            &subscription,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The subscription's deliveries, newest first, with their attempts.
+pub async fn list(
+    pool: &Pool,
+    tenant_id: TenantId,
+    subscription_id: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<DeliveryView>, StoreError> {
+    let client = pool.get().await?;
+    let (before_at, before_id) = before.unzip();
+    let rows = client
+        .query(
+            "SELECT d.id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at, \
+                    d.last_status_code, d.last_error, d.created_at, d.updated_at, \
+                    coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'outcome', a.outcome, \
+                        'status_code', a.status_code, 'error', a.error, 'response_excerpt', a.response_excerpt, \
+                        'duration_ms', a.duration_ms, 'next_attempt_at', a.next_attempt_at, \
+                        'recorded_at', a.recorded_at) ORDER BY a.attempt) \
+                      FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json) \
+             FROM deliveries d WHERE d.subscription_id = $1 AND d.tenant_id = $2 \
+               AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4)) \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT $5",
+            &[&subscription_id, &tenant_id.0, &before_at, &before_id, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let attempts: Value = r.get(10);
+            Ok(DeliveryView {
+                id: r.get(0),
+                event_id: r.get(1),
+                event_type: r.get(2),
+                status: r.get(3),
+                attempts: r.get(4),
+                next_attempt_at: r.get(5),
+                last_status_code: r.get(6),
+                last_error: r.get(7),
+                created_at: r.get(8),
+                updated_at: r.get(9),
+                attempt_log: serde_json::from_value(attempts)
+                    .map_err(|err| StoreError::Corrupt(format!("delivery attempts: {err}")))?,
+            })
+        })
+        .collect()
+}
+
+/// Why a redelivery was not scheduled.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redelivery {
+    Scheduled,
+    NotFound,
+    /// It is already waiting for or making an attempt.
+    InProgress(String),
+}
+
+/// Schedules one more attempt of a finished delivery, now.
+pub async fn redeliver(
+    pool: &Pool,
+    tenant_id: TenantId,
+    subscription_id: Uuid,
+    delivery_id: Uuid,
+) -> Result<Redelivery, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "WITH target AS (SELECT id, status FROM deliveries \
+                             WHERE id = $1 AND subscription_id = $2 AND tenant_id = $3 FOR UPDATE), \
+             moved AS (UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now() \
+                       FROM target WHERE d.id = target.id AND target.status IN ('succeeded', 'failed') RETURNING 1) \
+             SELECT target.status, EXISTS (SELECT 1 FROM moved) FROM target",
+            &[&delivery_id, &subscription_id, &tenant_id.0],
+        )
+        .await?;
+    Ok(match row {
+        None => Redelivery::NotFound,
+        Some(r) if r.get::<_, bool>(1) => Redelivery::Scheduled,
+        Some(r) => Redelivery::InProgress(r.get(0)),
+    })
+}

@@ -1,0 +1,97 @@
+//! The dispatcher: tails the log with the gap-safe cursor and turns each event into one
+//! delivery per matching subscription.
+//!
+//! Exactly once: the cursor row is locked, the deliveries for the next stretch of the log
+//! are inserted and the cursor moves past it, all in one transaction; and
+//! `unique (subscription_id, event_id)` would refuse a second delivery even if that failed.
+//! A subscription receives the events recorded after it was created while it is enabled.
+
+use crate::log::Cursor;
+use crate::{Pool, StoreError};
+
+/// What one dispatch pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dispatched {
+    /// Events the cursor moved past.
+    pub events: u64,
+    /// Deliveries created.
+    pub deliveries: u64,
+}
+
+/// Fans out up to `batch` events after the cursor. Several dispatchers may run: the cursor
+/// lock makes them take turns, and one that finds it held returns at once.
+pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(
+            "SELECT tx_id::text, position FROM dispatch_cursor FOR UPDATE SKIP LOCKED",
+            &[],
+        )
+        .await?
+    else {
+        return Ok(Dispatched::default());
+    };
+    let from = Cursor {
+        tx_id: parse_xid(row.get(0))?,
+        position: row.get(1),
+    };
+    // The end of this stretch: at most `batch` committed events on. Everything up to it is
+    // below the snapshot horizon, so no event can still appear inside the stretch.
+    let end = tx
+        .query_opt(
+            "SELECT tx_id::text, position, count(*) OVER () FROM (\
+               SELECT tx_id, position FROM event_log \
+               WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+                 AND (tx_id, position) > ($1::text::xid8, $2) \
+               ORDER BY tx_id, position LIMIT $3) stretch \
+             ORDER BY tx_id DESC, position DESC LIMIT 1",
+            &[&from.tx_id.to_string(), &from.position, &batch],
+        )
+        .await?;
+    let Some(end) = end else {
+        return Ok(Dispatched::default());
+    };
+    let to = Cursor {
+        tx_id: parse_xid(end.get(0))?,
+        position: end.get(1),
+    };
+    let events: i64 = end.get(2);
+    let deliveries = tx
+        .execute(
+            "INSERT INTO deliveries (id, tenant_id, subscription_id, event_id, event_type, status, next_attempt_at) \
+             SELECT gen_random_uuid(), e.tenant_id, s.id, e.event_id, e.type, 'pending', now() \
+             FROM event_log e JOIN webhook_subscriptions s ON s.tenant_id = e.tenant_id \
+             WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
+               AND (e.tx_id, e.position) <= ($3::text::xid8, $4) \
+               AND e.type = ANY($5) \
+               AND s.enabled AND s.created_at <= e.recorded_at \
+               AND EXISTS (SELECT 1 FROM unnest(s.event_types) p \
+                           WHERE e.type LIKE replace(replace(p, '_', '\\_'), '*', '%')) \
+             ORDER BY e.tx_id, e.position \
+             ON CONFLICT (subscription_id, event_id) DO NOTHING",
+            &[
+                &from.tx_id.to_string(),
+                &from.position,
+                &to.tx_id.to_string(),
+                &to.position,
+                &super::event_types::subscribable(),
+            ],
+        )
+        .await?;
+    tx.execute(
+        "UPDATE dispatch_cursor SET tx_id = $1::text::xid8, position = $2",
+        &[&to.tx_id.to_string(), &to.position],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Dispatched {
+        events: events as u64,
+        deliveries,
+    })
+}
+
+fn parse_xid(text: String) -> Result<u64, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("transaction id '{text}'")))
+}

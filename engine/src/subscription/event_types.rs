@@ -1,0 +1,96 @@
+//! The event types a subscription (or a Zapier poll) may ask for, and the `*` patterns
+//! that select them.
+
+/// Every subscribable type with what it means. Tenant and API-key events stay in the log
+/// for auditors but are not sent out.
+pub const SUBSCRIBABLE: &[(&str, &str)] = &[
+    ("job.created", "A job was created."),
+    ("job.transitioned", "A job moved to another state."),
+    ("action.succeeded", "An action's request got a 2xx answer."),
+    (
+        "action.retry_scheduled",
+        "An action's attempt failed and will be retried.",
+    ),
+    ("action.failed", "An action failed for good."),
+    (
+        "action.skipped",
+        "An action was skipped after an earlier action failed.",
+    ),
+    ("connection.created", "A provider connection was stored."),
+    (
+        "connection.updated",
+        "A connection was renamed or got new credentials.",
+    ),
+    ("connection.deleted", "A connection was deleted."),
+    ("workflow.published", "A workflow version was published."),
+    ("subscription.created", "An event subscription was created."),
+    ("subscription.updated", "An event subscription was changed."),
+    ("subscription.deleted", "An event subscription was deleted."),
+    (
+        "subscription.disabled",
+        "A subscription was disabled because its target answered 410 Gone.",
+    ),
+];
+
+/// Whether `event_type` matches `pattern`, where `*` stands for any run of characters.
+pub fn matches(pattern: &str, event_type: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == event_type,
+        Some((head, rest)) => {
+            let Some(tail) = event_type.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| matches(rest, &tail[i..]))
+        }
+    }
+}
+
+/// Checks a pattern: known characters only, and it must select at least one type.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty()
+        || !pattern
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.' || c == '*')
+    {
+        return Err(format!(
+            "'{pattern}' is not an event type pattern: use names like 'job.created' or 'job.*'"
+        ));
+    }
+    if !SUBSCRIBABLE.iter().any(|(t, _)| matches(pattern, t)) {
+        return Err(format!(
+            "'{pattern}' matches no event type (GET /api/hooks/event-types lists them)"
+        ));
+    }
+    Ok(())
+}
+
+/// The pattern as a SQL `LIKE` pattern (checked patterns hold no `%` or `\`).
+pub fn like_pattern(pattern: &str) -> String {
+    pattern.replace('_', "\\_").replace('*', "%")
+}
+
+/// The subscribable types as a SQL array, for queries that must not return the others.
+pub fn subscribable() -> Vec<String> {
+    SUBSCRIBABLE.iter().map(|(t, _)| t.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_by_star() {
+        assert!(matches("job.*", "job.created"));
+        assert!(matches("*", "action.failed"));
+        assert!(matches("*.failed", "action.failed"));
+        assert!(!matches("job.*", "action.failed"));
+        assert!(matches("job.created", "job.created"));
+        assert!(!matches("job.create", "job.created"));
+        assert!(check_pattern("action.*").is_ok());
+        assert!(check_pattern("app:health_warning").is_err());
+        assert!(check_pattern("tenant.created").is_err());
+        assert_eq!(like_pattern("action.retry_*"), "action.retry\\_%");
+    }
+}

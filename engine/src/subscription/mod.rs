@@ -1,0 +1,350 @@
+//! Event subscriptions (seed 002) as stored: a name, event type patterns, and the target URL
+//! and signing secret sealed by the vault (a catch-hook URL is a bearer secret, so only its
+//! preview is ever shown). Creating, changing, deleting and disabling a subscription
+//! appends a metadata-only event to its stream.
+//!
+//! - [`event_types`]: what may be subscribed to, and `*` patterns.
+//! - [`dispatch`]: fanning the log out into deliveries, exactly once per subscription.
+//! - [`delivery`]: claiming, rate limiting, recording and redelivering deliveries.
+
+pub mod delivery;
+pub mod dispatch;
+pub mod event_types;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::connection::Sealed;
+use crate::log::{append, NewEvent, StreamLock};
+use crate::{Actor, Pool, StoreError, TenantId};
+
+/// A subscription's metadata: never its URL or secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// Scheme and host of the target, nothing secret-bearing.
+    pub url_preview: String,
+    pub has_secret: bool,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    /// `unknown`, `healthy` or `failing` (a delivery used up its attempts; a later
+    /// success clears it).
+    pub health: String,
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A subscription to store.
+#[derive(Debug)]
+pub struct NewSubscription {
+    pub id: Uuid,
+    pub name: String,
+    pub sealed: Sealed,
+    pub url_preview: String,
+    pub has_secret: bool,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+}
+
+/// What to change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct SubscriptionChanges {
+    pub name: Option<String>,
+    /// New sealed target, its preview, and whether it has a secret.
+    pub sealed: Option<(Sealed, String, bool)>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// The outcome of an insert.
+#[derive(Debug)]
+pub enum Inserted {
+    Created(Subscription),
+    /// The tenant already has this many subscriptions.
+    LimitReached(i64),
+}
+
+const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
+     disabled_reason, health, last_delivery_at, created_at, updated_at";
+
+fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        name: row.try_get("name")?,
+        url_preview: row.try_get("url_preview")?,
+        has_secret: row.try_get("has_secret")?,
+        event_types: row.try_get("event_types")?,
+        enabled: row.try_get("enabled")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        health: row.try_get("health")?,
+        last_delivery_at: row.try_get("last_delivery_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Appends a metadata-only event about `s` to its stream.
+pub(crate) async fn record(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant_id: TenantId,
+    metadata: serde_json::Value,
+    event_type: &'static str,
+    s: &Subscription,
+) -> Result<(), StoreError> {
+    let data = json!({
+        "id": s.id, "name": s.name, "url_preview": s.url_preview,
+        "event_types": s.event_types, "enabled": s.enabled,
+        "disabled_reason": s.disabled_reason,
+    });
+    append(
+        tx,
+        NewEvent {
+            tenant_id,
+            stream_id: s.id,
+            event_type,
+            data,
+            metadata,
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a new subscription unless the tenant already has `max` of them. The tenant's
+/// row is locked while counting, so concurrent creates cannot pass the limit together.
+pub async fn insert(
+    pool: &Pool,
+    actor: &Actor,
+    new: NewSubscription,
+    max: i64,
+) -> Result<Inserted, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
+        &[&actor.tenant_id.0],
+    )
+    .await?;
+    let count: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM webhook_subscriptions WHERE tenant_id = $1",
+            &[&actor.tenant_id.0],
+        )
+        .await?
+        .get(0);
+    if count >= max {
+        return Ok(Inserted::LimitReached(count));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO webhook_subscriptions (id, tenant_id, name, ciphertext, key_id, url_preview, \
+                 has_secret, event_types, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+            ),
+            &[&new.id, &actor.tenant_id.0, &new.name, &new.sealed.ciphertext, &new.sealed.key_id,
+              &new.url_preview, &new.has_secret, &new.event_types, &new.enabled],
+        )
+        .await?;
+    let subscription = from_row(&row)?;
+    record(
+        &tx,
+        actor.tenant_id,
+        actor.metadata(),
+        "subscription.created",
+        &subscription,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Inserted::Created(subscription))
+}
+
+/// Changes a subscription. Enabling it again clears the reason it was disabled.
+pub async fn update(
+    pool: &Pool,
+    actor: &Actor,
+    id: Uuid,
+    changes: SubscriptionChanges,
+) -> Result<Option<Subscription>, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let (ciphertext, key_id, preview, has_secret) = match &changes.sealed {
+        Some((sealed, preview, has_secret)) => (
+            Some(sealed.ciphertext.clone()),
+            Some(sealed.key_id.clone()),
+            Some(preview.clone()),
+            Some(*has_secret),
+        ),
+        None => (None, None, None, None),
+    };
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE webhook_subscriptions SET name = coalesce($3, name), \
+                 ciphertext = coalesce($4, ciphertext), key_id = coalesce($5, key_id), \
+                 url_preview = coalesce($6, url_preview), has_secret = coalesce($7, has_secret), \
+                 event_types = coalesce($8, event_types), enabled = coalesce($9, enabled), \
+                 disabled_reason = CASE WHEN $9 THEN NULL ELSE disabled_reason END, \
+                 updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
+            ),
+            &[
+                &id,
+                &actor.tenant_id.0,
+                &changes.name,
+                &ciphertext,
+                &key_id,
+                &preview,
+                &has_secret,
+                &changes.event_types,
+                &changes.enabled,
+            ],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let subscription = from_row(&row)?;
+    record(
+        &tx,
+        actor.tenant_id,
+        actor.metadata(),
+        "subscription.updated",
+        &subscription,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(subscription))
+}
+
+/// Deletes a subscription and its deliveries; returns whether it existed.
+pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<bool, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(
+            &format!("DELETE FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"),
+            &[&id, &actor.tenant_id.0],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let subscription = from_row(&row)?;
+    record(
+        &tx,
+        actor.tenant_id,
+        actor.metadata(),
+        "subscription.deleted",
+        &subscription,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// One subscription of the tenant.
+pub async fn get(
+    pool: &Pool,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Subscription>, StoreError> {
+    let client = pool.get().await?;
+    client
+        .query_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2"
+            ),
+            &[&id, &tenant_id.0],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The tenant's subscriptions, oldest first, after `after`.
+pub async fn list(
+    pool: &Pool,
+    tenant_id: TenantId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Subscription>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM webhook_subscriptions WHERE tenant_id = $1 \
+                      AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            ),
+            &[&tenant_id.0, &after, &limit],
+        )
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A subscription with its sealed target, for opening just in time.
+pub async fn sealed(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<(Subscription, Sealed)>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS}, ciphertext, key_id FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2"
+        ))
+        .await?;
+    let Some(row) = client.query_opt(&stmt, &[&id, &tenant_id.0]).await? else {
+        return Ok(None);
+    };
+    let sealed = Sealed {
+        ciphertext: row.try_get("ciphertext")?,
+        key_id: row.try_get("key_id")?,
+    };
+    Ok(Some((from_row(&row)?, sealed)))
+}
+
+/// Every subscription's sealed target, locked, for key rotation.
+pub async fn all_sealed_for_update(
+    tx: &deadpool_postgres::Transaction<'_>,
+) -> Result<Vec<(Uuid, TenantId, Sealed)>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT id, tenant_id, ciphertext, key_id FROM webhook_subscriptions ORDER BY id FOR UPDATE",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                TenantId(r.get(1)),
+                Sealed {
+                    ciphertext: r.get(2),
+                    key_id: r.get(3),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Replaces a subscription's sealed target (key rotation).
+pub async fn reseal(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    sealed: &Sealed,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE webhook_subscriptions SET ciphertext = $2, key_id = $3 WHERE id = $1",
+        &[&id, &sealed.ciphertext, &sealed.key_id],
+    )
+    .await?;
+    Ok(())
+}
