@@ -13,6 +13,7 @@ mod idempotency;
 mod integrations;
 mod providers;
 mod requests;
+mod subscriptions;
 mod support;
 mod transitions;
 mod workflows;

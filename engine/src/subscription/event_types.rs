@@ -55,7 +55,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
             .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.' || c == '*')
     {
         return Err(format!(
-            "'{pattern}' is not an event type pattern: use names like 'job.created' or 'job.*'"
+            "'{pattern}' is not a Switchyard event type: use names like 'job.created' or patterns like 'job.*' (GET /api/hooks/event-types lists them)"
         ));
     }
     if !SUBSCRIBABLE.iter().any(|(t, _)| matches(pattern, t)) {
