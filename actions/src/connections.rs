@@ -162,13 +162,7 @@ pub async fn patch_credentials(
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
     drop(client);
-    let plaintext = keyring
-        .decrypt(actor.tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
-        .map_err(|err| ConnectionError::Unreadable(err.to_string()))?;
-    let mut credentials: serde_json::Map<String, Value> =
-        serde_json::from_slice(plaintext.expose()).map_err(|_| {
-            ConnectionError::Unreadable("the stored credentials are not a JSON object".into())
-        })?;
+    let mut credentials = open_credentials(keyring, actor, id, &sealed)?;
     for (field, value) in fields {
         match value {
             Some(value) => credentials.insert(field.to_string(), value),
@@ -185,6 +179,21 @@ pub async fn patch_credentials(
         Some(Value::Object(credentials)),
     )
     .await
+}
+
+/// Opens a connection's sealed credentials as a JSON object.
+pub fn open_credentials(
+    keyring: &Keyring,
+    actor: &Actor,
+    id: Uuid,
+    sealed: &Sealed,
+) -> Result<serde_json::Map<String, Value>, ConnectionError> {
+    let plaintext = keyring
+        .decrypt(actor.tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
+        .map_err(|err| ConnectionError::Unreadable(err.to_string()))?;
+    serde_json::from_slice(plaintext.expose()).map_err(|_| {
+        ConnectionError::Unreadable("the stored credentials are not a JSON object".into())
+    })
 }
 
 impl ConnectionError {

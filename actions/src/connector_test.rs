@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use switchyard_engine::connection;
 use switchyard_engine::{Actor, Pool, StoreError};
 use uuid::Uuid;
 
-use crate::connections::ConnectionError;
+use crate::connections::{self, ConnectionError};
 use crate::providers::{self, Provider, ProviderEndpoints, RenderedPayload};
 use crate::sender::Sender;
 use crate::vault::Keyring;
@@ -62,13 +62,7 @@ pub async fn send(
     });
     let test_id = Uuid::now_v7();
     let outbound = {
-        let plaintext = keyring
-            .decrypt(actor.tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
-            .map_err(|err| ConnectionError::Unreadable(err.to_string()))?;
-        let credentials: Map<String, Value> =
-            serde_json::from_slice(plaintext.expose()).map_err(|_| {
-                ConnectionError::Unreadable("the credentials are not a JSON object".into())
-            })?;
+        let credentials = connections::open_credentials(keyring, actor, id, &sealed)?;
         let payload = RenderedPayload {
             method: "POST".into(),
             path: None,

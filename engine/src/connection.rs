@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::log::{append, NewEvent, StreamLock};
+pub use crate::sealed::Sealed;
 use crate::{Actor, Pool, StoreError, TenantId};
 
 /// A connection's metadata: never its credentials.
@@ -26,21 +27,6 @@ pub struct Connection {
     pub last_event_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Credentials as the vault sealed them.
-#[derive(Clone)]
-pub struct Sealed {
-    pub ciphertext: Vec<u8>,
-    pub key_id: String,
-}
-
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealed")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A connection to store.
@@ -307,45 +293,6 @@ pub async fn mark_health(
         .await?;
     tx.execute(&stmt, &[&id, &if healthy { "healthy" } else { "failing" }])
         .await?;
-    Ok(())
-}
-
-/// Every connection's sealed credentials, locked, for key rotation.
-pub async fn all_sealed_for_update(
-    tx: &deadpool_postgres::Transaction<'_>,
-) -> Result<Vec<(Uuid, TenantId, Sealed)>, StoreError> {
-    let rows = tx
-        .query(
-            "SELECT id, tenant_id, ciphertext, key_id FROM connections ORDER BY id FOR UPDATE",
-            &[],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                TenantId(r.get(1)),
-                Sealed {
-                    ciphertext: r.get(2),
-                    key_id: r.get(3),
-                },
-            )
-        })
-        .collect())
-}
-
-/// Replaces a connection's sealed credentials (key rotation).
-pub async fn reseal(
-    tx: &deadpool_postgres::Transaction<'_>,
-    id: Uuid,
-    sealed: &Sealed,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE connections SET ciphertext = $2, key_id = $3 WHERE id = $1",
-        &[&id, &sealed.ciphertext, &sealed.key_id],
-    )
-    .await?;
     Ok(())
 }
 

@@ -31,6 +31,7 @@ pub mod job;
 pub mod json_path;
 pub mod ledger;
 pub mod log;
+pub mod sealed;
 pub mod store;
 pub mod subscription;
 pub mod template;

@@ -1,8 +1,7 @@
 //! `switchyard keys rotate`: re-encrypt every stored credential (connections, and
 //! subscription URLs and secrets) under the current key.
 
-use switchyard_engine::connection::{self, Sealed};
-use switchyard_engine::subscription;
+use switchyard_engine::sealed::{self, Sealed, SealedTable};
 use switchyard_engine::{Pool, StoreError};
 use thiserror::Error;
 
@@ -37,28 +36,23 @@ pub async fn rotate(pool: &Pool, keyring: &Keyring) -> Result<Rotation, RotateEr
         rotated: 0,
         already_current: 0,
     };
-    let connections = connection::all_sealed_for_update(&tx).await?;
-    let subscriptions = subscription::all_sealed_for_update(&tx).await?;
-    let rows = connections
-        .into_iter()
-        .map(|row| ("connection", row))
-        .chain(subscriptions.into_iter().map(|row| ("subscription", row)));
-    for (what, (id, tenant_id, sealed)) in rows {
-        if sealed.key_id == keyring.current_id() {
-            outcome.already_current += 1;
-            continue;
+    for table in SealedTable::ALL {
+        for (id, tenant_id, current) in sealed::all_for_update(&tx, table).await? {
+            if current.key_id == keyring.current_id() {
+                outcome.already_current += 1;
+                continue;
+            }
+            let plaintext = keyring
+                .decrypt(tenant_id.0, id, &current.ciphertext, &current.key_id)
+                .map_err(|source| RotateError::Vault {
+                    what: table.row_name(),
+                    id,
+                    source,
+                })?;
+            let (ciphertext, key_id) = keyring.encrypt(tenant_id.0, id, plaintext.expose());
+            sealed::reseal(&tx, table, id, &Sealed { ciphertext, key_id }).await?;
+            outcome.rotated += 1;
         }
-        let plaintext = keyring
-            .decrypt(tenant_id.0, id, &sealed.ciphertext, &sealed.key_id)
-            .map_err(|source| RotateError::Vault { what, id, source })?;
-        let (ciphertext, key_id) = keyring.encrypt(tenant_id.0, id, plaintext.expose());
-        let resealed = Sealed { ciphertext, key_id };
-        if what == "connection" {
-            connection::reseal(&tx, id, &resealed).await?;
-        } else {
-            subscription::reseal(&tx, id, &resealed).await?;
-        }
-        outcome.rotated += 1;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(outcome)
