@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchyard_actions::deliveries::subscriptions::{self, SubscriptionInput};
 use switchyard_actions::vault::{rotate, EncryptionKey, KeySources, Keyring};
 use switchyard_engine::connection;
 
@@ -241,6 +242,23 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
                 .id,
         );
     }
+    // A subscription's URL and secret are sealed the same way and rotate with the rest.
+    let subscription = subscriptions::create(
+        &app.pool,
+        &keyring,
+        &Default::default(),
+        &Default::default(),
+        &actor,
+        SubscriptionInput {
+            name: "rotating".into(),
+            url: "https://example.com/hook/s3cr3t".into(),
+            event_types: vec!["job.*".into()],
+            secret: Some("hook-secret".into()),
+            enabled: None,
+        },
+    )
+    .await
+    .unwrap();
     let client = app.pool.get().await.unwrap();
     let (_, sealed) = connection::sealed(&client, app.tenant_id, ids[0])
         .await
@@ -282,7 +300,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
     };
     let rotating = Keyring::load(&sources, None).unwrap();
     let outcome = rotate::rotate(&app.pool, &rotating).await.unwrap();
-    assert_eq!((outcome.rotated, outcome.already_current), (3, 0));
+    assert_eq!((outcome.rotated, outcome.already_current), (4, 0));
     let only_new = Keyring::load(
         &KeySources {
             integration_key: Some(second_material.into()),
@@ -305,6 +323,14 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             format!("key-{n}")
         );
     }
+    let (_, sealed) =
+        switchyard_engine::subscription::sealed(&client, app.tenant_id, subscription.id)
+            .await
+            .unwrap()
+            .unwrap();
+    let target = subscriptions::open(&only_new, app.tenant_id, subscription.id, &sealed).unwrap();
+    assert_eq!(target.url, "https://example.com/hook/s3cr3t");
+    assert_eq!(target.secret.as_deref(), Some("hook-secret"));
     assert!(
         Keyring::load(&KeySources::default(), None).is_err(),
         "no key and no key file: refuse"
