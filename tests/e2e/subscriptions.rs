@@ -111,6 +111,10 @@ async fn the_seeds_body_subscribes_and_deliveries_arrive_signed_in_the_seeds_sha
     for req in &got {
         assert_eq!(req.path, "/webhook?token=s3cr3t-path");
         assert!(hook_signature_ok(req, SECRET), "X-Hook-Signature verifies");
+        assert_eq!(
+            req.header("x-webhook-signature"),
+            req.header("x-hook-signature")
+        );
         assert!(
             standard_webhooks_ok(req, SECRET),
             "webhook-signature verifies"

@@ -1,6 +1,7 @@
 //! What a subscriber receives: seed 002's `{"event": {...}, "webhook": {...}}` as compact
-//! JSON, signed with `X-Hook-Signature` and the Standard Webhooks headers. The same event
-//! object is what the Zapier poll answers with.
+//! JSON, signed with `X-Hook-Signature` (also sent as seed 004's `X-Webhook-Signature`) and
+//! the Standard Webhooks headers. The same event object is what the Zapier poll answers
+//! with.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -90,7 +91,10 @@ pub fn headers(
             "webhook-signature",
             signing::standard_webhooks(secret, id, timestamp, body),
         ));
-        headers.push(("x-hook-signature", signing::hook_signature(secret, body)));
+        let hook = signing::hook_signature(secret, body);
+        // Seed 004 promised the same signature under this name.
+        headers.push(("x-webhook-signature", hook.clone()));
+        headers.push(("x-hook-signature", hook));
     }
     headers
 }
