@@ -2,20 +2,20 @@
 //! the event type catalogue, the delivery log and manual redelivery. The target URL is a
 //! bearer secret for catch hooks, so responses carry only its preview in `url`.
 
+mod bodies;
+
 use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Deserialize;
-use serde_json::Value;
+use poem_openapi::{ApiResponse, OpenApi};
 use switchyard_actions::deliveries::subscriptions::{
     self, SubscriptionError, SubscriptionInput, SubscriptionUpdate,
 };
 use switchyard_engine::api_key::Scope;
-use switchyard_engine::subscription::delivery::{self, DeliveryView, Redelivery};
-use switchyard_engine::subscription::{self as store, Subscription};
+use switchyard_engine::subscription as store;
+use switchyard_engine::subscription::delivery::{self, Redelivery};
 use uuid::Uuid;
 
 use super::{paging, ApiTags};
@@ -23,164 +23,12 @@ use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+use bodies::{
+    CreateWebhook, DeliveryList, EventTypes, Redelivered, UpdateWebhook, Webhook, WebhookList,
+};
 
 pub struct HooksApi {
     pub state: AppState,
-}
-
-#[derive(Object, Deserialize)]
-#[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-struct CreateWebhook {
-    name: String,
-    url: String,
-    /// Event types or patterns such as `job.*`.
-    event_types: Vec<String>,
-    /// Signs each delivery (`X-Hook-Signature`, `webhook-signature`) when given.
-    secret: Option<String>,
-    enabled: Option<bool>,
-}
-
-#[derive(Object, Deserialize)]
-#[oai(rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-struct UpdateWebhook {
-    name: Option<String>,
-    url: Option<String>,
-    event_types: Option<Vec<String>>,
-    /// A new secret, or `null` to stop signing.
-    #[serde(default)]
-    secret: MaybeUndefined<String>,
-    enabled: Option<bool>,
-}
-
-/// A subscription; never its full URL or its secret.
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-struct Webhook {
-    id: Uuid,
-    name: String,
-    /// Scheme and host of the target URL (the full URL is stored encrypted).
-    url: String,
-    event_types: Vec<String>,
-    enabled: bool,
-    has_secret: bool,
-    /// `unknown`, `healthy` or `failing` (a delivery used up its attempts).
-    health: String,
-    /// Set when a 410 answer disabled the subscription.
-    disabled_reason: Option<String>,
-    last_delivery_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Subscription> for Webhook {
-    fn from(s: Subscription) -> Self {
-        Webhook {
-            id: s.id,
-            name: s.name,
-            url: s.url_preview,
-            event_types: s.event_types,
-            enabled: s.enabled,
-            has_secret: s.has_secret,
-            health: s.health,
-            disabled_reason: s.disabled_reason,
-            last_delivery_at: s.last_delivery_at,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-        }
-    }
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-struct WebhookList {
-    items: Vec<Webhook>,
-    #[oai(rename = "next_cursor")]
-    next_cursor: Option<String>,
-}
-
-#[derive(Object)]
-struct EventTypes {
-    items: Value,
-}
-
-/// One attempt in the delivery log.
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-struct Attempt {
-    attempt: i32,
-    /// `succeeded`, `failed`, `timeout`, `network_error` or `not_sent`.
-    outcome: String,
-    status_code: Option<i32>,
-    error: Option<String>,
-    response_excerpt: String,
-    duration_ms: i32,
-    next_attempt_at: Option<DateTime<Utc>>,
-    recorded_at: DateTime<Utc>,
-}
-
-/// A delivery of one event to one subscription.
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-struct Delivery {
-    id: Uuid,
-    event_id: Uuid,
-    event_type: String,
-    /// `pending`, `running`, `succeeded` or `failed`.
-    status: String,
-    attempts: i32,
-    next_attempt_at: Option<DateTime<Utc>>,
-    last_status_code: Option<i32>,
-    last_error: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    attempt_log: Vec<Attempt>,
-}
-
-impl From<DeliveryView> for Delivery {
-    fn from(d: DeliveryView) -> Self {
-        Delivery {
-            id: d.id,
-            event_id: d.event_id,
-            event_type: d.event_type,
-            status: d.status,
-            attempts: d.attempts,
-            next_attempt_at: d.next_attempt_at,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
-            attempt_log: d
-                .attempt_log
-                .into_iter()
-                .map(|a| Attempt {
-                    attempt: a.attempt,
-                    outcome: a.outcome,
-                    status_code: a.status_code,
-                    error: a.error,
-                    response_excerpt: a.response_excerpt,
-                    duration_ms: a.duration_ms,
-                    next_attempt_at: a.next_attempt_at,
-                    recorded_at: a.recorded_at,
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-struct DeliveryList {
-    items: Vec<Delivery>,
-    #[oai(rename = "next_cursor")]
-    next_cursor: Option<String>,
-}
-
-#[derive(Object)]
-struct Redelivered {
-    id: Uuid,
-    status: String,
 }
 
 #[derive(ApiResponse)]

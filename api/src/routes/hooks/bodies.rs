@@ -1,0 +1,165 @@
+//! The request and response bodies of `/api/hooks`: seed 002's camelCase fields.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::Object;
+use serde::Deserialize;
+use serde_json::Value;
+use switchyard_engine::subscription::delivery::DeliveryView;
+use switchyard_engine::subscription::Subscription;
+use uuid::Uuid;
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct CreateWebhook {
+    pub name: String,
+    pub url: String,
+    /// Event types or patterns such as `job.*`.
+    pub event_types: Vec<String>,
+    /// Signs each delivery (`X-Hook-Signature`, `webhook-signature`) when given.
+    pub secret: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateWebhook {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    /// A new secret, or `null` to stop signing.
+    #[serde(default)]
+    pub secret: MaybeUndefined<String>,
+    pub enabled: Option<bool>,
+}
+
+/// A subscription; never its full URL or its secret.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: Uuid,
+    pub name: String,
+    /// Scheme and host of the target URL (the full URL is stored encrypted).
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub has_secret: bool,
+    /// `unknown`, `healthy` or `failing` (a delivery used up its attempts).
+    pub health: String,
+    /// Set when a 410 answer disabled the subscription.
+    pub disabled_reason: Option<String>,
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Subscription> for Webhook {
+    fn from(s: Subscription) -> Self {
+        Webhook {
+            id: s.id,
+            name: s.name,
+            url: s.url_preview,
+            event_types: s.event_types,
+            enabled: s.enabled,
+            has_secret: s.has_secret,
+            health: s.health,
+            disabled_reason: s.disabled_reason,
+            last_delivery_at: s.last_delivery_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct WebhookList {
+    pub items: Vec<Webhook>,
+    #[oai(rename = "next_cursor")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+pub struct EventTypes {
+    pub items: Value,
+}
+
+/// One attempt in the delivery log.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Attempt {
+    pub attempt: i32,
+    /// `succeeded`, `failed`, `timeout`, `network_error` or `not_sent`.
+    pub outcome: String,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: String,
+    pub duration_ms: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A delivery of one event to one subscription.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// `pending`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub attempt_log: Vec<Attempt>,
+}
+
+impl From<DeliveryView> for Delivery {
+    fn from(d: DeliveryView) -> Self {
+        Delivery {
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            attempt_log: d
+                .attempt_log
+                .into_iter()
+                .map(|a| Attempt {
+                    attempt: a.attempt,
+                    outcome: a.outcome,
+                    status_code: a.status_code,
+                    error: a.error,
+                    response_excerpt: a.response_excerpt,
+                    duration_ms: a.duration_ms,
+                    next_attempt_at: a.next_attempt_at,
+                    recorded_at: a.recorded_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DeliveryList {
+    pub items: Vec<Delivery>,
+    #[oai(rename = "next_cursor")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+pub struct Redelivered {
+    pub id: Uuid,
+    pub status: String,
+}
