@@ -286,6 +286,19 @@ pub enum Command {
     /// Manage the credential encryption key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Measure transitions and action delivery against same-machine baselines.
+    Bench(BenchArgs),
+}
+
+/// Options of `switchyard bench`.
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds each measurement runs (there are seven, plus set-up and draining).
+    #[arg(long, default_value_t = 8)]
+    pub seconds: u64,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// `switchyard keys ...`

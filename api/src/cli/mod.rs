@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod audit;
+pub mod bench;
 pub mod demo;
 pub mod keys;
 pub mod serve;

@@ -1,0 +1,96 @@
+//! The benchmark's table and JSON.
+
+use serde_json::{json, Value};
+
+use super::stats::Figures;
+
+#[derive(Default)]
+pub struct Report {
+    pub transitions: Vec<Figures>,
+    pub end_to_end: Option<Figures>,
+    pub latency: Option<Value>,
+    pub database: Option<Figures>,
+    pub http: Option<Figures>,
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Report {
+    fn baseline_a(&self) -> f64 {
+        self.database.as_ref().map_or(0.0, |f| f.per_second)
+    }
+
+    fn ratio(&self, f: Option<&Figures>) -> Option<f64> {
+        let base = self.baseline_a();
+        f.filter(|_| base > 0.0)
+            .map(|f| (f.per_second / base * 1000.0).round() / 1000.0)
+    }
+
+    pub fn print(&self) {
+        let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        println!();
+        println!(
+            "{:<46} {:>5} {:>9} {:>7} {:>9} {:>9} {:>9}",
+            "measurement", "conc", "per sec", "errors", "p50 ms", "p99 ms", "max ms"
+        );
+        let rows = self
+            .transitions
+            .iter()
+            .chain(&self.end_to_end)
+            .chain(&self.database)
+            .chain(&self.http);
+        for f in rows {
+            println!(
+                "{:<46} {:>5} {:>9.0} {:>7} {:>9} {:>9} {:>9}",
+                f.name,
+                f.concurrency,
+                f.per_second,
+                f.errors,
+                opt(f.p50_ms),
+                opt(f.p99_ms),
+                opt(f.max_ms)
+            );
+        }
+        if let Some(latency) = &self.latency {
+            let f = &latency["figures"];
+            println!(
+                "{:<46} {:>5} {:>9.0} {:>7} {:>9} {:>9} {:>9}",
+                "commit to arrival (offered rate)",
+                "-",
+                latency["offered_per_second"].as_f64().unwrap_or_default(),
+                latency["failed"],
+                opt(f["p50_ms"].as_f64()),
+                opt(f["p99_ms"].as_f64()),
+                opt(f["max_ms"].as_f64())
+            );
+        }
+        println!();
+        println!(
+            "transitions (concurrency 32) / baseline (a): {}",
+            opt(self.ratio(self.transitions.last()))
+        );
+        println!(
+            "end to end / baseline (a):                   {}",
+            opt(self.ratio(self.end_to_end.as_ref()))
+        );
+        println!(
+            "peak resident memory (MiB):                  {}",
+            opt(self.peak_rss_mib)
+        );
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "transitions": self.transitions,
+            "end_to_end": self.end_to_end,
+            "commit_to_arrival": self.latency,
+            "baseline_database": self.database,
+            "baseline_http": self.http,
+            "ratios": {
+                "transitions_c32_over_baseline_a": self.ratio(self.transitions.last()),
+                "end_to_end_over_baseline_a": self.ratio(self.end_to_end.as_ref()),
+            },
+            "peak_rss_mib": self.peak_rss_mib,
+        })
+    }
+}
