@@ -26,6 +26,7 @@ pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
             let options = EmbeddedOptions {
                 data_dir: args.data_dir.clone(),
                 throwaway: false,
+                port: None,
             };
             let cluster = EmbeddedPostgres::start(options, DATABASE)
                 .await

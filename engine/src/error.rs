@@ -24,7 +24,9 @@ impl From<tokio_postgres::Error> for StoreError {
             || err.code().is_some_and(|code| {
                 let code = code.code();
                 code.starts_with("08") || code.starts_with("57P")
-            });
+            })
+            // Connecting failed (refused, reset, timed out): the error wraps an I/O error.
+            || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());
         if outage {
             StoreError::Unavailable(err.to_string())
         } else {

@@ -10,6 +10,7 @@ mod embedded;
 mod event_log;
 mod failures;
 mod fan_out;
+mod faults;
 mod idempotency;
 mod integrations;
 mod providers;

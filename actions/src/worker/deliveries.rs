@@ -65,7 +65,9 @@ async fn process(
         Ok(None) => {}
         Ok(Some(free_at)) => {
             // Over the limit: wait for a slot, uncounted; nothing is dropped.
-            if let Err(err) = delivery::defer(&inner.pool, &d, free_at).await {
+            if let Err(err) =
+                super::persist::through_outage(|| delivery::defer(&inner.pool, &d, free_at)).await
+            {
                 tracing::warn!(error = %err, "could not defer a rate-limited delivery; its lease will");
             }
             return;
@@ -78,7 +80,7 @@ async fn process(
         }
     }
     let recording = deliver::attempt(&inner.keyring, &inner.sender, &config, &d).await;
-    match delivery::record(&inner.pool, &d, &recording).await {
+    match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),
         Err(err) => {

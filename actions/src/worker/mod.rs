@@ -6,12 +6,14 @@
 //! - [`attempt`]: render, decrypt just in time, build, guard, send.
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
 //! - [`retry`]: the schedule, jitter and `Retry-After`.
+//! - [`persist`]: outcomes survive a database outage: their writes are retried.
 //! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
 //!   their deliveries, sharing the concurrency limit.
 
 pub mod attempt;
 pub mod deliveries;
 pub mod outcome;
+pub mod persist;
 pub mod retry;
 
 use std::future::Future;
@@ -190,13 +192,13 @@ async fn process(
     let attempted = attempt::attempt(&inner, &run).await;
     if let attempt::Attempted::Deferred(err) = &attempted {
         tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
-        if let Err(err) = lane::release(&inner.pool, &run).await {
+        if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
             tracing::warn!(error = %err, "could not release the run; its lease will");
         }
         return;
     }
     let recording = outcome::recording(&run, &attempted);
-    match lane::record(&inner.pool, &run, &recording).await {
+    match persist::through_outage(|| lane::record(&inner.pool, &run, &recording)).await {
         Ok(Recorded::Done) => {}
         Ok(Recorded::Stale) => tracing::warn!(
             "the lease expired before the outcome was recorded; another attempt owns the run"

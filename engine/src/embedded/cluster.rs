@@ -17,6 +17,8 @@ pub struct EmbeddedOptions {
     pub data_dir: PathBuf,
     /// Turns off fsync. Only for test clusters whose data is thrown away.
     pub throwaway: bool,
+    /// Listen on this port instead of a free one (a cluster restarted under the same URL).
+    pub port: Option<u16>,
 }
 
 /// A running embedded cluster: ours (stopped when dropped), or a sibling process's that we
@@ -218,7 +220,10 @@ fn prepare_and_spawn(
     owner::chown(&run_dir, owner)?;
     owner::set_mode(&run_dir, 0o700)?;
 
-    let port = free_port()?;
+    let port = match options.port {
+        Some(port) => port,
+        None => free_port()?,
+    };
     let server = spawn(
         &binaries,
         &data_dir,

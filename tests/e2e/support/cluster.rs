@@ -36,6 +36,7 @@ async fn start() -> Shared {
     let options = EmbeddedOptions {
         data_dir,
         throwaway: true,
+        port: None,
     };
     let cluster = EmbeddedPostgres::start(options, TEMPLATE)
         .await

@@ -32,9 +32,13 @@ impl TestApp {
 
     /// Starts the app with a worker configured as given.
     pub async fn spawn_with(worker: WorkerConfig) -> TestApp {
+        Self::spawn_on(&fresh_database().await, worker).await
+    }
+
+    /// Starts the app on the migrated database at `db_url`.
+    pub async fn spawn_on(db_url: &str, worker: WorkerConfig) -> TestApp {
         super::logs::capture();
-        let db_url = fresh_database().await;
-        let pool = store::connect(&db_url, 16).expect("pool");
+        let pool = store::connect(db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
         let state = AppState::new(pool.clone(), keyring, &worker).expect("state");
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");

@@ -133,7 +133,15 @@ impl Receiver {
     pub async fn start(
         script: impl Fn(&Captured, usize) -> Reply + Send + Sync + 'static,
     ) -> Receiver {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
+        Self::start_at("127.0.0.1:0", script).await
+    }
+
+    /// As [`Receiver::start`], on `addr` (a port chosen earlier, e.g. after an outage).
+    pub async fn start_at(
+        addr: &str,
+        script: impl Fn(&Captured, usize) -> Reply + Send + Sync + 'static,
+    ) -> Receiver {
+        let acceptor = TcpListener::bind(addr.to_string())
             .into_acceptor()
             .await
             .unwrap();
