@@ -96,7 +96,7 @@ fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-fn kill9(pid: i32) {
+pub fn kill9(pid: i32) {
     // SAFETY: sending a signal has no memory-safety preconditions.
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
