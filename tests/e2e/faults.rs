@@ -369,7 +369,7 @@ async fn killing_the_server_under_load_loses_no_acknowledged_transition_and_no_a
                 stop.clone(),
                 acknowledged.clone(),
             );
-            let mine = vec![jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
+            let mine = [jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut n = 0;
