@@ -282,6 +282,25 @@ pub async fn existing(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// Records an action's outcome on the connection's health, at most about once a second
+/// per connection unless the health changes: every action of a busy connection would
+/// otherwise queue on this one row.
+pub async fn note_health(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    healthy: bool,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE connections SET health = $2, last_event_at = now() WHERE id = $1 \
+             AND (health <> $2 OR last_event_at IS NULL OR last_event_at < now() - interval '1 second')",
+        )
+        .await?;
+    tx.execute(&stmt, &[&id, &if healthy { "healthy" } else { "failing" }])
+        .await?;
+    Ok(())
+}
+
 /// Records the outcome of a request on the connection's health.
 pub async fn mark_health(
     tx: &deadpool_postgres::Transaction<'_>,

@@ -245,9 +245,13 @@ pub async fn record(
         DeliveryFinish::Failed | DeliveryFinish::Gone => Some("failing"),
         DeliveryFinish::Retry(_) => None,
     };
+    // At most about once a second unless the health changes: a busy subscription's
+    // deliveries would otherwise queue on this one row.
     tx.execute(
         "UPDATE webhook_subscriptions SET health = coalesce($2, health), \
-         last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END WHERE id = $1",
+         last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END WHERE id = $1 \
+         AND (health <> coalesce($2, health) OR ($3 AND (last_delivery_at IS NULL \
+              OR last_delivery_at < now() - interval '1 second')))",
         &[&delivery.subscription_id, &health, &rec.ledger.is_some()],
     )
     .await?;
