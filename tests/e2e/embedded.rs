@@ -29,7 +29,7 @@ pub fn binary() -> PathBuf {
     profile_dir.join("switchyard")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -64,12 +64,12 @@ fn serve(bin: &Path, data: &Path) -> Serve {
     }
 }
 
-async fn wait_ready(http: &reqwest::Client, s: &Serve) {
+pub async fn wait_ready(http: &reqwest::Client, base: &str) {
     eventually(
         "switchyard serve to be ready",
         Duration::from_secs(90),
         || async {
-            let resp = http.get(format!("{}/readyz", s.base)).send().await.ok()?;
+            let resp = http.get(format!("{base}/readyz")).send().await.ok()?;
             (resp.status() == StatusCode::OK).then_some(())
         },
     )
@@ -128,7 +128,7 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
     let http = reqwest::Client::new();
 
     let mut first = serve(&bin, &data);
-    wait_ready(&http, &first).await;
+    wait_ready(&http, &first.base).await;
     // A second process attaches to the running cluster instead of fighting over it.
     let out = Command::new(&bin)
         .args([
@@ -185,7 +185,7 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
     kill9(first.child.id() as i32);
     first.child.wait().unwrap();
     let mut second = serve(&bin, &data);
-    wait_ready(&http, &second).await;
+    wait_ready(&http, &second.base).await;
     assert_eq!(
         read_job(&http, &second, &key, &id).await["state"],
         "scheduled"
@@ -207,7 +207,7 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
         "SIGKILL leaves the pid file behind"
     );
     let mut third = serve(&bin, &data);
-    wait_ready(&http, &third).await;
+    wait_ready(&http, &third.base).await;
     let job = read_job(&http, &third, &key, &id).await;
     assert_eq!(
         (job["state"].as_str(), job["version"].as_i64()),
