@@ -57,7 +57,7 @@ impl Report {
                 "commit to arrival (offered rate)",
                 "-",
                 latency["offered_per_second"].as_f64().unwrap_or_default(),
-                latency["failed"],
+                latency["failed"].as_u64().unwrap_or_default(),
                 opt(f["p50_ms"].as_f64()),
                 opt(f["p99_ms"].as_f64()),
                 opt(f["max_ms"].as_f64())
