@@ -282,36 +282,25 @@ pub async fn existing(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// Records an action's outcome on the connection's health, at most about once a second
-/// per connection unless the health changes: every action of a busy connection would
-/// otherwise queue on this one row.
-pub async fn note_health(
-    tx: &deadpool_postgres::Transaction<'_>,
-    id: Uuid,
-    healthy: bool,
-) -> Result<(), StoreError> {
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE connections SET health = $2, last_event_at = now() WHERE id = $1 \
-             AND (health <> $2 OR last_event_at IS NULL OR last_event_at < now() - interval '1 second')",
-        )
-        .await?;
-    tx.execute(&stmt, &[&id, &if healthy { "healthy" } else { "failing" }])
-        .await?;
-    Ok(())
-}
-
-/// Records the outcome of a request on the connection's health.
+/// Records the outcome of a request on the connection's health and last event time.
+/// `throttled` (the worker's case) writes at most about once a second per connection
+/// unless the health changes: every action of a busy connection would otherwise queue on
+/// this one row.
 pub async fn mark_health(
     tx: &deadpool_postgres::Transaction<'_>,
     id: Uuid,
     healthy: bool,
+    throttled: bool,
 ) -> Result<(), StoreError> {
     let stmt = tx
-        .prepare_cached("UPDATE connections SET health = $2, last_event_at = now() WHERE id = $1")
+        .prepare_cached(
+            "UPDATE connections SET health = $2, last_event_at = now() WHERE id = $1 \
+             AND (NOT $3 OR health <> $2 OR last_event_at IS NULL \
+                  OR last_event_at < now() - interval '1 second')",
+        )
         .await?;
-    tx.execute(&stmt, &[&id, &if healthy { "healthy" } else { "failing" }])
-        .await?;
+    let health = if healthy { "healthy" } else { "failing" };
+    tx.execute(&stmt, &[&id, &health, &throttled]).await?;
     Ok(())
 }
 
@@ -327,7 +316,7 @@ pub async fn record_test(
 ) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    mark_health(&tx, id, healthy).await?;
+    mark_health(&tx, id, healthy, false).await?;
     if let Some(entry) = sent {
         crate::ledger::insert(&tx, tenant_id, source_id, 1, None, entry).await?;
     }

@@ -44,7 +44,15 @@ struct Serve {
 
 fn serve(bin: &Path, data: &Path) -> Serve {
     let port = free_port();
-    let child = Command::new(bin)
+    Serve {
+        child: spawn_serve(bin, data, port, &[]),
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// `switchyard serve` on the embedded cluster in `data`, at `port`, with extra `env`.
+pub fn spawn_serve(bin: &Path, data: &Path, port: u16, env: &[(&str, &str)]) -> Child {
+    Command::new(bin)
         .args([
             "--data-dir",
             data.to_str().unwrap(),
@@ -54,14 +62,11 @@ fn serve(bin: &Path, data: &Path) -> Serve {
         ])
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap();
-    Serve {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
+        .unwrap()
 }
 
 pub async fn wait_ready(http: &reqwest::Client, base: &str) {

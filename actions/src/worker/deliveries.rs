@@ -9,7 +9,7 @@ use switchyard_engine::subscription::dispatch;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Inner;
-use crate::deliveries::{deliver, DeliveryConfig};
+use crate::deliveries::deliver;
 
 /// Events fanned out per pass.
 const DISPATCH_BATCH: i64 = 500;
@@ -26,11 +26,7 @@ pub(super) async fn dispatch(inner: &Inner) -> bool {
 }
 
 /// Claims as many due deliveries as there are free slots and starts them.
-pub(super) async fn claim_into(
-    inner: &Arc<Inner>,
-    config: &DeliveryConfig,
-    permits: &Arc<Semaphore>,
-) -> usize {
+pub(super) async fn claim_into(inner: &Arc<Inner>, permits: &Arc<Semaphore>) -> usize {
     let free = permits.available_permits();
     if free == 0 {
         return 0;
@@ -49,19 +45,14 @@ pub(super) async fn claim_into(
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        tokio::spawn(process(inner.clone(), config.clone(), d, permit));
+        tokio::spawn(process(inner.clone(), d, permit));
     }
     count
 }
 
 #[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
-async fn process(
-    inner: Arc<Inner>,
-    config: DeliveryConfig,
-    d: ClaimedDelivery,
-    _permit: OwnedSemaphorePermit,
-) {
-    match delivery::take_slot(&inner.pool, d.subscription_id, config.per_minute).await {
+async fn process(inner: Arc<Inner>, d: ClaimedDelivery, _permit: OwnedSemaphorePermit) {
+    match delivery::take_slot(&inner.pool, d.subscription_id, inner.deliveries.per_minute).await {
         Ok(None) => {}
         Ok(Some(free_at)) => {
             // Over the limit: wait for a slot, uncounted; nothing is dropped.
@@ -79,7 +70,7 @@ async fn process(
             return;
         }
     }
-    let recording = deliver::attempt(&inner.keyring, &inner.sender, &config, &d).await;
+    let recording = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d).await;
     match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),

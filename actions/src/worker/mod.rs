@@ -67,6 +67,7 @@ pub struct Inner {
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) sender: Sender,
     pub(crate) endpoints: ProviderEndpoints,
+    pub(crate) deliveries: DeliveryConfig,
 }
 
 /// A worker; [`Worker::run`] until shutdown.
@@ -89,6 +90,7 @@ impl Worker {
             keyring,
             sender: Sender::new(config.policy.clone())?,
             endpoints: config.endpoints.clone(),
+            deliveries: config.deliveries.clone(),
         };
         Ok(Worker {
             inner: Arc::new(inner),
@@ -110,7 +112,7 @@ impl Worker {
             }
             let dispatched = deliveries::dispatch(&self.inner).await;
             let claimed = self.claim_into(&permits).await
-                + deliveries::claim_into(&self.inner, &self.config.deliveries, &permits).await;
+                + deliveries::claim_into(&self.inner, &permits).await;
             if (claimed > 0 || dispatched) && permits.available_permits() > 0 {
                 continue;
             }

@@ -193,7 +193,8 @@ pub async fn record(
         )
         .await?;
         if let Some(connection_id) = entry.connection_id {
-            connection::note_health(&tx, connection_id, rec.finish == Finish::Succeeded).await?;
+            connection::mark_health(&tx, connection_id, rec.finish == Finish::Succeeded, true)
+                .await?;
         }
     }
     if rec.finish == Finish::Failed && !run.spec.continue_on_failure {
