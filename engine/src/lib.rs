@@ -19,6 +19,7 @@
 
 pub mod actor;
 pub mod api_key;
+pub mod budget;
 pub mod connection;
 pub mod context;
 pub mod definition;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use switchyard_engine::job::lane::ClaimedRun;
-use switchyard_engine::template::{render_str, render_value};
+use switchyard_engine::template::render_payload_off_thread;
 use switchyard_engine::{connection, StoreError};
 use uuid::Uuid;
 
@@ -61,22 +61,9 @@ async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError
         );
     }
     let tpl = &run.spec.payload_template;
-    let path = match tpl
-        .path
-        .as_deref()
-        .map(|p| render_str(p, &context))
-        .transpose()
-    {
-        Ok(path) => path,
-        Err(err) => return refuse(format!("the payload template did not render: {err}")),
-    };
-    let body = match tpl
-        .body
-        .as_ref()
-        .map(|b| render_value(b, &context))
-        .transpose()
-    {
-        Ok(body) => body,
+    let rendered = render_payload_off_thread(tpl.path.clone(), tpl.body.clone(), context).await;
+    let (path, body) = match rendered {
+        Ok(payload) => payload,
         Err(err) => return refuse(format!("the payload template did not render: {err}")),
     };
     let Ok(connection_id) = Uuid::parse_str(&tpl.connection_id) else {

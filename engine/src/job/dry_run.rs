@@ -68,12 +68,10 @@ pub async fn dry_run(
         tx_id: 0,
     };
     let ctx = plan.context(&after, &job.state, req, Some(&would_be));
-    let actions = t
-        .actions
-        .iter()
-        .enumerate()
-        .map(|(i, a)| render_action(i, a, &ctx))
-        .collect();
+    let mut actions = Vec::with_capacity(t.actions.len());
+    for (i, a) in t.actions.iter().enumerate() {
+        actions.push(render_action(i, a, &ctx).await);
+    }
     Ok(DryRun {
         job: after,
         event: json!({
@@ -84,35 +82,26 @@ pub async fn dry_run(
     })
 }
 
-fn render_action(
+async fn render_action(
     ordinal: usize,
     action: &crate::definition::ActionSpec,
     ctx: &Value,
 ) -> RenderedAction {
     let tpl = &action.payload_template;
-    let path = tpl
-        .path
-        .as_deref()
-        .map(|p| template::render_str(p, ctx))
-        .transpose();
-    let body = tpl
-        .body
-        .as_ref()
-        .map(|b| template::render_value(b, ctx))
-        .transpose();
-    let error = [path.as_ref().err(), body.as_ref().err()]
-        .into_iter()
-        .flatten()
-        .next()
-        .map(ToString::to_string);
+    let rendered =
+        template::render_payload_off_thread(tpl.path.clone(), tpl.body.clone(), ctx.clone()).await;
+    let (path, body, error) = match rendered {
+        Ok((path, body)) => (path, body, None),
+        Err(err) => (None, None, Some(err.to_string())),
+    };
     RenderedAction {
         name: action.name.clone(),
         ordinal: ordinal as i32,
         action_type: action.action_type.clone(),
         connection_id: tpl.connection_id.clone(),
         method: tpl.method.clone().unwrap_or_else(|| "POST".into()),
-        path: path.ok().flatten(),
-        body: body.ok().flatten(),
+        path,
+        body,
         error,
     }
 }

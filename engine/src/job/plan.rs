@@ -127,8 +127,9 @@ pub(super) async fn plan(
     };
     if let Some(rule) = t.guard.as_ref().filter(|g| !g.is_null()) {
         let ctx = plan.context(job, &job.state, req, None);
-        let outcome =
-            guard::evaluate(rule, &ctx).map_err(|message| TransitionError::GuardError {
+        let outcome = guard::evaluate_off_thread(rule.clone(), ctx)
+            .await
+            .map_err(|message| TransitionError::GuardError {
                 transition: t.name.clone(),
                 message,
             })?;

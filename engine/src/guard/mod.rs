@@ -1,9 +1,21 @@
 //! Transition guards: JSONLogic rules evaluated against the template context.
+//!
+//! Rules are written by untrusted designers and read data sent by untrusted services, so
+//! they run in Switchyard's own metered interpreter ([`eval`]): the operators of the
+//! JSONLogic reference with its JavaScript value rules ([`coerce`]), under a budget of
+//! steps, bytes and time ([`crate::budget::Limits::GUARD`]), on a blocking thread rather
+//! than an async worker thread ([`evaluate_off_thread`]).
+
+mod coerce;
+mod eval;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::budget::{Budget, Limits};
 use crate::json_path::lookup;
+pub use eval::OPERATORS;
+use eval::{operation, EvalError};
 
 /// The result of evaluating a guard, with the variables it read (for the event and for
 /// the 409 that explains a rejection).
@@ -13,49 +25,57 @@ pub struct GuardOutcome {
     pub inputs: Map<String, Value>,
 }
 
-/// Checks that `rule` is valid JSONLogic: it compiles and names only known operators.
+/// Checks that `rule` is valid JSONLogic: every operation names a known operator, and
+/// every variable is named by a string, a number or a list of a name and a default.
 pub fn check(rule: &Value) -> Result<(), String> {
-    datalogic_rs::compile(rule).map_err(|err| err.to_string())?;
-    // Compiling accepts any operator name; evaluation would only reject an unknown one on
-    // the branch it takes. So each operator the rule uses is probed on its own.
-    let mut operators = Vec::new();
-    collect_operators(rule, &mut operators);
-    for op in operators {
-        let probe = serde_json::json!({ op.as_str(): [] });
-        if let Err(err) = datalogic_rs::eval_str(&probe, "{}") {
-            if matches!(err.kind, datalogic_rs::ErrorKind::InvalidOperator(_)) {
-                return Err(format!("unknown operator '{op}'"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn collect_operators(rule: &Value, out: &mut Vec<String>) {
     match rule {
-        Value::Object(map) => {
-            if map.len() == 1 {
-                out.extend(map.keys().cloned());
+        Value::Array(items) => items.iter().try_for_each(check),
+        Value::Object(_) => match operation(rule) {
+            Some((op, args)) => {
+                if !OPERATORS.contains(&op) {
+                    return Err(format!(
+                        "unknown operator '{op}' (known: {})",
+                        OPERATORS.join(" ")
+                    ));
+                }
+                if op == "var" {
+                    if let Some(first) = args.first() {
+                        if !matches!(first, Value::String(_) | Value::Number(_) | Value::Null)
+                            && operation(first).is_none()
+                        {
+                            return Err("'var' takes a name: a string or a number".into());
+                        }
+                    }
+                }
+                args.iter().try_for_each(check)
             }
-            map.values().for_each(|v| collect_operators(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_operators(v, out)),
-        _ => {}
+            None => Ok(()),
+        },
+        _ => Ok(()),
     }
 }
 
-/// Evaluates `rule` against `context` with JSONLogic truthiness.
+/// Evaluates `rule` against `context` with JSONLogic truthiness, within the guard budget.
 pub fn evaluate(rule: &Value, context: &Value) -> Result<GuardOutcome, String> {
-    // `!!` applies JSONLogic's own truthiness ([] and "" are false, "0" is true, ...).
-    let wrapped = serde_json::json!({ "!!": [rule] });
-    let result: Value =
-        datalogic_rs::eval_into(&wrapped, context).map_err(|err| err.to_string())?;
+    let mut budget = Budget::new(Limits::GUARD);
+    let result = eval::eval(rule, context, &mut budget).map_err(|err| match err {
+        EvalError::Budget(exceeded) => format!("the guard was stopped: {exceeded}"),
+        EvalError::Invalid(message) => message,
+    })?;
     let mut inputs = Map::new();
     collect_vars(rule, context, &mut inputs);
     Ok(GuardOutcome {
-        passed: result == Value::Bool(true),
+        passed: coerce::truthy(&result),
         inputs,
     })
+}
+
+/// [`evaluate`] on a blocking thread, so a slow rule never stalls the async runtime; a
+/// panic in the interpreter becomes an error of this guard.
+pub async fn evaluate_off_thread(rule: Value, context: Value) -> Result<GuardOutcome, String> {
+    tokio::task::spawn_blocking(move || evaluate(&rule, &context))
+        .await
+        .unwrap_or_else(|_| Err("the guard could not be evaluated".into()))
 }
 
 /// Every `{"var": path}` in `rule`, with the value it resolves to (null when missing).
@@ -124,5 +144,14 @@ mod tests {
         assert!(check(&json!({"no_such_operator": [1, 2]})).is_err());
         assert!(check(&json!({"and": [false, {"typo_op": 1}]})).is_err());
         assert!(check(&json!({"and": [true, {"==": [1, 1]}]})).is_ok());
+    }
+
+    #[test]
+    fn a_runaway_guard_is_a_named_error() {
+        let rule = json!({"reduce": [{"var": "xs"},
+            {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "x"]});
+        let ctx = json!({"xs": (0..40).collect::<Vec<_>>()});
+        let err = evaluate(&rule, &ctx).unwrap_err();
+        assert!(err.contains("memory budget"), "{err}");
     }
 }

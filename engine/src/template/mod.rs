@@ -1,14 +1,24 @@
 //! Payload templates: handlebars in strict mode with HTML escaping off (payloads are JSON,
 //! not HTML). In a JSON body every string leaf is a template; a leaf that is exactly one
 //! `{{path}}` keeps the JSON type of the value it names.
+//!
+//! Templates are written by untrusted designers: [`policy`] bounds what compiles (size,
+//! nesting, no partials or decorators), and [`metered`] renders under
+//! [`Limits::TEMPLATE`] (steps, output bytes, time). [`render_payload_off_thread`] keeps
+//! rendering off the async threads.
+
+mod metered;
+pub mod policy;
 
 use std::sync::OnceLock;
 
-use handlebars::{Handlebars, RenderErrorReason, Template};
+use handlebars::{Context, Handlebars, RenderContext, RenderErrorReason, Renderable};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::json_path::lookup;
+use crate::budget::{json_size, Budget, Limits};
+use crate::json_path::{lookup, JsonPath};
+use metered::{charge, with_budget, MeteredEach, MeteredWriter};
 
 /// Why a template could not be rendered.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -16,6 +26,9 @@ pub enum RenderError {
     /// The template names a variable the context does not have.
     #[error("template variable `{0}` is missing")]
     Missing(String),
+    /// The render ran out of its budget.
+    #[error("the template was stopped: {0}")]
+    Budget(String),
     /// Any other template error.
     #[error("template error: {0}")]
     Other(String),
@@ -27,19 +40,20 @@ fn engine() -> &'static Handlebars<'static> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
+        hb.register_helper("each", Box::new(MeteredEach));
+        // A designer's template never writes to the service's log.
+        hb.unregister_helper("log");
         hb
     })
 }
 
-/// Checks that `source` compiles, without rendering it.
+/// Checks that `source` is within the template limits and compiles, without rendering it.
 pub fn check(source: &str) -> Result<(), String> {
-    Template::compile(source)
-        .map(|_| ())
-        .map_err(|err| err.to_string())
+    policy::compile(source).map(|_| ())
 }
 
 /// Every string leaf of `value` that does not compile, with its path below `value`.
-pub fn check_value(value: &Value, path: &crate::json_path::JsonPath) -> Vec<(String, String)> {
+pub fn check_value(value: &Value, path: &JsonPath) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     walk_strings(value, path, &mut |leaf, at| {
         if let Err(err) = check(leaf) {
@@ -49,11 +63,7 @@ pub fn check_value(value: &Value, path: &crate::json_path::JsonPath) -> Vec<(Str
     problems
 }
 
-fn walk_strings(
-    value: &Value,
-    path: &crate::json_path::JsonPath,
-    visit: &mut dyn FnMut(&str, &crate::json_path::JsonPath),
-) {
+fn walk_strings(value: &Value, path: &JsonPath, visit: &mut dyn FnMut(&str, &JsonPath)) {
     match value {
         Value::String(s) => visit(s, path),
         Value::Array(items) => {
@@ -70,34 +80,92 @@ fn walk_strings(
     }
 }
 
-/// Renders one string template against `context`.
-pub fn render_str(source: &str, context: &Value) -> Result<String, RenderError> {
-    engine()
-        .render_template(source, context)
-        .map_err(|err| match err.reason() {
-            RenderErrorReason::MissingVariable(Some(name)) => RenderError::Missing(name.clone()),
-            _ => RenderError::Other(err.to_string()),
+/// A rendered path and body.
+pub type Payload = (Option<String>, Option<Value>);
+
+/// Renders an action's path and body under one template budget.
+pub fn render_payload(
+    path: Option<&str>,
+    body: Option<&Value>,
+    context: &Value,
+) -> Result<Payload, RenderError> {
+    with_budget(Budget::new(Limits::TEMPLATE), || {
+        let path = path.map(|p| render_one(p, context)).transpose()?;
+        let body = body.map(|b| render_tree(b, context)).transpose()?;
+        Ok((path, body))
+    })
+}
+
+/// [`render_payload`] on a blocking thread; a panic becomes a render error.
+pub async fn render_payload_off_thread(
+    path: Option<String>,
+    body: Option<Value>,
+    context: Value,
+) -> Result<Payload, RenderError> {
+    tokio::task::spawn_blocking(move || render_payload(path.as_deref(), body.as_ref(), &context))
+        .await
+        .unwrap_or_else(|_| {
+            Err(RenderError::Other(
+                "the template could not be rendered".into(),
+            ))
         })
 }
 
-/// Renders every string leaf of `value`; single-expression leaves keep their JSON type.
+/// Renders one string template against `context` under a fresh budget.
+pub fn render_str(source: &str, context: &Value) -> Result<String, RenderError> {
+    with_budget(Budget::new(Limits::TEMPLATE), || {
+        render_one(source, context)
+    })
+}
+
+/// Renders every string leaf of `value` under a fresh budget; single-expression leaves
+/// keep their JSON type.
 pub fn render_value(value: &Value, context: &Value) -> Result<Value, RenderError> {
+    with_budget(Budget::new(Limits::TEMPLATE), || {
+        render_tree(value, context)
+    })
+}
+
+fn render_one(source: &str, context: &Value) -> Result<String, RenderError> {
+    // Stored definitions were checked at publish; checking again costs one compile,
+    // which rendering needs anyway, and holds old rows to today's limits.
+    let template = policy::compile(source).map_err(RenderError::Other)?;
+    let ctx = Context::wraps(context).map_err(|e| RenderError::Other(e.to_string()))?;
+    let mut rc = RenderContext::new(None);
+    let mut writer = MeteredWriter::default();
+    template
+        .render(engine(), &ctx, &mut rc, &mut writer)
+        .map_err(|err| match err.reason() {
+            RenderErrorReason::MissingVariable(Some(name)) => RenderError::Missing(name.clone()),
+            RenderErrorReason::IOError(io) => RenderError::Budget(io.to_string()),
+            RenderErrorReason::Other(msg) if msg.contains("budget") => {
+                RenderError::Budget(msg.clone())
+            }
+            _ => RenderError::Other(err.to_string()),
+        })?;
+    Ok(writer.out)
+}
+
+fn render_tree(value: &Value, context: &Value) -> Result<Value, RenderError> {
     Ok(match value {
         Value::String(s) => match single_path(s) {
-            Some(path) => lookup(context, path)
-                .cloned()
-                .ok_or_else(|| RenderError::Missing(path.to_string()))?,
-            None => Value::String(render_str(s, context)?),
+            Some(path) => {
+                let found =
+                    lookup(context, path).ok_or_else(|| RenderError::Missing(path.to_string()))?;
+                charge(1, json_size(found)).map_err(|e| RenderError::Budget(e.to_string()))?;
+                found.clone()
+            }
+            None => Value::String(render_one(s, context)?),
         },
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| render_value(item, context))
+                .map(|item| render_tree(item, context))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_value(v, context)?)))
+                .map(|(k, v)| Ok((k.clone(), render_tree(v, context)?)))
                 .collect::<Result<_, RenderError>>()?,
         ),
         other => other.clone(),
