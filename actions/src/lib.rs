@@ -41,3 +41,22 @@ impl WorkerSignal {
         self.0.notified().await;
     }
 }
+
+/// Whether the worker loop beside an API still runs. A loop that ended without being
+/// asked to (a bug that escaped its guards) makes `/readyz` answer 503, so an
+/// orchestrator restarts the process instead of routing work to a server whose actions
+/// no longer move.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerHealth(Arc<std::sync::atomic::AtomicBool>);
+
+impl WorkerHealth {
+    /// Records that the loop has died.
+    pub fn mark_dead(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// False once the loop has died.
+    pub fn alive(&self) -> bool {
+        !self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

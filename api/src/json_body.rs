@@ -2,7 +2,8 @@
 //!
 //! poem-openapi's `Json<T>` reports a wrong type without saying where. `JsonBody<T>` keeps
 //! T's schema in the OpenAPI document but parses with serde and `serde_path_to_error`, so a
-//! 400 says which field (`data.items[2]`) was wrong and why.
+//! 400 says which field (`data.items[2]`) was wrong and why. Every body also meets the
+//! engine's input rule (depth, no NUL characters) before any route sees it.
 
 use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
@@ -10,6 +11,9 @@ use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use switchyard_engine::input_rule;
+use switchyard_engine::json_path::JsonPath;
 
 use crate::problem::{ApiError, Problem};
 
@@ -39,28 +43,38 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = Vec::<u8>::from_request(request, body).await?;
-        let mut de = serde_json::Deserializer::from_slice(&data);
-        match serde_path_to_error::deserialize(&mut de) {
+        let value: Value = serde_json::from_slice(&data)
+            .map_err(|err| malformed(None, format!("the request body is not valid JSON: {err}")))?;
+        // One rule for every body, so that whatever is stored can be read back.
+        input_rule::check(&value, &JsonPath::root()).map_err(|v| {
+            let field = v.path.to_string();
+            let field = field.strip_prefix("$.").unwrap_or(&field).to_string();
+            malformed(Some(field.clone()), format!("{field}: {}", v.message))
+        })?;
+        match serde_path_to_error::deserialize(value) {
             Ok(value) => Ok(JsonBody(value)),
             Err(err) => {
                 let path = err.path().to_string();
                 let inner = err.into_inner();
-                let (field, detail) = if inner.is_syntax() || inner.is_eof() || path == "." {
-                    (None, format!("the request body is not valid JSON: {inner}"))
+                Err(if path == "." {
+                    malformed(None, format!("the request body is not valid: {inner}"))
                 } else {
-                    (Some(path.clone()), format!("{path}: {inner}"))
-                };
-                let mut problem = Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed-body",
-                    "Malformed request body",
-                    detail,
-                );
-                problem.field = field;
-                Err(ApiError::from(problem).into())
+                    malformed(Some(path.clone()), format!("{path}: {inner}"))
+                })
             }
         }
     }
+}
+
+fn malformed(field: Option<String>, detail: String) -> poem::Error {
+    let mut problem = Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-body",
+        "Malformed request body",
+        detail,
+    );
+    problem.field = field;
+    ApiError::from(problem).into()
 }
 
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);

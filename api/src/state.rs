@@ -9,7 +9,7 @@ use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::sender::Sender;
 use switchyard_actions::vault::Keyring;
 use switchyard_actions::worker::WorkerConfig;
-use switchyard_actions::WorkerSignal;
+use switchyard_actions::{WorkerHealth, WorkerSignal};
 use switchyard_engine::Pool;
 
 /// Shared by all routes; cheap to clone.
@@ -17,6 +17,8 @@ use switchyard_engine::Pool;
 pub struct AppState {
     pub pool: Pool,
     pub worker: WorkerSignal,
+    /// Whether the worker loop beside this API still runs (`/readyz`).
+    pub worker_health: WorkerHealth,
     pub keyring: Arc<Keyring>,
     pub endpoints: Arc<ProviderEndpoints>,
     /// Connector test events leave through the same guard as actions.
@@ -32,6 +34,7 @@ impl AppState {
         Ok(AppState {
             pool,
             worker: WorkerSignal::default(),
+            worker_health: WorkerHealth::default(),
             keyring: Arc::new(keyring),
             endpoints: Arc::new(worker.endpoints.clone()),
             sender: Sender::new(worker.policy.clone())?,

@@ -57,26 +57,6 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     Some(current)
 }
 
-/// The first string in `value` that holds a NUL character, by path. PostgreSQL's `jsonb`
-/// cannot store one, so such input is refused at the edge instead of failing at insert.
-pub fn find_nul(value: &Value, path: &JsonPath) -> Option<JsonPath> {
-    match value {
-        Value::String(s) if s.contains('\0') => Some(path.clone()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_nul(item, &path.index(i))),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') {
-                Some(path.key(k))
-            } else {
-                find_nul(v, &path.key(k))
-            }
-        }),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,14 +75,5 @@ mod tests {
     fn builds_readable_paths() {
         let path = JsonPath::root().key("transitions").index(2).key("to");
         assert_eq!(path.to_string(), "$.transitions[2].to");
-    }
-
-    #[test]
-    fn finds_nul_characters() {
-        let doc = json!({"a": ["ok", "bad\u{0}"]});
-        assert_eq!(
-            find_nul(&doc, &JsonPath::root()).map(|p| p.to_string()),
-            Some("$.a[1]".to_string())
-        );
     }
 }

@@ -15,7 +15,7 @@ use super::{payload, subscriptions, DeliveryConfig};
 use crate::providers::Outbound;
 use crate::sender::{Response, Sender};
 use crate::vault::Keyring;
-use crate::worker::retry::next_delay_in;
+use crate::worker::retry::{due_at, next_delay_in};
 
 /// Makes the attempt; returns what to record.
 pub async fn attempt(
@@ -33,6 +33,9 @@ pub async fn attempt(
         Ok(target) => target,
         Err(err) => return not_sent(err.to_string()),
     };
+    if let Some(reason) = switchyard_engine::stored_json::undecodable(&delivery.event_data) {
+        return not_sent(format!("the event cannot be delivered: {reason}"));
+    }
     let body = payload::body(delivery);
     if body.len() > config.max_payload_bytes {
         return not_sent(format!(
@@ -59,7 +62,7 @@ pub async fn attempt(
 
 /// Nothing left (a refused target, an unreadable secret, an oversized body): retrying
 /// cannot help, so the delivery fails now, unmetered.
-fn not_sent(error: String) -> DeliveryRecording {
+pub(crate) fn not_sent(error: String) -> DeliveryRecording {
     DeliveryRecording {
         finish: DeliveryFinish::Failed,
         outcome: "not_sent".into(),
@@ -86,9 +89,7 @@ fn sent(
             delivery.attempt,
             response.retry_after(),
         ) {
-            Some(delay) => DeliveryFinish::Retry(
-                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
-            ),
+            Some(delay) => DeliveryFinish::Retry(due_at(delay)),
             None => DeliveryFinish::Failed,
         }
     };

@@ -53,6 +53,9 @@ pub async fn attempt(inner: &Inner, run: &ClaimedRun) -> Attempted {
 
 async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError> {
     let refuse = |msg: String| Ok(Prepared::Refused(msg));
+    if let Some(reason) = &run.poison {
+        return refuse(reason.clone());
+    }
     let mut context = run.context.clone();
     if let Value::Object(map) = &mut context {
         map.insert(

@@ -70,7 +70,10 @@ async fn process(inner: Arc<Inner>, d: ClaimedDelivery, _permit: OwnedSemaphoreP
             return;
         }
     }
-    let recording = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d).await;
+    let attempt = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d);
+    let recording = super::isolate::isolated(attempt)
+        .await
+        .unwrap_or_else(deliver::not_sent);
     match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),

@@ -7,11 +7,13 @@
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
 //! - [`retry`]: the schedule, jitter and `Retry-After`.
 //! - [`persist`]: outcomes survive a database outage: their writes are retried.
+//! - [`isolate`]: a panic on one item fails that item, not the loop.
 //! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
 //!   their deliveries, sharing the concurrency limit.
 
 pub mod attempt;
 pub mod deliveries;
+pub mod isolate;
 pub mod outcome;
 pub mod persist;
 pub mod retry;
@@ -110,9 +112,14 @@ impl Worker {
                 self.recover().await;
                 last_recovery = Some(Instant::now());
             }
-            let dispatched = deliveries::dispatch(&self.inner).await;
-            let claimed = self.claim_into(&permits).await
-                + deliveries::claim_into(&self.inner, &permits).await;
+            // A bug in one pass must not end the loop for every tenant.
+            let pass = isolate::isolated(async {
+                let dispatched = deliveries::dispatch(&self.inner).await;
+                let claimed = self.claim_into(&permits).await
+                    + deliveries::claim_into(&self.inner, &permits).await;
+                (dispatched, claimed)
+            });
+            let (dispatched, claimed) = pass.await.unwrap_or((false, 0));
             if (claimed > 0 || dispatched) && permits.available_permits() > 0 {
                 continue;
             }
@@ -194,7 +201,9 @@ async fn process(
     _permit: OwnedSemaphorePermit,
     signal: WorkerSignal,
 ) {
-    let attempted = attempt::attempt(&inner, &run).await;
+    let attempted = isolate::isolated(attempt::attempt(&inner, &run))
+        .await
+        .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
     if let attempt::Attempted::Deferred(err) = &attempted {
         tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
         if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
@@ -202,7 +211,10 @@ async fn process(
         }
         return;
     }
-    let recording = outcome::recording(&run, &attempted);
+    let recording = match isolate::isolated(async { outcome::recording(&run, &attempted) }).await {
+        Ok(recording) => recording,
+        Err(error) => outcome::recording(&run, &attempt::Attempted::NotSent { error }),
+    };
     match persist::through_outage(|| lane::record(&inner.pool, &run, &recording)).await {
         Ok(Recorded::Done) => {}
         Ok(Recorded::Stale) => tracing::warn!(

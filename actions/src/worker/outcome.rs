@@ -4,12 +4,11 @@
 //! action's schedule (or the receiver's `Retry-After`); other statuses fail at once.
 //! Requests that never left fail at once and are not metered.
 
-use chrono::Utc;
 use serde_json::{json, Value};
 use switchyard_engine::job::lane::{ClaimedRun, Finish, Recording};
 
 use super::attempt::{Attempted, Sent};
-use super::retry::next_delay;
+use super::retry::{due_at, next_delay};
 
 /// What to record for an attempt.
 pub fn recording(run: &ClaimedRun, attempted: &Attempted) -> Recording {
@@ -48,9 +47,7 @@ fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recordin
         Finish::Succeeded
     } else if response.transient() {
         match next_delay(run.spec.retry.as_ref(), run.attempt, response.retry_after()) {
-            Some(delay) => Finish::Retry(
-                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
-            ),
+            Some(delay) => Finish::Retry(due_at(delay)),
             None => Finish::Failed,
         }
     } else {

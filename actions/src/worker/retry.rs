@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
-use switchyard_engine::definition::{parse_duration, RetryPolicy};
+use switchyard_engine::definition::{parse_duration, RetryPolicy, MAX_DURATION};
 
 const DEFAULT_SCHEDULE: [u64; 5] = [0, 60, 300, 1800, 7200];
 /// The longest `Retry-After` honoured.
@@ -62,7 +63,15 @@ fn bounded(
         .or(schedule.last())
         .copied()
         .unwrap_or_default();
-    Some(jitter(base))
+    Some(jitter(base.min(MAX_DURATION)))
+}
+
+/// The time `delay` from now; saturates instead of overflowing the calendar.
+pub fn due_at(delay: Duration) -> DateTime<Utc> {
+    let delay = chrono::Duration::from_std(delay.min(MAX_DURATION)).unwrap_or_default();
+    Utc::now()
+        .checked_add_signed(delay)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Spreads retries by up to ±10% so a burst of failures does not retry in lockstep.

@@ -1,7 +1,10 @@
 //! `switchyard serve` (the HTTP API and a worker) and `switchyard worker` (a worker only),
 //! until Ctrl-C or SIGTERM.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 
 use anyhow::Context;
 use switchyard_actions::worker::Worker;
@@ -63,8 +66,19 @@ pub fn spawn_worker(
         state.worker.clone(),
     )?;
     let (stop, mut stopped) = watch::channel(false);
-    let handle = tokio::spawn(worker.run(async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }));
+    let health = state.worker_health.clone();
+    let asked = stop.subscribe();
+    let handle = tokio::spawn(async move {
+        let run = worker.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        let ended = AssertUnwindSafe(run).catch_unwind().await;
+        if ended.is_err() || !*asked.borrow() {
+            tracing::error!(
+                "the worker loop ended without being asked to; /readyz now answers 503"
+            );
+            health.mark_dead();
+        }
+    });
     Ok((stop, handle))
 }

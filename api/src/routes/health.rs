@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process runs) and `GET /readyz` (the database answers).
+//! `GET /healthz` (the process runs) and `GET /readyz` (the database answers and the
+//! worker loop runs).
 
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
@@ -28,9 +29,19 @@ impl HealthApi {
         })
     }
 
-    /// Readiness: answers 200 when the database can be reached, 503 otherwise.
+    /// Readiness: answers 200 when the database can be reached and the worker loop runs,
+    /// 503 otherwise.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self) -> Result<Json<Status>, ApiError> {
+        if !self.state.worker_health.alive() {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "worker-stopped",
+                "Not ready",
+                "the worker loop of this process has stopped; restart the process",
+            )
+            .into());
+        }
         if store::ready(&self.state.pool).await {
             Ok(Json(Status {
                 status: "ready".into(),

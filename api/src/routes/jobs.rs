@@ -11,7 +11,6 @@ use switchyard_engine::job::create::{self, CreateJob, CreateJobError, Created};
 use switchyard_engine::job::outbox::{self, ActionRun};
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
-use switchyard_engine::json_path::{find_nul, JsonPath};
 use switchyard_engine::{log, JobId};
 use uuid::Uuid;
 
@@ -269,12 +268,6 @@ fn check_create(body: CreateJobBody) -> Result<CreateJob, ApiError> {
         return Err(ApiError::invalid(
             "context",
             "context must be a JSON object",
-        ));
-    }
-    if let Some(at) = find_nul(&context, &JsonPath::root().key("context")) {
-        return Err(ApiError::invalid(
-            &at.to_string(),
-            "text may not contain the NUL character",
         ));
     }
     if let Some(ext) = &body.external_id {

@@ -10,7 +10,6 @@ use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::transition::{
     self, DryRun, TransitionError, TransitionRequest, TransitionResult,
 };
-use switchyard_engine::json_path::{find_nul, JsonPath};
 use switchyard_engine::JobId;
 use uuid::Uuid;
 
@@ -85,12 +84,6 @@ impl TransitionsApi {
         let key = idempotency_key(key.0, &route, &body.0)?;
         let actor = auth.require_keyed(&[Scope::Service], key.as_ref().map(|k| k.key.as_str()))?;
         let data = body.0.data.unwrap_or_else(|| json!({}));
-        if let Some(at) = find_nul(&data, &JsonPath::root().key("data")) {
-            return Err(ApiError::invalid(
-                &at.to_string(),
-                "text may not contain the NUL character",
-            ));
-        }
         let req = TransitionRequest {
             job_id: JobId(id.0),
             transition: body.0.transition,

@@ -9,7 +9,7 @@ mod fields;
 mod model;
 mod validate;
 
-pub use duration::parse_duration;
+pub use duration::{parse_duration, MAX_DURATION};
 pub use model::{
     ActionSpec, PayloadTemplate, RetryPolicy, StateDef, TransitionDef, WorkflowDefinition,
 };

@@ -43,7 +43,7 @@ pub struct TransitionDef {
 }
 
 /// One action of a transition; today every action is a `WEBHOOK`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ActionSpec {
     pub name: String,
     pub action_type: String,
@@ -58,7 +58,7 @@ pub struct ActionSpec {
 }
 
 /// Which connection to call, where, and with what body (every string leaf a template).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PayloadTemplate {
     pub connection_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

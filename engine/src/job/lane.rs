@@ -14,7 +14,7 @@ use crate::connection;
 use crate::definition::ActionSpec;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::{append, NewEvent, StreamLock};
-use crate::{JobId, Pool, StoreError, TenantId};
+use crate::{stored_json, JobId, Pool, StoreError, TenantId};
 
 /// A run the worker now holds a lease on.
 #[derive(Clone, Debug)]
@@ -31,6 +31,9 @@ pub struct ClaimedRun {
     pub context: Value,
     /// This attempt's number, from 1.
     pub attempt: i32,
+    /// Why the stored run cannot be attempted (its spec or context does not decode); the
+    /// worker fails it with this reason instead of trying.
+    pub poison: Option<String>,
 }
 
 /// How an attempt ended, as far as the lane is concerned.
@@ -77,24 +80,34 @@ pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedRun>, StoreErro
         )
         .await?;
     let rows = client.query(&stmt, &[&limit]).await?;
-    rows.iter()
-        .map(|r| {
-            let spec: Value = r.get(7);
-            Ok(ClaimedRun {
-                id: r.get(0),
-                tenant_id: TenantId(r.get(1)),
-                job_id: JobId(r.get(2)),
-                event_id: r.get(3),
-                transition: r.get(4),
-                ordinal: r.get(5),
-                name: r.get(6),
-                spec: serde_json::from_value(spec)
-                    .map_err(|err| StoreError::Corrupt(format!("action spec: {err}")))?,
-                context: r.get(8),
-                attempt: r.get(9),
-            })
-        })
-        .collect()
+    rows.iter().map(claimed_run).collect()
+}
+
+/// A claimed row as a run. A spec or context that does not decode poisons only this run.
+fn claimed_run(r: &tokio_postgres::Row) -> Result<ClaimedRun, StoreError> {
+    let context = stored_json::read(r, 8);
+    let mut poison = stored_json::undecodable(&context).map(str::to_string);
+    let spec = stored_json::read(r, 7);
+    let spec = match serde_json::from_value::<ActionSpec>(spec) {
+        Ok(spec) => spec,
+        Err(err) => {
+            poison.get_or_insert(format!("the stored action cannot be read: {err}"));
+            ActionSpec::default()
+        }
+    };
+    Ok(ClaimedRun {
+        id: r.try_get(0)?,
+        tenant_id: TenantId(r.try_get(1)?),
+        job_id: JobId(r.try_get(2)?),
+        event_id: r.try_get(3)?,
+        transition: r.try_get(4)?,
+        ordinal: r.try_get(5)?,
+        name: r.try_get(6)?,
+        spec,
+        context,
+        attempt: r.try_get(9)?,
+        poison,
+    })
 }
 
 /// Returns runs whose lease expired (their worker died or hung) to `pending`. They will

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::hash::{chain_hash, Hashed, GENESIS};
-use crate::{StoreError, TenantId};
+use crate::{stored_json, StoreError, TenantId};
 
 /// The result of a verification run.
 #[derive(Clone, Debug, Serialize)]
@@ -87,17 +87,22 @@ fn check_row(
     let version: i64 = row.try_get("stream_version")?;
     let prev: Vec<u8> = row.try_get("prev_hash")?;
     let stored: Vec<u8> = row.try_get("hash")?;
-    let data = row.try_get("data")?;
-    let metadata = row.try_get("metadata")?;
+    let data = stored_json::read(row, "data");
+    let metadata = stored_json::read(row, "metadata");
     let event_type: String = row.try_get("type")?;
     let event_id: Uuid = row.try_get("event_id")?;
     let broken = |reason: String| Break {
-        position: row.get("position"),
+        position: row.try_get("position").unwrap_or_default(),
         event_id,
         stream_id,
         stream_version: version,
         reason,
     };
+    if let Some(reason) = stored_json::undecodable(&data).or(stored_json::undecodable(&metadata)) {
+        return Ok(Some(broken(format!(
+            "the event cannot be checked: {reason}"
+        ))));
+    }
     let (expected_version, expected_prev) = match heads.get(&stream_id) {
         Some((v, hash)) => (v + 1, hash.clone()),
         None => (1, GENESIS.to_vec()),

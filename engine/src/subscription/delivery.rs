@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::connection::Sealed;
 use crate::ledger::{self, LedgerEntry};
-use crate::{Pool, StoreError, TenantId};
+use crate::{stored_json, Pool, StoreError, TenantId};
 
 /// How long a worker may hold a delivery before another may take it over.
 const LEASE_SECS: f64 = 60.0;
@@ -104,26 +104,29 @@ pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedDelivery>, Stor
         )
         .await?;
     let rows = client.query(&stmt, &[&limit, &LEASE_SECS]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| ClaimedDelivery {
-            id: r.get(0),
-            tenant_id: TenantId(r.get(1)),
-            subscription_id: r.get(2),
-            subscription_name: r.get(3),
-            sealed: Sealed {
-                ciphertext: r.get(4),
-                key_id: r.get(5),
-            },
-            attempt: r.get(6),
-            event_id: r.get(7),
-            event_type: r.get(8),
-            event_stream_id: r.get(9),
-            event_position: r.get(10),
-            event_data: r.get(11),
-            event_recorded_at: r.get(12),
-        })
-        .collect())
+    rows.iter().map(claimed_delivery).collect()
+}
+
+/// A claimed row as a delivery; event data that does not decode is carried as the
+/// marker of [`stored_json`], and the sender fails that one delivery with its reason.
+fn claimed_delivery(r: &tokio_postgres::Row) -> Result<ClaimedDelivery, StoreError> {
+    Ok(ClaimedDelivery {
+        id: r.try_get(0)?,
+        tenant_id: TenantId(r.try_get(1)?),
+        subscription_id: r.try_get(2)?,
+        subscription_name: r.try_get(3)?,
+        sealed: Sealed {
+            ciphertext: r.try_get(4)?,
+            key_id: r.try_get(5)?,
+        },
+        attempt: r.try_get(6)?,
+        event_id: r.try_get(7)?,
+        event_type: r.try_get(8)?,
+        event_stream_id: r.try_get(9)?,
+        event_position: r.try_get(10)?,
+        event_data: stored_json::read(r, 11),
+        event_recorded_at: r.try_get(12)?,
+    })
 }
 
 /// Returns deliveries whose lease expired to `pending`; they go out again with the same

@@ -1,0 +1,35 @@
+//! Reading JSON columns without letting one bad row fail a whole read. The input rule
+//! ([`crate::input_rule`]) keeps new rows decodable; a row written before it (or by hand)
+//! that cannot be decoded is read as a marker object naming the problem, so the events
+//! API, export and verify can report it and the worker can fail that one item.
+
+use serde_json::{json, Value};
+use tokio_postgres::row::RowIndex;
+use tokio_postgres::Row;
+
+/// The key of the marker object that stands in for an undecodable value.
+pub const UNDECODABLE: &str = "$undecodable";
+
+/// The JSON in `column` of `row`, or a marker object saying why it could not be decoded.
+pub fn read<I: RowIndex + std::fmt::Display + Copy>(row: &Row, column: I) -> Value {
+    match row.try_get::<_, Option<Value>>(column) {
+        Ok(value) => value.unwrap_or(Value::Null),
+        Err(err) => {
+            let reason = match std::error::Error::source(&err) {
+                Some(cause) => cause.to_string(),
+                None => err.to_string(),
+            };
+            tracing::warn!(column = %column, error = %reason, "a stored JSON value cannot be decoded");
+            json!({ UNDECODABLE: format!("the stored value of {column} cannot be decoded: {reason}") })
+        }
+    }
+}
+
+/// Why `value` is a marker of an undecodable value, if it is one.
+pub fn undecodable(value: &Value) -> Option<&str> {
+    value
+        .as_object()
+        .filter(|m| m.len() == 1)?
+        .get(UNDECODABLE)?
+        .as_str()
+}
