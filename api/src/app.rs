@@ -5,6 +5,7 @@ use poem::{Endpoint, EndpointExt, Route};
 
 use crate::body_limit::BodyLimit;
 use crate::problem;
+use crate::request_rule::RequestRule;
 use crate::routes;
 use crate::state::AppState;
 
@@ -18,6 +19,7 @@ pub fn build(state: AppState) -> impl Endpoint {
         .nest("/docs", docs)
         .nest("/", api)
         .with(BodyLimit)
+        .with(RequestRule)
         .with(CatchPanic::new())
         .data(state)
         .with(Tracing)

@@ -26,10 +26,13 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
         .expect("the app is built with its state");
+    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    state.throttle.check_client(client)?;
     let principal = api_key::authenticate(&state.pool, bearer.token.trim())
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| {
+            state.throttle.auth_failed(client);
             ApiError::from(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -37,6 +40,7 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
                 "the API key is unknown or revoked",
             ))
         })?;
+    state.throttle.tenant_request(principal.tenant_id)?;
     let request_id = req
         .headers()
         .get("x-request-id")

@@ -314,6 +314,22 @@ pub struct ServeArgs {
     /// The address the API listens on.
     #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Sustained requests per second per tenant, in this process (0: no limit).
+    #[arg(long, env = "SWITCHYARD_TENANT_RATE_LIMIT", default_value_t = 200)]
+    pub tenant_rate_limit: u32,
+    /// Failed authentications per minute per client address (0: no limit).
+    #[arg(long, env = "SWITCHYARD_AUTH_FAILURE_LIMIT", default_value_t = 30)]
+    pub auth_failure_limit: u32,
+}
+
+impl ServeArgs {
+    /// The request limits these options give.
+    pub fn limits(&self) -> crate::throttle::RequestLimits {
+        crate::throttle::RequestLimits {
+            tenant_per_second: self.tenant_rate_limit,
+            auth_failures_per_minute: self.auth_failure_limit,
+        }
+    }
 }
 
 /// Options of `switchyard demo`.

@@ -17,6 +17,8 @@ pub mod database;
 pub mod idempotency;
 pub mod json_body;
 pub mod problem;
+pub mod request_rule;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod throttle;

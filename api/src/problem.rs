@@ -33,6 +33,8 @@ pub struct Problem {
     pub values: Option<Value>,
     pub expected_version: Option<i64>,
     pub actual_version: Option<i64>,
+    /// Seconds to wait before trying again (429), as in the `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 /// One problem with one field.
@@ -55,17 +57,35 @@ pub enum ApiError {
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Box<Problem>>),
     #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Box<Problem>>),
+    Unauthorized(
+        Json<Box<Problem>>,
+        /// Always `Bearer`: send an API key as `Authorization: Bearer <key>`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Box<Problem>>),
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Box<Problem>>),
+    #[oai(status = 405, content_type = "application/problem+json")]
+    MethodNotAllowed(Json<Box<Problem>>),
+    #[oai(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Json<Box<Problem>>),
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Box<Problem>>),
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Box<Problem>>),
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Box<Problem>>),
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Box<Problem>>),
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Box<Problem>>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Box<Problem>>),
     #[oai(status = 503, content_type = "application/problem+json")]
@@ -88,6 +108,7 @@ impl Problem {
             values: None,
             expected_version: None,
             actual_version: None,
+            retry_after: None,
         }
     }
 
@@ -104,12 +125,19 @@ impl From<Problem> for ApiError {
         let body = Json(Box::new(problem));
         match status {
             400 => ApiError::BadRequest(body),
-            401 => ApiError::Unauthorized(body),
+            401 => ApiError::Unauthorized(body, "Bearer".into()),
             403 => ApiError::Forbidden(body),
             404 => ApiError::NotFound(body),
+            405 => ApiError::MethodNotAllowed(body),
+            408 => ApiError::RequestTimeout(body),
             409 => ApiError::Conflict(body),
             413 => ApiError::PayloadTooLarge(body),
+            415 => ApiError::UnsupportedMediaType(body),
             422 => ApiError::Unprocessable(body),
+            429 => {
+                let wait = body.0.retry_after.unwrap_or(1);
+                ApiError::TooManyRequests(body, wait)
+            }
             503 => ApiError::Unavailable(body),
             _ => ApiError::Internal(body),
         }
@@ -200,6 +228,11 @@ pub async fn from_poem_error(err: poem::Error) -> Response {
             "send an API key as 'Authorization: Bearer <key>'".to_string(),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Payload too large", message),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request-timeout",
+            "Request timeout",
+            "the request body did not arrive in time".to_string(),
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ("unsupported-media-type", "Unsupported media type", message)
         }

@@ -12,6 +12,8 @@ use switchyard_actions::worker::WorkerConfig;
 use switchyard_actions::{WorkerHealth, WorkerSignal};
 use switchyard_engine::Pool;
 
+use crate::throttle::{RequestLimits, Throttle};
+
 /// Shared by all routes; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -25,6 +27,8 @@ pub struct AppState {
     pub sender: Sender,
     pub policy: Arc<EgressPolicy>,
     pub deliveries: Arc<DeliveryConfig>,
+    /// Per-tenant request and per-address failed-authentication limits.
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {
@@ -40,6 +44,13 @@ impl AppState {
             sender: Sender::new(worker.policy.clone())?,
             policy: Arc::new(worker.policy.clone()),
             deliveries: Arc::new(worker.deliveries.clone()),
+            throttle: Arc::new(Throttle::new(RequestLimits::default())),
         })
+    }
+
+    /// The same state under other request limits.
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.throttle = Arc::new(Throttle::new(limits));
+        self
     }
 }

@@ -23,7 +23,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let worker_config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
-    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?;
+    let state =
+        AppState::new(database.pool.clone(), keyring, &worker_config)?.with_limits(args.limits());
     let (acceptor, addr) = server::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -215,8 +215,8 @@ fn filter(
         after,
         event_type: event_type.filter(|t| !t.is_empty()),
         stream_id,
-        since,
-        until,
+        since: paging::time("since", since)?,
+        until: paging::time("until", until)?,
         below_tx: None,
     })
 }

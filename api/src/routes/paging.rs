@@ -37,3 +37,19 @@ pub fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Op
         .then(|| items.last().map(key))
         .flatten()
 }
+
+/// Checks a time filter: PostgreSQL keeps times from 4713 BC on, chrono reads far wider,
+/// so times outside years 1 to 9999 are refused here, naming the parameter.
+pub fn time(
+    field: &str,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    use chrono::Datelike;
+    match at {
+        Some(t) if !(1..=9999).contains(&t.year()) => Err(ApiError::invalid(
+            field,
+            format!("{field} must fall in the years 1 to 9999"),
+        )),
+        other => Ok(other),
+    }
+}

@@ -71,6 +71,7 @@ impl ZapierApi {
             })?),
             None => None,
         };
+        let since = paging::time("since", since)?;
         let client = self.state.pool.get().await.map_err(StoreError::from)?;
         let events = read::newest(
             &client,

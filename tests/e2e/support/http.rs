@@ -40,7 +40,10 @@ impl TestApp {
         super::logs::capture();
         let pool = store::connect(db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
-        let state = AppState::new(pool.clone(), keyring, &worker).expect("state");
+        // Suites that load the API run unthrottled; the hostile suite sets its own limits.
+        let state = AppState::new(pool.clone(), keyring, &worker)
+            .expect("state")
+            .with_limits(switchyard_api::throttle::RequestLimits::OFF);
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         let (stop, _handle) =
             switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");

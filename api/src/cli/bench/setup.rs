@@ -78,7 +78,9 @@ impl Bench {
         // The receiver is on 127.0.0.1.
         worker_config.policy.allow_private = true;
         let keyring = Keyring::single(EncryptionKey::generate().0);
-        let state = AppState::new(pool.clone(), keyring, &worker_config)?;
+        // The bench measures throughput, not the per-tenant limit.
+        let state = AppState::new(pool.clone(), keyring, &worker_config)?
+            .with_limits(crate::throttle::RequestLimits::OFF);
         let (stop_worker, worker) = spawn_worker(&state, worker_config)?;
         let (acceptor, addr) = server::bind("127.0.0.1:0").await?;
         let (stop_server, stopped) = oneshot::channel::<()>();

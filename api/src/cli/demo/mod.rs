@@ -41,7 +41,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             args.serve.listen
         )
     })?;
-    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?;
+    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
+        .with_limits(args.serve.limits());
     let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
     let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET)
         .await

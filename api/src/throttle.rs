@@ -1,0 +1,197 @@
+//! Request limits per tenant and per client address, in this process: a token bucket of
+//! requests per tenant (seed 004's rate limiting per tenant), and a bucket of failed
+//! authentications per client address, so API keys cannot be guessed at speed. Both
+//! answer 429 with `Retry-After`. Several processes each keep their own buckets.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use poem::http::StatusCode;
+use switchyard_engine::TenantId;
+
+use crate::problem::{ApiError, Problem};
+
+/// The limits; 0 turns one off.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RequestLimits {
+    /// Sustained requests per second per tenant (bursts of twice as many pass).
+    pub tenant_per_second: u32,
+    /// Failed authentications per minute per client address before it must wait.
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            tenant_per_second: 200,
+            auth_failures_per_minute: 30,
+        }
+    }
+}
+
+impl RequestLimits {
+    /// No limits (benchmarks, and tests that measure something else).
+    pub const OFF: RequestLimits = RequestLimits {
+        tenant_per_second: 0,
+        auth_failures_per_minute: 0,
+    };
+}
+
+/// The buckets.
+#[derive(Debug)]
+pub struct Throttle {
+    limits: RequestLimits,
+    tenants: Buckets<TenantId>,
+    failures: Buckets<IpAddr>,
+}
+
+impl Throttle {
+    /// Empty buckets under `limits`.
+    pub fn new(limits: RequestLimits) -> Self {
+        Throttle {
+            limits,
+            tenants: Buckets::default(),
+            failures: Buckets::default(),
+        }
+    }
+
+    /// Counts one request of `tenant`; 429 when its bucket is empty.
+    pub fn tenant_request(&self, tenant: TenantId) -> Result<(), ApiError> {
+        let rate = f64::from(self.limits.tenant_per_second);
+        if rate == 0.0 {
+            return Ok(());
+        }
+        self.tenants.take(tenant, rate * 2.0, rate).map_err(|wait| {
+            too_many(
+                wait,
+                format!(
+                    "this tenant is over its limit of {} requests per second; retry after {wait} s",
+                    self.limits.tenant_per_second
+                ),
+            )
+        })
+    }
+
+    /// 429 when `client` has failed authentication too often lately.
+    pub fn check_client(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(ip), per_minute) = (client, self.limits.auth_failures_per_minute) else {
+            return Ok(());
+        };
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(per_minute);
+        self.failures
+            .peek(ip, capacity, capacity / 60.0)
+            .map_err(|wait| {
+                too_many(
+                    wait,
+                    format!(
+                        "too many failed authentications from this address; retry after {wait} s"
+                    ),
+                )
+            })
+    }
+
+    /// Counts a failed authentication of `client`.
+    pub fn auth_failed(&self, client: Option<IpAddr>) {
+        let per_minute = self.limits.auth_failures_per_minute;
+        if let (Some(ip), true) = (client, per_minute > 0) {
+            let capacity = f64::from(per_minute);
+            let _ = self.failures.take(ip, capacity, capacity / 60.0);
+        }
+    }
+}
+
+fn too_many(wait: u64, detail: String) -> ApiError {
+    let mut problem = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "Too many requests",
+        detail,
+    );
+    problem.retry_after = Some(wait);
+    problem.into()
+}
+
+/// Token buckets by key. Full, idle buckets are dropped when the map grows, so memory
+/// stays bounded by the number of recently active keys.
+#[derive(Debug)]
+struct Buckets<K>(Mutex<HashMap<K, (f64, Instant)>>);
+
+impl<K> Default for Buckets<K> {
+    fn default() -> Self {
+        Buckets(Mutex::new(HashMap::new()))
+    }
+}
+
+const PRUNE_ABOVE: usize = 10_000;
+
+impl<K: Eq + Hash + Copy> Buckets<K> {
+    /// Takes a token; `Err(seconds until one is back)` when there is none.
+    fn take(&self, key: K, capacity: f64, per_second: f64) -> Result<(), u64> {
+        self.with(key, capacity, per_second, true)
+    }
+
+    /// Whether a token is there, without taking it.
+    fn peek(&self, key: K, capacity: f64, per_second: f64) -> Result<(), u64> {
+        self.with(key, capacity, per_second, false)
+    }
+
+    fn with(&self, key: K, capacity: f64, per_second: f64, take: bool) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if map.len() > PRUNE_ABOVE {
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < capacity
+            });
+        }
+        let (tokens, at) = map.entry(key).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            if take {
+                *tokens -= 1.0;
+            }
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_empties_and_names_the_wait() {
+        let buckets: Buckets<u8> = Buckets::default();
+        for _ in 0..3 {
+            assert!(buckets.take(1, 3.0, 0.5).is_ok());
+        }
+        assert_eq!(buckets.take(1, 3.0, 0.5), Err(2));
+        assert!(buckets.take(2, 3.0, 0.5).is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn failed_authentications_block_their_address_only() {
+        let throttle = Throttle::new(RequestLimits {
+            tenant_per_second: 0,
+            auth_failures_per_minute: 2,
+        });
+        let a = Some("10.0.0.1".parse().unwrap());
+        let b = Some("10.0.0.2".parse().unwrap());
+        throttle.auth_failed(a);
+        assert!(throttle.check_client(a).is_ok());
+        throttle.auth_failed(a);
+        assert!(throttle.check_client(a).is_err());
+        assert!(throttle.check_client(b).is_ok());
+    }
+}
