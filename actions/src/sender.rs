@@ -48,6 +48,9 @@ impl Sender {
                 policy: policy.clone(),
             }))
             .redirect(reqwest::redirect::Policy::none())
+            // HTTP_PROXY and friends would send hostname targets to a proxy unresolved,
+            // past the guard, with their credentials.
+            .no_proxy()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
@@ -58,16 +61,9 @@ impl Sender {
     /// target, and the message says why.
     pub async fn send(&self, outbound: Outbound, timeout: Duration) -> Result<Response, String> {
         // A literal address never reaches the resolver, so it is checked here.
-        let literal = match outbound.url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = literal {
-            self.policy
-                .check_literal(&ip.to_string(), ip)
-                .map_err(|blocked| blocked.to_string())?;
-        }
+        self.policy
+            .check_url(&outbound.url)
+            .map_err(|blocked| blocked.to_string())?;
         let body_sha256 = hex::encode(Sha256::digest(&outbound.body));
         let bytes_out = outbound.body.len();
         let method = outbound.method.to_string();

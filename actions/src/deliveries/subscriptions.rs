@@ -97,17 +97,12 @@ fn check_url(
             ))
         }
     }
-    let literal = match url.host() {
-        None => return Err(invalid("url", "must name a host")),
-        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-        Some(url::Host::Domain(_)) => None,
-    };
-    if let Some(ip) = literal {
-        policy
-            .check_literal(&ip.to_string(), ip)
-            .map_err(|blocked| invalid("url", blocked.to_string()))?;
+    if url.host().is_none() {
+        return Err(invalid("url", "must name a host"));
     }
+    policy
+        .check_url(&url)
+        .map_err(|blocked| invalid("url", blocked.to_string()))?;
     Ok(url.to_string())
 }
 

@@ -1,8 +1,13 @@
-//! The egress guard. Every resolved address is checked before connecting: loopback,
-//! private, link-local (cloud metadata), CGNAT, unique-local, multicast and unspecified
-//! addresses are refused unless private targets are allowed or the address is in an
-//! allowed CIDR. The resolver hands the HTTP client only checked addresses, so the
-//! connection goes to an address that was checked; there is no second lookup.
+//! The egress guard. Every resolved address is checked before connecting against the
+//! IANA special-purpose registries ([`special`]): loopback, private, link-local (cloud
+//! metadata), CGNAT, unique-local, multicast, documentation, reserved, and IPv6 forms that
+//! embed such an IPv4 address are refused unless private targets are allowed or the
+//! address is in an allowed CIDR. The resolver hands the HTTP client only checked
+//! addresses, so the connection goes to an address that was checked; there is no second
+//! lookup. The client ignores the system's proxy variables: a proxy would resolve and
+//! connect on our behalf, past the guard.
+
+pub mod special;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -22,7 +27,7 @@ pub struct EgressPolicy {
 
 /// A target whose addresses are all refused.
 #[derive(Debug, Error)]
-#[error("the target {host} is not allowed: it resolves to {addresses}, which are private, loopback, link-local or otherwise restricted (allow them with SWITCHYARD_ALLOWED_CIDRS or SWITCHYARD_ALLOW_PRIVATE_TARGETS=true)")]
+#[error("the target {host} is not allowed: it resolves to {addresses} (allow restricted addresses with SWITCHYARD_ALLOWED_CIDRS or SWITCHYARD_ALLOW_PRIVATE_TARGETS=true)")]
 pub struct Blocked {
     pub host: String,
     pub addresses: String,
@@ -31,7 +36,20 @@ pub struct Blocked {
 impl EgressPolicy {
     /// Whether a request may connect to `ip`.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        self.allow_private || !is_restricted(ip) || self.allowed.iter().any(|net| net.contains(&ip))
+        self.allow_private
+            || special::classify(ip).is_none()
+            || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Checks a URL whose host is a literal address (no lookup happens for those); a host
+    /// name passes here and is checked address by address when it is resolved.
+    pub fn check_url(&self, url: &url::Url) -> Result<(), Blocked> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        self.check_literal(&ip.to_string(), ip)
     }
 
     /// Checks a literal IP host (no lookup happens for those).
@@ -41,7 +59,7 @@ impl EgressPolicy {
         } else {
             Err(Blocked {
                 host: host.to_string(),
-                addresses: ip.to_string(),
+                addresses: described(ip),
             })
         }
     }
@@ -59,32 +77,11 @@ impl EgressPolicy {
     }
 }
 
-fn is_restricted(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
-                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
-                || a >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_restricted(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link local fe80::/10
-        }
+/// `ip` with the reason it is restricted, e.g. `127.0.0.1 (loopback (127.0.0.0/8))`.
+fn described(ip: IpAddr) -> String {
+    match special::classify(ip) {
+        Some(why) => format!("{ip} ({why})"),
+        None => ip.to_string(),
     }
 }
 
@@ -109,7 +106,7 @@ impl Resolve for GuardedResolver {
             if permitted.is_empty() {
                 let addresses = found
                     .iter()
-                    .map(|a| a.ip().to_string())
+                    .map(|a| described(a.ip()))
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(Box::new(Blocked { host, addresses })
