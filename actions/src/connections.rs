@@ -9,6 +9,7 @@ use switchyard_engine::{Actor, Pool, StoreError};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::egress::EgressPolicy;
 use crate::providers::{check_credentials, endpoint_preview, Provider, ProviderEndpoints};
 use crate::vault::Keyring;
 
@@ -69,6 +70,7 @@ fn parse_provider(name: &str) -> Result<Provider, ConnectionError> {
 fn seal(
     keyring: &Keyring,
     endpoints: &ProviderEndpoints,
+    policy: &EgressPolicy,
     actor: &Actor,
     id: Uuid,
     provider: Provider,
@@ -79,6 +81,15 @@ fn seal(
             field: p.field,
             message: p.message,
         })?;
+    // Literal addresses are refused now; host names are checked whenever they resolve.
+    for field in ["base_url", "webhook_url"] {
+        let url = checked.get(field).and_then(Value::as_str);
+        if let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) {
+            policy
+                .check_url(&url)
+                .map_err(|blocked| invalid(&format!("credentials.{field}"), blocked.to_string()))?;
+        }
+    }
     let preview = endpoint_preview(provider, &checked, endpoints);
     let plaintext = serde_json::to_vec(&checked).expect("a JSON object serialises");
     let (ciphertext, key_id) = keyring.encrypt(actor.tenant_id.0, id, &plaintext);
@@ -90,14 +101,22 @@ pub async fn create(
     pool: &Pool,
     keyring: &Keyring,
     endpoints: &ProviderEndpoints,
+    policy: &EgressPolicy,
     actor: &Actor,
     input: ConnectionInput,
 ) -> Result<Connection, ConnectionError> {
     let provider = parse_provider(&input.provider)?;
     let connection_name = check_name(&input.connection_name)?;
     let id = Uuid::now_v7();
-    let (sealed, endpoint_preview) =
-        seal(keyring, endpoints, actor, id, provider, &input.credentials)?;
+    let (sealed, endpoint_preview) = seal(
+        keyring,
+        endpoints,
+        policy,
+        actor,
+        id,
+        provider,
+        &input.credentials,
+    )?;
     let new = NewConnection {
         id,
         provider: provider.as_str().into(),
@@ -113,6 +132,7 @@ pub async fn update(
     pool: &Pool,
     keyring: &Keyring,
     endpoints: &ProviderEndpoints,
+    policy: &EgressPolicy,
     actor: &Actor,
     id: Uuid,
     connection_name: Option<String>,
@@ -127,7 +147,15 @@ pub async fn update(
     }
     if let Some(credentials) = credentials {
         let provider = parse_provider(&current.provider)?;
-        changes.sealed = Some(seal(keyring, endpoints, actor, id, provider, &credentials)?);
+        changes.sealed = Some(seal(
+            keyring,
+            endpoints,
+            policy,
+            actor,
+            id,
+            provider,
+            &credentials,
+        )?);
     }
     connection::update(pool, actor, id, changes)
         .await?
@@ -149,13 +177,24 @@ pub async fn patch_credentials(
     pool: &Pool,
     keyring: &Keyring,
     endpoints: &ProviderEndpoints,
+    policy: &EgressPolicy,
     actor: &Actor,
     id: Uuid,
     connection_name: Option<String>,
     fields: Vec<(&'static str, Option<Value>)>,
 ) -> Result<Connection, ConnectionError> {
     if fields.is_empty() {
-        return update(pool, keyring, endpoints, actor, id, connection_name, None).await;
+        return update(
+            pool,
+            keyring,
+            endpoints,
+            policy,
+            actor,
+            id,
+            connection_name,
+            None,
+        )
+        .await;
     }
     let client = pool.get().await.map_err(StoreError::from)?;
     let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
@@ -173,6 +212,7 @@ pub async fn patch_credentials(
         pool,
         keyring,
         endpoints,
+        policy,
         actor,
         id,
         connection_name,

@@ -236,10 +236,17 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             credentials: json!({"api_key": format!("key-{n}")}),
         };
         ids.push(
-            switchyard_actions::connections::create(&app.pool, &keyring, &endpoints, &actor, input)
-                .await
-                .unwrap()
-                .id,
+            switchyard_actions::connections::create(
+                &app.pool,
+                &keyring,
+                &endpoints,
+                &Default::default(),
+                &actor,
+                input,
+            )
+            .await
+            .unwrap()
+            .id,
         );
     }
     // A subscription's URL and secret are sealed the same way and rotate with the rest.

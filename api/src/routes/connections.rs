@@ -133,6 +133,7 @@ impl ConnectionsApi {
             &self.state.pool,
             &self.state.keyring,
             &self.state.endpoints,
+            &self.state.policy,
             &actor,
             input,
         )
@@ -187,6 +188,7 @@ impl ConnectionsApi {
             &self.state.pool,
             &self.state.keyring,
             &self.state.endpoints,
+            &self.state.policy,
             &actor,
             id.0,
             body.0.connection_name,

@@ -202,6 +202,7 @@ impl IntegrationsApi {
             &self.state.pool,
             &self.state.keyring,
             &self.state.endpoints,
+            &self.state.policy,
             &actor,
             ConnectionInput {
                 provider: "webhook".into(),
@@ -239,6 +240,7 @@ impl IntegrationsApi {
             &self.state.pool,
             &self.state.keyring,
             &self.state.endpoints,
+            &self.state.policy,
             &actor,
             id.0,
             body.name,

@@ -64,6 +64,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         &state.pool,
         &state.keyring,
         &state.endpoints,
+        &state.policy,
         &actor,
         ConnectionInput {
             provider: "generic_rest".into(),
@@ -76,6 +77,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         &state.pool,
         &state.keyring,
         &state.endpoints,
+        &state.policy,
         &actor,
         ConnectionInput {
             provider: "webhook".into(),
