@@ -67,10 +67,17 @@ fn parse_provider(name: &str) -> Result<Provider, ConnectionError> {
 }
 
 /// Seals `credentials` for connection `id` and previews its endpoint.
+/// What checking and sealing credentials takes: the key, the provider endpoints (for the
+/// preview) and the egress policy (literal addresses are refused at creation).
+#[derive(Clone, Copy)]
+pub struct Sealer<'a> {
+    pub keyring: &'a Keyring,
+    pub endpoints: &'a ProviderEndpoints,
+    pub policy: &'a EgressPolicy,
+}
+
 fn seal(
-    keyring: &Keyring,
-    endpoints: &ProviderEndpoints,
-    policy: &EgressPolicy,
+    sealer: &Sealer<'_>,
     actor: &Actor,
     id: Uuid,
     provider: Provider,
@@ -85,38 +92,29 @@ fn seal(
     for field in ["base_url", "webhook_url"] {
         let url = checked.get(field).and_then(Value::as_str);
         if let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) {
-            policy
+            sealer
+                .policy
                 .check_url(&url)
                 .map_err(|blocked| invalid(&format!("credentials.{field}"), blocked.to_string()))?;
         }
     }
-    let preview = endpoint_preview(provider, &checked, endpoints);
+    let preview = endpoint_preview(provider, &checked, sealer.endpoints);
     let plaintext = serde_json::to_vec(&checked).expect("a JSON object serialises");
-    let (ciphertext, key_id) = keyring.encrypt(actor.tenant_id.0, id, &plaintext);
+    let (ciphertext, key_id) = sealer.keyring.encrypt(actor.tenant_id.0, id, &plaintext);
     Ok((Sealed { ciphertext, key_id }, preview))
 }
 
 /// Validates and stores a new connection.
 pub async fn create(
     pool: &Pool,
-    keyring: &Keyring,
-    endpoints: &ProviderEndpoints,
-    policy: &EgressPolicy,
+    sealer: &Sealer<'_>,
     actor: &Actor,
     input: ConnectionInput,
 ) -> Result<Connection, ConnectionError> {
     let provider = parse_provider(&input.provider)?;
     let connection_name = check_name(&input.connection_name)?;
     let id = Uuid::now_v7();
-    let (sealed, endpoint_preview) = seal(
-        keyring,
-        endpoints,
-        policy,
-        actor,
-        id,
-        provider,
-        &input.credentials,
-    )?;
+    let (sealed, endpoint_preview) = seal(sealer, actor, id, provider, &input.credentials)?;
     let new = NewConnection {
         id,
         provider: provider.as_str().into(),
@@ -130,9 +128,7 @@ pub async fn create(
 /// Renames a connection and/or replaces its credentials (whole, in the provider's shape).
 pub async fn update(
     pool: &Pool,
-    keyring: &Keyring,
-    endpoints: &ProviderEndpoints,
-    policy: &EgressPolicy,
+    sealer: &Sealer<'_>,
     actor: &Actor,
     id: Uuid,
     connection_name: Option<String>,
@@ -147,15 +143,7 @@ pub async fn update(
     }
     if let Some(credentials) = credentials {
         let provider = parse_provider(&current.provider)?;
-        changes.sealed = Some(seal(
-            keyring,
-            endpoints,
-            policy,
-            actor,
-            id,
-            provider,
-            &credentials,
-        )?);
+        changes.sealed = Some(seal(sealer, actor, id, provider, &credentials)?);
     }
     connection::update(pool, actor, id, changes)
         .await?
@@ -175,33 +163,21 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Connecti
 /// field. The result is checked against the provider's shape like a full replacement.
 pub async fn patch_credentials(
     pool: &Pool,
-    keyring: &Keyring,
-    endpoints: &ProviderEndpoints,
-    policy: &EgressPolicy,
+    sealer: &Sealer<'_>,
     actor: &Actor,
     id: Uuid,
     connection_name: Option<String>,
     fields: Vec<(&'static str, Option<Value>)>,
 ) -> Result<Connection, ConnectionError> {
     if fields.is_empty() {
-        return update(
-            pool,
-            keyring,
-            endpoints,
-            policy,
-            actor,
-            id,
-            connection_name,
-            None,
-        )
-        .await;
+        return update(pool, sealer, actor, id, connection_name, None).await;
     }
     let client = pool.get().await.map_err(StoreError::from)?;
     let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
     drop(client);
-    let mut credentials = open_credentials(keyring, actor, id, &sealed)?;
+    let mut credentials = open_credentials(sealer.keyring, actor, id, &sealed)?;
     for (field, value) in fields {
         match value {
             Some(value) => credentials.insert(field.to_string(), value),
@@ -210,9 +186,7 @@ pub async fn patch_credentials(
     }
     update(
         pool,
-        keyring,
-        endpoints,
-        policy,
+        sealer,
         actor,
         id,
         connection_name,

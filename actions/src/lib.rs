@@ -7,6 +7,7 @@
 //!   the webhook connector's test event.
 //! - [`deliveries`]: event subscriptions and the signed deliveries of their events.
 //! - [`sender`]: one request out through the egress guard, and what came back.
+//! - [`redact`]: credentials removed from the response excerpts that are kept.
 //! - [`signing`]: Standard Webhooks and the seeds' signature headers.
 //! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
 
@@ -15,6 +16,7 @@ pub mod connector_test;
 pub mod deliveries;
 pub mod egress;
 pub mod providers;
+pub mod redact;
 pub mod sender;
 pub mod signing;
 pub mod vault;

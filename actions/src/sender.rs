@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::egress::{self, EgressPolicy, GuardedResolver};
 use crate::providers::Outbound;
+use crate::redact::Redactor;
 
 /// The response body kept for logs.
 pub const EXCERPT_BYTES: usize = 4096;
@@ -64,6 +65,9 @@ impl Sender {
         self.policy
             .check_url(&outbound.url)
             .map_err(|blocked| blocked.to_string())?;
+        let redactor = Redactor::new(&outbound.secrets);
+        // Read a little past the excerpt so a credential at the cut is still recognised.
+        let keep = EXCERPT_BYTES + redactor.longest();
         let body_sha256 = hex::encode(Sha256::digest(&outbound.body));
         let bytes_out = outbound.body.len();
         let method = outbound.method.to_string();
@@ -99,16 +103,14 @@ impl Sender {
                 // A body that stalls or errors after the status arrived still counts as answered.
                 while let Ok(Some(chunk)) = answer.chunk().await {
                     response.bytes_in += chunk.len();
-                    if kept.len() < EXCERPT_BYTES {
-                        kept.extend_from_slice(
-                            &chunk[..chunk.len().min(EXCERPT_BYTES - kept.len())],
-                        );
+                    if kept.len() < keep {
+                        kept.extend_from_slice(&chunk[..chunk.len().min(keep - kept.len())]);
                     }
                     if response.bytes_in >= MAX_RESPONSE_BYTES {
                         break;
                     }
                 }
-                response.excerpt = excerpt(&kept);
+                response.excerpt = redactor.redact(&String::from_utf8_lossy(&kept), EXCERPT_BYTES);
             }
             Err(err) => {
                 if let Some(blocked) = egress::blocked_in(&err) {
@@ -201,14 +203,4 @@ fn describe(err: &reqwest::Error) -> String {
     } else {
         format!("{head}: {}", parts.join(": "))
     }
-}
-
-/// Up to 4 KiB of the response as text, cut at a character boundary.
-fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut end = text.len().min(EXCERPT_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
 }

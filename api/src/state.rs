@@ -48,6 +48,15 @@ impl AppState {
         })
     }
 
+    /// What checking and sealing a connection's credentials takes.
+    pub fn sealer(&self) -> switchyard_actions::connections::Sealer<'_> {
+        switchyard_actions::connections::Sealer {
+            keyring: &self.keyring,
+            endpoints: &self.endpoints,
+            policy: &self.policy,
+        }
+    }
+
     /// The same state under other request limits.
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.throttle = Arc::new(Throttle::new(limits));

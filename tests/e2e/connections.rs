@@ -238,9 +238,11 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
         ids.push(
             switchyard_actions::connections::create(
                 &app.pool,
-                &keyring,
-                &endpoints,
-                &Default::default(),
+                &switchyard_actions::connections::Sealer {
+                    keyring: &keyring,
+                    endpoints: &endpoints,
+                    policy: &Default::default(),
+                },
                 &actor,
                 input,
             )

@@ -53,6 +53,9 @@ pub async fn attempt(
         url,
         headers: payload::headers(&id, Utc::now().timestamp(), &body, target.secret.as_deref()),
         body,
+        secrets: std::iter::once(target.url.clone())
+            .chain(target.secret.clone())
+            .collect(),
     };
     match sender.send(outbound, config.timeout).await {
         Ok(response) => sent(config, delivery, &response),

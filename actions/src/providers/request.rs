@@ -22,6 +22,8 @@ pub struct Outbound {
     pub url: Url,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// Credential values this request carries: never kept from what comes back.
+    pub secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -126,11 +128,23 @@ pub fn build(
     ));
     let method = reqwest::Method::from_bytes(payload.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| BuildError::Method(payload.method.clone()))?;
+    let mut secrets: Vec<String> = credentials
+        .values()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    secrets.extend(
+        headers
+            .iter()
+            .filter(|(name, _)| *name == "authorization")
+            .map(|(_, value)| value.clone()),
+    );
     Ok(Outbound {
         method,
         url,
         headers,
         body,
+        secrets,
     })
 }
 

@@ -129,16 +129,9 @@ impl ConnectionsApi {
             connection_name: body.0.connection_name,
             credentials: body.0.credentials,
         };
-        let created = connections::create(
-            &self.state.pool,
-            &self.state.keyring,
-            &self.state.endpoints,
-            &self.state.policy,
-            &actor,
-            input,
-        )
-        .await
-        .map_err(connection_error)?;
+        let created = connections::create(&self.state.pool, &self.state.sealer(), &actor, input)
+            .await
+            .map_err(connection_error)?;
         Ok(CreateResponse::Created(Json(created.into())))
     }
 
@@ -186,9 +179,7 @@ impl ConnectionsApi {
         let actor = auth.require(&[Scope::Designer])?;
         let updated = connections::update(
             &self.state.pool,
-            &self.state.keyring,
-            &self.state.endpoints,
-            &self.state.policy,
+            &self.state.sealer(),
             &actor,
             id.0,
             body.0.connection_name,

@@ -200,9 +200,7 @@ impl IntegrationsApi {
         }
         let created = connections::create(
             &self.state.pool,
-            &self.state.keyring,
-            &self.state.endpoints,
-            &self.state.policy,
+            &self.state.sealer(),
             &actor,
             ConnectionInput {
                 provider: "webhook".into(),
@@ -238,9 +236,7 @@ impl IntegrationsApi {
         }
         let updated = connections::patch_credentials(
             &self.state.pool,
-            &self.state.keyring,
-            &self.state.endpoints,
-            &self.state.policy,
+            &self.state.sealer(),
             &actor,
             id.0,
             body.name,

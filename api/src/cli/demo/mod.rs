@@ -62,9 +62,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let (_, key) = api_key::create(&state.pool, &actor, "demo full key", &[Scope::Full]).await?;
     let crm = connections::create(
         &state.pool,
-        &state.keyring,
-        &state.endpoints,
-        &state.policy,
+        &state.sealer(),
         &actor,
         ConnectionInput {
             provider: "generic_rest".into(),
@@ -75,9 +73,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     .await?;
     let zapier = connections::create(
         &state.pool,
-        &state.keyring,
-        &state.endpoints,
-        &state.policy,
+        &state.sealer(),
         &actor,
         ConnectionInput {
             provider: "webhook".into(),
