@@ -1,6 +1,7 @@
 //! The current key and old keys still accepted for reading.
 
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use uuid::Uuid;
@@ -119,20 +120,95 @@ fn aad(tenant_id: Uuid, connection_id: Uuid) -> Vec<u8> {
     aad
 }
 
+/// Reads the key file, or creates it when there is none. An existing file is never
+/// written over: if it cannot be read, start-up stops and says what to do, because a new
+/// key would make every stored credential unreadable.
 fn read_or_create(file: &Path) -> Result<EncryptionKey, VaultError> {
-    if let Ok(material) = std::fs::read_to_string(file) {
-        return EncryptionKey::parse(&material)
-            .map_err(|err| VaultError::BadKey(format!("{}: {err}", file.display())));
+    match std::fs::read_to_string(file) {
+        Ok(material) => {
+            return EncryptionKey::parse(&material).map_err(|err| {
+                VaultError::BadKey(format!(
+                    "{}: {err}; restore the file from a backup, or set \
+                     INTEGRATION_SECRET_ENCRYPTION_KEY to the key it held",
+                    file.display()
+                ))
+            })
+        }
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(VaultError::BadKey(format!(
+                "the key file {} exists but cannot be read ({err}); fix its permissions or \
+                 restore it (Switchyard never replaces it: a new key would make every stored \
+                 credential unreadable), or set INTEGRATION_SECRET_ENCRYPTION_KEY",
+                file.display()
+            )))
+        }
+        Err(_) => {}
     }
     let (key, material) = EncryptionKey::generate();
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|err| VaultError::BadKey(format!("creating {}: {err}", dir.display())))?;
     }
-    std::fs::write(file, &material)
+    // Created with mode 0600 in one step, and only if it still does not exist: two
+    // processes starting together cannot both write a key.
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file);
+    let mut handle = match created {
+        Ok(handle) => handle,
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return read_or_create(file),
+        Err(err) => {
+            return Err(VaultError::BadKey(format!(
+                "creating {}: {err}",
+                file.display()
+            )))
+        }
+    };
+    handle
+        .write_all(material.as_bytes())
+        .and_then(|()| handle.sync_all())
         .map_err(|err| VaultError::BadKey(format!("writing {}: {err}", file.display())))?;
-    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-        .map_err(|err| VaultError::BadKey(format!("protecting {}: {err}", file.display())))?;
     tracing::warn!(path = %file.display(), "generated a credential encryption key for the embedded database; back this file up, or set INTEGRATION_SECRET_ENCRYPTION_KEY");
     Ok(key)
+}
+
+#[cfg(test)]
+mod key_file_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("switchyard-key-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn the_key_file_is_created_0600_and_read_back() {
+        let file = temp_dir("create").join("encryption-key");
+        let first = read_or_create(&file).unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(read_or_create(&file).unwrap().id(), first.id());
+    }
+
+    #[test]
+    fn an_unreadable_key_file_stops_start_up_and_is_left_alone() {
+        let dir = temp_dir("unreadable");
+        std::fs::create_dir_all(&dir).unwrap();
+        // A directory where the file should be: it exists, and cannot be read as a file.
+        let file = dir.join("encryption-key");
+        std::fs::create_dir_all(&file).unwrap();
+        let err = read_or_create(&file).unwrap_err().to_string();
+        assert!(err.contains("cannot be read"), "{err}");
+        assert!(file.is_dir(), "nothing was written over it");
+        // A file that holds no key is not replaced either.
+        let bad = dir.join("bad-key");
+        std::fs::write(&bad, "not a key").unwrap();
+        assert!(read_or_create(&bad).is_err());
+        assert_eq!(std::fs::read_to_string(&bad).unwrap(), "not a key");
+    }
 }
