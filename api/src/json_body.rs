@@ -43,8 +43,18 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = Vec::<u8>::from_request(request, body).await?;
-        let value: Value = serde_json::from_slice(&data)
-            .map_err(|err| malformed(None, format!("the request body is not valid JSON: {err}")))?;
+        let value: Value = serde_json::from_slice(&data).map_err(|err| {
+            // serde_json stops at 128 levels, before the input rule could name the field.
+            let detail = if err.to_string().starts_with("recursion limit exceeded") {
+                format!(
+                    "the request body nests deeper than {} levels of arrays and objects",
+                    input_rule::MAX_DEPTH
+                )
+            } else {
+                format!("the request body is not valid JSON: {err}")
+            };
+            malformed(None, detail)
+        })?;
         // One rule for every body, so that whatever is stored can be read back.
         input_rule::check(&value, &JsonPath::root()).map_err(|v| {
             let field = v.path.to_string();

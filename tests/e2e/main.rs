@@ -11,6 +11,7 @@ mod event_log;
 mod failures;
 mod fan_out;
 mod faults;
+mod hostile;
 mod idempotency;
 mod integrations;
 mod providers;

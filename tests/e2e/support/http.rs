@@ -9,6 +9,7 @@ use switchyard_actions::vault::{EncryptionKey, Keyring};
 use switchyard_actions::worker::WorkerConfig;
 use switchyard_api::server;
 use switchyard_api::state::AppState;
+use switchyard_api::throttle::RequestLimits;
 use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::{store, tenant, Actor, Pool, TenantId};
 
@@ -35,15 +36,24 @@ impl TestApp {
         Self::spawn_on(&fresh_database().await, worker).await
     }
 
-    /// Starts the app on the migrated database at `db_url`.
+    /// Starts the app on the migrated database at `db_url`. Suites that load the API run
+    /// without request limits; the hostile suite sets its own with [`Self::spawn_limited`].
     pub async fn spawn_on(db_url: &str, worker: WorkerConfig) -> TestApp {
+        Self::spawn_limited(db_url, worker, RequestLimits::OFF).await
+    }
+
+    /// Starts the app on `db_url` under request `limits`.
+    pub async fn spawn_limited(
+        db_url: &str,
+        worker: WorkerConfig,
+        limits: RequestLimits,
+    ) -> TestApp {
         super::logs::capture();
         let pool = store::connect(db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
-        // Suites that load the API run unthrottled; the hostile suite sets its own limits.
         let state = AppState::new(pool.clone(), keyring, &worker)
             .expect("state")
-            .with_limits(switchyard_api::throttle::RequestLimits::OFF);
+            .with_limits(limits);
         let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         let (stop, _handle) =
             switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");
