@@ -1,7 +1,36 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests against a real embedded PostgreSQL,
-# the real HTTP server and the real binary.
-set -euo pipefail
+# the real HTTP server and the real binary, then schemathesis against a running server.
+# Arguments go to `cargo test` (a name filter skips the schemathesis run). The last line
+# counts what ran: `N passed, M failed`.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-postgres.sh
-cargo test --workspace "$@"
+scripts/ensure-postgres.sh || exit 1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace "$@" 2>&1 | tee "$log"
+cargo_status=${PIPESTATUS[0]}
+
+count() { # sums the N of "N <word>" over cargo's "test result:" lines
+    grep -E '^test result:' "$log" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
+}
+passed=$(count passed)
+failed=$(count failed)
+if [ "$cargo_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # a build failure or a crashed test binary reports no result line
+fi
+
+if [ "$#" -eq 0 ]; then
+    echo
+    echo "schemathesis: every check against /openapi.json"
+    if scripts/schemathesis.sh; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

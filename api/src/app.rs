@@ -4,6 +4,10 @@ use poem::middleware::{CatchPanic, Tracing};
 use poem::{Endpoint, EndpointExt, Route};
 
 use crate::body_limit::BodyLimit;
+use std::sync::Arc;
+
+use crate::allow::AllowHeader;
+use crate::openapi;
 use crate::problem;
 use crate::request_rule::RequestRule;
 use crate::routes;
@@ -12,8 +16,14 @@ use crate::state::AppState;
 /// Builds the application: `/openapi.json`, `/docs`, and the API.
 pub fn build(state: AppState) -> impl Endpoint {
     let api = routes::api(state.clone());
-    let spec = api.spec_endpoint();
+    let document = openapi::document(&api.spec());
     let docs = api.swagger_ui();
+    let json = document.json;
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(json.clone())
+    });
     Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
@@ -24,10 +34,11 @@ pub fn build(state: AppState) -> impl Endpoint {
         .data(state)
         .with(Tracing)
         .catch_all_error(problem::from_poem_error)
+        .with(AllowHeader(Arc::new(document.routes)))
         .map_to_response()
 }
 
-/// The OpenAPI document as JSON, for snapshotting and for clients.
+/// The OpenAPI document as served, for snapshotting and for clients.
 pub fn openapi_json(state: AppState) -> String {
-    routes::api(state).spec()
+    openapi::document(&routes::api(state).spec()).json
 }

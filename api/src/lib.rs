@@ -8,6 +8,7 @@
 //! - [`config`] and [`cli`]: flags and environment variables; one file per subcommand.
 //! - [`database`]: `DATABASE_URL` or the embedded cluster, plus migrations.
 
+pub mod allow;
 pub mod app;
 pub mod auth;
 pub mod body_limit;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod database;
 pub mod idempotency;
 pub mod json_body;
+pub mod openapi;
 pub mod problem;
 pub mod request_rule;
 pub mod routes;

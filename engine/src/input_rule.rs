@@ -45,7 +45,12 @@ fn walk(value: &Value, path: &JsonPath, depth: usize) -> Result<(), Violation> {
             .try_for_each(|(i, item)| walk(item, &path.index(i), depth + 1)),
         Value::Object(map) => map.iter().try_for_each(|(k, v)| {
             if k.contains('\0') {
-                return violation(path.key(k), "keys may not contain the NUL character".into());
+                // The path names the key with the NUL written out, never the NUL itself.
+                let shown = k.replace('\0', "\\u0000");
+                return violation(
+                    path.key(&shown),
+                    "keys may not contain the NUL character".into(),
+                );
             }
             walk(v, &path.key(k), depth + 1)
         }),

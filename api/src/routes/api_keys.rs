@@ -123,7 +123,7 @@ impl ApiKeysApi {
         &self,
         auth: ApiKeyAuth,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<KeyList>, ApiError> {
         let actor = auth.require(&[])?;
         let limit = paging::limit(limit.0, 50, 500)?;

@@ -141,7 +141,7 @@ impl ConnectionsApi {
         &self,
         auth: ApiKeyAuth,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<ConnectionList>, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
         let limit = paging::limit(limit.0, 50, 500)?;

@@ -100,7 +100,7 @@ impl EventsApi {
         auth: ApiKeyAuth,
         after: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<i64>>,
         #[oai(name = "type")] event_type: Query<Option<String>>,
         stream_id: Query<Option<Uuid>>,
         since: Query<Option<DateTime<Utc>>>,

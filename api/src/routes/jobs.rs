@@ -176,7 +176,7 @@ impl JobsApi {
         workflow: Query<Option<String>>,
         state: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<JobList>, ApiError> {
         let actor = auth.require(READERS)?;
         let limit = paging::limit(limit.0, 50, 500)?;
@@ -217,7 +217,7 @@ impl JobsApi {
         auth: ApiKeyAuth,
         id: Path<Uuid>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<i64>>,
     ) -> Result<Json<EventList>, ApiError> {
         let actor = auth.require(READERS)?;
         let limit = paging::limit(limit.0, 100, 1000)?;

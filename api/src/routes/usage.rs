@@ -93,7 +93,7 @@ impl UsageApi {
         &self,
         auth: ApiKeyAuth,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<i64>>,
     ) -> Result<Json<LedgerList>, ApiError> {
         let actor = auth.require(READERS)?;
         let limit = paging::limit(limit.0, 100, 1000)?;

@@ -137,7 +137,7 @@ impl WorkflowsApi {
         &self,
         auth: ApiKeyAuth,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<WorkflowList>, ApiError> {
         let actor = auth.require(READERS)?;
         let limit = paging::limit(limit.0, 50, 500)?;

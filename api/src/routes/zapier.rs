@@ -46,7 +46,7 @@ impl ZapierApi {
         auth: ApiKeyAuth,
         event_type: Query<Option<String>>,
         since: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
     ) -> Result<Json<Vec<Value>>, ApiError> {
         let actor = auth.require(&[Scope::Service])?;
         let limit = paging::limit(limit.0, 50, 100)?;

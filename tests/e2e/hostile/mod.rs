@@ -6,10 +6,12 @@
 //! - [`egress`]: address forms around the guard, proxy variables, echoed credentials.
 //! - [`requests`]: malformed requests, bounds, timeouts and rate limits.
 //! - [`export`]: an export that fails part way.
+//! - [`properties`]: generated guards and templates stay within their budgets.
 
 mod egress;
 mod evaluation;
 mod export;
+mod properties;
 mod requests;
 mod stored;
 

@@ -110,7 +110,7 @@ impl HooksApi {
         &self,
         auth: ApiKeyAuth,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<WebhookList>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let limit = paging::limit(limit.0, 50, 500)?;
@@ -195,7 +195,7 @@ impl HooksApi {
         auth: ApiKeyAuth,
         id: Path<Uuid>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<DeliveryList>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         if store::get(&self.state.pool, actor.tenant_id, id.0)

@@ -1,0 +1,157 @@
+//! The OpenAPI document as served at `/openapi.json`, completed where poem-openapi leaves
+//! it short, so that clients generated from it (and schemathesis) see what the API does:
+//!
+//! - optional members are serialised as `null`, so they are marked `nullable` (a `$ref`
+//!   is wrapped in `allOf` for that, as OpenAPI 3.0 ignores siblings of `$ref`);
+//! - text may not contain the NUL character (the input rule), so plain strings carry a
+//!   pattern that says so.
+//!
+//! It also gives the routes and their methods, for the `Allow` header of a 405.
+
+use serde_json::{json, Map, Value};
+
+/// Text without the NUL character, as an ECMA-262 pattern.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// The served document, and each path's methods.
+pub struct Document {
+    pub json: String,
+    pub routes: Vec<Route>,
+}
+
+/// A path template (`/api/v1/jobs/{id}`) split into segments, and its methods.
+pub struct Route {
+    segments: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+impl Route {
+    /// How many segments are parameters.
+    pub fn parameters(&self) -> usize {
+        self.segments.iter().filter(|s| s.starts_with('{')).count()
+    }
+
+    /// Whether `path` is an instance of this template.
+    pub fn matches(&self, path: &str) -> bool {
+        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        parts.len() == self.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&parts)
+                .all(|(template, part)| template.starts_with('{') || template == part)
+    }
+}
+
+/// Completes poem-openapi's document `spec` (JSON text).
+pub fn document(spec: &str) -> Document {
+    let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            mark_nullable(schema);
+        }
+    }
+    constrain_strings(&mut doc);
+    let routes = doc["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|(path, item)| Route {
+                    segments: path
+                        .trim_end_matches('/')
+                        .split('/')
+                        .map(str::to_string)
+                        .collect(),
+                    methods: item
+                        .as_object()
+                        .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Document {
+        json: doc.to_string(),
+        routes,
+    }
+}
+
+fn mark_nullable(schema: &mut Value) {
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, property) in properties.iter_mut() {
+        if required.contains(name) {
+            continue;
+        }
+        if let Some(reference) = property.get("$ref").cloned() {
+            let mut wrapped = Map::new();
+            wrapped.insert("allOf".into(), json!([{ "$ref": reference }]));
+            if let Some(description) = property.get("description") {
+                wrapped.insert("description".into(), description.clone());
+            }
+            *property = Value::Object(wrapped);
+        }
+        if let Some(p) = property.as_object_mut() {
+            p.insert("nullable".into(), Value::Bool(true));
+        }
+    }
+}
+
+/// Every plain string schema (no format, enum or pattern) gets the no-NUL pattern.
+fn constrain_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let plain_string = map.get("type") == Some(&json!("string"))
+                && !map.contains_key("format")
+                && !map.contains_key("enum")
+                && !map.contains_key("pattern");
+            if plain_string {
+                map.insert("pattern".into(), json!(NO_NUL));
+            }
+            map.values_mut().for_each(constrain_strings);
+        }
+        Value::Array(items) => items.iter_mut().for_each(constrain_strings),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_members_become_nullable_and_strings_refuse_nul() {
+        let spec = json!({
+            "paths": {"/api/v1/jobs/{id}": {"get": {}, "delete": {}}},
+            "components": {"schemas": {"A": {"type": "object", "required": ["x"], "properties": {
+                "x": {"type": "string"},
+                "y": {"type": "string", "format": "date-time"},
+                "z": {"$ref": "#/components/schemas/B", "description": "d"}}}}}
+        });
+        let doc = document(&spec.to_string());
+        let out: Value = serde_json::from_str(&doc.json).unwrap();
+        let props = &out["components"]["schemas"]["A"]["properties"];
+        assert_eq!(props["x"]["pattern"], NO_NUL);
+        assert!(props["x"].get("nullable").is_none());
+        assert_eq!(props["y"]["nullable"], true);
+        assert_eq!(props["z"]["allOf"][0]["$ref"], "#/components/schemas/B");
+        assert_eq!(props["z"]["nullable"], true);
+        assert!(doc.routes[0].matches("/api/v1/jobs/42"));
+        assert!(!doc.routes[0].matches("/api/v1/jobs/42/events"));
+        assert_eq!(doc.routes[0].methods, vec!["GET", "DELETE"]);
+    }
+}
