@@ -9,7 +9,7 @@ scripts/ensure-postgres.sh || exit 1
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace "$@" 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}
 
 count() { # sums the N of "N <word>" over cargo's "test result:" lines

@@ -152,6 +152,6 @@ mod tests {
         assert_eq!(props["z"]["nullable"], true);
         assert!(doc.routes[0].matches("/api/v1/jobs/42"));
         assert!(!doc.routes[0].matches("/api/v1/jobs/42/events"));
-        assert_eq!(doc.routes[0].methods, vec!["GET", "DELETE"]);
+        assert_eq!(doc.routes[0].methods, vec!["DELETE", "GET"]);
     }
 }

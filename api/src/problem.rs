@@ -204,6 +204,24 @@ fn internal() -> ApiError {
 /// Turns any error that reached the top of the app into problem+json. Responses that are
 /// already problems pass through unchanged.
 pub async fn from_poem_error(err: poem::Error) -> Response {
+    // A query or path parameter that did not parse, or broke its documented bounds:
+    // name it. Out of bounds is 422, like the routes' own range checks; unparsable, 400.
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        let out_of_bounds = param.reason.contains("verification failed");
+        let status = if out_of_bounds {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return Problem::new(
+            status,
+            "invalid-field",
+            "Invalid field",
+            format!("{}: {}", param.name, param.reason),
+        )
+        .field(param.name)
+        .into_error_response();
+    }
     let status = err.status();
     let message = err.to_string();
     let response = err.into_response();

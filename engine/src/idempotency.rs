@@ -71,11 +71,11 @@ pub async fn lookup<T: DeserializeOwned>(
     else {
         return Ok(None);
     };
-    let fingerprint: Vec<u8> = row.get(0);
+    let fingerprint: Vec<u8> = row.try_get(0).map_err(StoreError::from)?;
     if fingerprint != key.fingerprint {
         return Err(IdempotencyError::Reused(key.key.clone()));
     }
-    let response: serde_json::Value = row.get(1);
+    let response = crate::stored_json::read(&row, 1);
     serde_json::from_value(response)
         .map(Some)
         .map_err(|err| StoreError::Corrupt(format!("stored idempotent response: {err}")).into())

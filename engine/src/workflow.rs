@@ -163,13 +163,18 @@ pub async fn get(
             &[&tenant_id.0, &name, &version],
         )
         .await?;
-    Ok(row.map(|row| PublishedWorkflow {
-        id: row.get(0),
-        name: row.get(1),
-        version: row.get(2),
-        definition: row.get(3),
-        created_at: row.get(4),
-    }))
+    row.map(|row| {
+        Ok(PublishedWorkflow {
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            version: row.try_get(2)?,
+            // A definition that cannot be decoded reads as the marker, and fails to parse
+            // as a definition where it is used, instead of panicking here.
+            definition: crate::stored_json::read(&row, 3),
+            created_at: row.try_get(4)?,
+        })
+    })
+    .transpose()
 }
 
 /// The tenant's workflow names with their newest versions, by name, after `after`.

@@ -161,13 +161,7 @@ async fn export_streams_the_same_events_as_paging() {
         }
     })
     .await;
-    let resp = app
-        .http
-        .get(app.url("/api/v1/events/export"))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_response("/api/v1/events/export", &app.key).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"]
         .to_str()

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchyard_actions::providers::ProviderEndpoints;
 
@@ -225,11 +226,23 @@ async fn given_a_missing_template_variable_then_it_fails_at_once_naming_it_and_n
 async fn given_private_targets_are_not_allowed_then_no_request_leaves_and_nothing_is_metered() {
     let receiver = Receiver::ok().await;
     let app = TestApp::spawn_with(test_worker(ProviderEndpoints::default(), false)).await;
-    let targets = [
+    // Literal addresses are refused when the connection is saved.
+    for base in [
         format!("http://127.0.0.1:{}", receiver.addr.port()),
         "http://169.254.169.254".to_string(),
-        format!("http://localhost:{}", receiver.addr.port()),
-    ];
+    ] {
+        let (status, problem) = app
+            .post(
+                "/api/v1/tenant/connections",
+                &app.key,
+                json!({"provider": "generic_rest", "connection_name": "x", "credentials": {"base_url": base}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], "credentials.base_url");
+    }
+    // A host name is checked when it is resolved, at send time.
+    let targets = [format!("http://localhost:{}", receiver.addr.port())];
     for (i, base) in targets.iter().enumerate() {
         let conn = app.rest_connection(base).await;
         let name = format!("blocked{i}");

@@ -173,11 +173,22 @@ async fn the_webhook_connector_connects_sends_a_signed_test_event_and_tracks_hea
 async fn a_test_event_to_a_blocked_target_leaves_nothing_and_says_why() {
     let app =
         TestApp::spawn_with(crate::support::http::test_worker(Default::default(), false)).await;
-    let (_, created) = app
+    // A literal restricted address is refused when the connector is saved...
+    let (status, problem) = app
         .post(
             "/api/integrations/webhook",
             &app.key,
             json!({"name": "metadata", "webhook_url": "http://169.254.169.254/latest"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "webhook_url");
+    // ...and a host name that resolves to one is refused when the test event is sent.
+    let (_, created) = app
+        .post(
+            "/api/integrations/webhook",
+            &app.key,
+            json!({"name": "local", "webhook_url": "http://localhost:9/latest"}),
         )
         .await;
     let id = created["id"].as_str().unwrap();

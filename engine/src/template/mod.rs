@@ -111,21 +111,6 @@ pub async fn render_payload_off_thread(
         })
 }
 
-/// Renders one string template against `context` under a fresh budget.
-pub fn render_str(source: &str, context: &Value) -> Result<String, RenderError> {
-    with_budget(Budget::new(Limits::TEMPLATE), || {
-        render_one(source, context)
-    })
-}
-
-/// Renders every string leaf of `value` under a fresh budget; single-expression leaves
-/// keep their JSON type.
-pub fn render_value(value: &Value, context: &Value) -> Result<Value, RenderError> {
-    with_budget(Budget::new(Limits::TEMPLATE), || {
-        render_tree(value, context)
-    })
-}
-
 fn render_one(source: &str, context: &Value) -> Result<String, RenderError> {
     // Stored definitions were checked at publish; checking again costs one compile,
     // which rendering needs anyway, and holds old rows to today's limits.
@@ -192,6 +177,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn render_value(body: &Value, context: &Value) -> Result<Value, RenderError> {
+        render_payload(None, Some(body), context).map(|(_, body)| body.unwrap())
+    }
+
     fn ctx() -> Value {
         json!({"job": {"id": "j1", "current_state": "scheduled", "version": 2,
                        "context": {"amount": 12.5, "tags": ["a"], "name": "<Ana & Co>"}},
@@ -220,6 +209,45 @@ mod tests {
         assert_eq!(err, RenderError::Missing("job.nope".into()));
         let err = render_value(&json!({"x": "id {{tenant.nope}}"}), &ctx()).unwrap_err();
         assert!(matches!(err, RenderError::Missing(name) if name.contains("tenant.nope")));
+    }
+
+    #[test]
+    fn each_keeps_the_built_in_helpers_behaviour() {
+        let ctx = json!({"items": ["a", "b"], "obj": {"k": "v"}, "empty": [], "job": {"id": "j1"}});
+        for (template, expected) in [
+            (
+                "{{#each items}}{{@index}}:{{this}}{{#if @last}}.{{/if}}{{/each}}",
+                "0:a1:b.",
+            ),
+            ("{{#each obj}}{{@key}}={{this}};{{/each}}", "k=v;"),
+            ("{{#each empty}}x{{else}}none{{/each}}", "none"),
+            ("{{#each items as |item i|}}{{i}}{{item}}{{/each}}", "0a1b"),
+            ("{{#each items}}{{../job.id}}{{/each}}", "j1j1"),
+            (
+                "{{#each items}}{{#if @first}}[{{/if}}{{this}}{{/each}}",
+                "[ab",
+            ),
+        ] {
+            let out = render_value(&json!({"x": template}), &ctx).unwrap();
+            assert_eq!(out["x"], expected, "{template}");
+        }
+    }
+
+    #[test]
+    fn loops_and_output_are_held_to_the_budget() {
+        let ctx = json!({"items": (0..400).collect::<Vec<_>>(), "big": "x".repeat(50_000)});
+        let nested = "{{#each items}}{{#each @root.items}}{{/each}}{{/each}}";
+        let err = render_value(&json!({"x": nested}), &ctx).unwrap_err();
+        assert!(
+            matches!(err, RenderError::Budget(ref m) if m.contains("step budget")),
+            "{err}"
+        );
+        let wide = "{{#each items}}{{@root.big}}{{/each}}";
+        let err = render_value(&json!({"x": wide}), &ctx).unwrap_err();
+        assert!(
+            matches!(err, RenderError::Budget(ref m) if m.contains("memory budget")),
+            "{err}"
+        );
     }
 
     #[test]

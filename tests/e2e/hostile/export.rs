@@ -22,13 +22,7 @@ async fn an_export_that_fails_mid_stream_is_visibly_incomplete() {
         )
         .await
         .unwrap();
-    let mut resp = app
-        .http
-        .get(app.url("/api/v1/events/export"))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let mut resp = app.get_response("/api/v1/events/export", &app.key).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let first = resp.chunk().await.unwrap().expect("a first chunk");
     assert!(!first.is_empty());

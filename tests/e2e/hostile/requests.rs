@@ -8,8 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::still_serving;
-use crate::support::cluster::fresh_database;
-use crate::support::http::{read, test_worker};
+use crate::support::http::read;
 use crate::support::TestApp;
 use switchyard_api::throttle::RequestLimits;
 
@@ -169,12 +168,7 @@ async fn a_401_says_how_to_authenticate_and_guessing_keys_is_throttled() {
         tenant_per_second: 0,
         auth_failures_per_minute: 5,
     };
-    let app = TestApp::spawn_limited(
-        &fresh_database().await,
-        test_worker(Default::default(), true),
-        limits,
-    )
-    .await;
+    let app = TestApp::spawn_with_limits(limits).await;
     let resp = app.http.get(app.url("/api/v1/jobs")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
@@ -210,12 +204,7 @@ async fn a_tenant_over_its_request_rate_gets_429_with_retry_after_and_others_do_
         tenant_per_second: 2,
         auth_failures_per_minute: 0,
     };
-    let app = TestApp::spawn_limited(
-        &fresh_database().await,
-        test_worker(Default::default(), true),
-        limits,
-    )
-    .await;
+    let app = TestApp::spawn_with_limits(limits).await;
     let (_, other_key) = app.other_tenant("quiet").await;
     let mut limited = None;
     for _ in 0..20 {

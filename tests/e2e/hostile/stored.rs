@@ -98,13 +98,7 @@ async fn deep_or_nul_laden_json_is_refused_at_the_edge_naming_the_field() {
         (status, verified["ok"].clone()),
         (StatusCode::OK, json!(true))
     );
-    let export = app
-        .http
-        .get(app.url("/api/v1/events/export"))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let export = app.get_response("/api/v1/events/export", &app.key).await;
     assert_eq!(export.status(), StatusCode::OK);
     assert!(export.text().await.unwrap().lines().count() >= 2);
     still_serving(&app).await;
@@ -137,11 +131,16 @@ async fn an_undecodable_row_is_reported_by_every_reader_and_fails_only_its_deliv
     let subscription = subscribe(&app, &hook.url("/events"), json!(["job.*"])).await;
     let poisoned = insert_undecodable_event(&app).await;
     // Readers: the event is there, marked, and the rest of the log reads on.
-    let events = app.all_events(100).await;
-    let marked = events
-        .iter()
-        .find(|e| e["id"] == json!(poisoned))
-        .expect("the event is listed");
+    // (Readers return an event once every transaction older than it has ended.)
+    let marked = eventually(
+        "the event to be listed",
+        Duration::from_secs(10),
+        || async {
+            let events = app.all_events(100).await;
+            events.into_iter().find(|e| e["id"] == json!(poisoned))
+        },
+    )
+    .await;
     assert!(marked["data"]["$undecodable"]
         .as_str()
         .unwrap()
@@ -154,13 +153,7 @@ async fn an_undecodable_row_is_reported_by_every_reader_and_fails_only_its_deliv
         .as_str()
         .unwrap()
         .contains("cannot be decoded"));
-    let export = app
-        .http
-        .get(app.url("/api/v1/events/export"))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let export = app.get_response("/api/v1/events/export", &app.key).await;
     assert_eq!(export.status(), StatusCode::OK);
     assert!(export.text().await.unwrap().contains("$undecodable"));
     let service = app.key_with(&["service"]).await;
@@ -272,4 +265,38 @@ async fn one_tenants_poison_action_does_not_delay_another_tenants_actions() {
     let reason = runs[0]["last_error"].as_str().unwrap_or_default();
     assert!(reason.contains("cannot be decoded"), "{reason}");
     still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_worker_loop_that_ends_unasked_makes_readyz_answer_503() {
+    let db = crate::support::cluster::fresh_database().await;
+    let pool = switchyard_engine::store::connect(&db, 4).unwrap();
+    let keyring = switchyard_actions::vault::Keyring::single(
+        switchyard_actions::vault::EncryptionKey::generate().0,
+    );
+    let worker = crate::support::http::test_worker(Default::default(), true);
+    let state = switchyard_api::state::AppState::new(pool, keyring, &worker).unwrap();
+    let (bound, addr) = switchyard_api::server::bind("127.0.0.1:0").await.unwrap();
+    tokio::spawn(switchyard_api::server::run(
+        bound,
+        state.clone(),
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let ready = || async {
+        http.get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let (stop, handle) = switchyard_api::cli::serve::spawn_worker(&state, worker).unwrap();
+    assert_eq!(ready().await.status(), StatusCode::OK);
+    // The loop loses its stop signal without being told to stop: it ends, as a loop
+    // killed by a bug would.
+    drop(stop);
+    handle.await.unwrap();
+    let resp = ready().await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (_, problem) = crate::support::http::read(resp).await;
+    assert_eq!(problem["type"], "/problems/worker-stopped");
 }

@@ -42,6 +42,12 @@ impl TestApp {
         Self::spawn_limited(db_url, worker, RequestLimits::OFF).await
     }
 
+    /// Starts the app on a fresh database under request `limits`.
+    pub async fn spawn_with_limits(limits: RequestLimits) -> TestApp {
+        let worker = test_worker(ProviderEndpoints::default(), true);
+        Self::spawn_limited(&fresh_database().await, worker, limits).await
+    }
+
     /// Starts the app on `db_url` under request `limits`.
     pub async fn spawn_limited(
         db_url: &str,
@@ -121,6 +127,16 @@ impl TestApp {
             .await
             .expect("send");
         read(resp).await
+    }
+
+    /// A GET whose response the caller reads (headers, a stream).
+    pub async fn get_response(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("send")
     }
 
     pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
