@@ -1,12 +1,12 @@
 //! The whole HTTP application: routes, docs, and the middleware every request passes.
 
+use std::sync::Arc;
+
 use poem::middleware::{CatchPanic, Tracing};
 use poem::{Endpoint, EndpointExt, Route};
 
-use crate::body_limit::BodyLimit;
-use std::sync::Arc;
-
 use crate::allow::AllowHeader;
+use crate::body_limit::BodyLimit;
 use crate::openapi;
 use crate::problem;
 use crate::request_rule::RequestRule;

@@ -14,6 +14,13 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Cli::parse();
+    match args.budgets.budgets() {
+        Ok(budgets) => switchyard_engine::budget::configure(budgets),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    }
     let outcome = match &args.command {
         Command::Serve(serve) => cli::serve::run(&args, serve).await.map(|_| true),
         Command::Demo(demo) => cli::demo::run(&args, demo).await.map(|_| true),

@@ -2,7 +2,10 @@
 //! untrusted designers, run over data from untrusted services. Every evaluation gets a
 //! [`Budget`] of steps, bytes of intermediate values and wall-clock time; running out is a
 //! named error ([`Exceeded`]) that fails that one guard or action, never the process.
+//! The defaults are [`Limits::GUARD`] and [`Limits::TEMPLATE`]; an operator may set others
+//! for the process at start-up ([`configure`]).
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -32,6 +35,34 @@ impl Limits {
         bytes: 4 * 1024 * 1024,
         time: Duration::from_millis(250),
     };
+}
+
+/// The limits this process evaluates guards and templates under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budgets {
+    pub guard: Limits,
+    pub template: Limits,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            guard: Limits::GUARD,
+            template: Limits::TEMPLATE,
+        }
+    }
+}
+
+static CONFIGURED: OnceLock<Budgets> = OnceLock::new();
+
+/// Sets this process's budgets, once, at start-up (later calls change nothing).
+pub fn configure(budgets: Budgets) {
+    let _ = CONFIGURED.set(budgets);
+}
+
+/// The configured budgets, or the defaults.
+pub fn current() -> Budgets {
+    CONFIGURED.get().copied().unwrap_or_default()
 }
 
 /// Which limit an evaluation ran out of.

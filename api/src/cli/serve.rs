@@ -4,9 +4,8 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
-
 use anyhow::Context;
+use futures_util::FutureExt;
 use switchyard_actions::worker::Worker;
 use switchyard_actions::WorkerSignal;
 use tokio::sync::watch;

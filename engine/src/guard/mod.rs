@@ -3,7 +3,7 @@
 //! Rules are written by untrusted designers and read data sent by untrusted services, so
 //! they run in Switchyard's own metered interpreter ([`eval`]): the operators of the
 //! JSONLogic reference with its JavaScript value rules ([`coerce`]), under a budget of
-//! steps, bytes and time ([`crate::budget::Limits::GUARD`]), on a blocking thread rather
+//! steps, bytes and time ([`crate::budget::Budgets::guard`]), on a blocking thread rather
 //! than an async worker thread ([`evaluate_off_thread`]).
 
 mod coerce;
@@ -12,7 +12,7 @@ mod eval;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::budget::{Budget, Limits};
+use crate::budget::{self, Budget};
 use crate::json_path::lookup;
 pub use eval::OPERATORS;
 use eval::{operation, EvalError};
@@ -57,7 +57,7 @@ pub fn check(rule: &Value) -> Result<(), String> {
 
 /// Evaluates `rule` against `context` with JSONLogic truthiness, within the guard budget.
 pub fn evaluate(rule: &Value, context: &Value) -> Result<GuardOutcome, String> {
-    let mut budget = Budget::new(Limits::GUARD);
+    let mut budget = Budget::new(budget::current().guard);
     let result = eval::eval(rule, context, &mut budget).map_err(|err| match err {
         EvalError::Budget(exceeded) => format!("the guard was stopped: {exceeded}"),
         EvalError::Invalid(message) => message,

@@ -4,7 +4,7 @@
 //!
 //! Templates are written by untrusted designers: [`policy`] bounds what compiles (size,
 //! nesting, no partials or decorators), and [`metered`] renders under
-//! [`Limits::TEMPLATE`] (steps, output bytes, time). [`render_payload_off_thread`] keeps
+//! [`budget::Budgets::template`] (steps, output bytes, time). [`render_payload_off_thread`] keeps
 //! rendering off the async threads.
 
 mod metered;
@@ -16,7 +16,7 @@ use handlebars::{Context, Handlebars, RenderContext, RenderErrorReason, Renderab
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::budget::{json_size, Budget, Limits};
+use crate::budget::{self, json_size, Budget};
 use crate::json_path::{lookup, JsonPath};
 use metered::{charge, with_budget, MeteredEach, MeteredWriter};
 
@@ -89,7 +89,7 @@ pub fn render_payload(
     body: Option<&Value>,
     context: &Value,
 ) -> Result<Payload, RenderError> {
-    with_budget(Budget::new(Limits::TEMPLATE), || {
+    with_budget(Budget::new(budget::current().template), || {
         let path = path.map(|p| render_one(p, context)).transpose()?;
         let body = body.map(|b| render_tree(b, context)).transpose()?;
         Ok((path, body))

@@ -264,3 +264,19 @@ async fn a_body_that_never_arrives_answers_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     still_serving(&app).await;
 }
+
+#[tokio::test]
+async fn an_empty_evaluation_budget_is_refused_at_start_up() {
+    let out = std::process::Command::new(crate::embedded::binary())
+        .args(["migrate"])
+        .env("SWITCHYARD_GUARD_MAX_STEPS", "0")
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SWITCHYARD_GUARD_MAX_STEPS must be at least 1"),
+        "{stderr}"
+    );
+}
