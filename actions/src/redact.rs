@@ -11,6 +11,9 @@ use base64::Engine;
 pub const REDACTED: &str = "[REDACTED]";
 /// Values shorter than this are not treated as secrets (they would redact common words).
 const MIN_SECRET: usize = 4;
+/// Pieces of a URL (its path) count only from this length: a catch hook's path is a
+/// secret, a REST base URL's `/v1` is not.
+const MIN_URL_PIECE: usize = 8;
 
 /// The forms of a request's credentials to remove from what comes back.
 #[derive(Clone, Debug, Default)]
@@ -25,8 +28,8 @@ impl Redactor {
         let mut forms: Vec<String> = Vec::new();
         for secret in secrets {
             let secret = secret.as_ref();
-            for part in parts(secret) {
-                if part.len() >= MIN_SECRET {
+            for (part, min) in parts(secret) {
+                if part.len() >= min {
                     forms.extend(encodings(part));
                 }
             }
@@ -71,23 +74,22 @@ impl Redactor {
     }
 }
 
-/// The secret itself and the pieces an echo may show on their own: the token after an
-/// auth scheme, and a URL's path and query values.
-fn parts(secret: &str) -> Vec<&str> {
-    let mut parts = vec![secret];
+/// The secret itself and the pieces an echo may show on their own, each with the length
+/// from which it counts: the token after an auth scheme, and a URL's path and query values.
+fn parts(secret: &str) -> Vec<(&str, usize)> {
+    let mut parts = vec![(secret, MIN_SECRET)];
     if let Some((_, token)) = secret.split_once(' ') {
-        parts.push(token.trim());
+        parts.push((token.trim(), MIN_SECRET));
     }
     if let Some(rest) = secret.split_once("://").map(|(_, rest)| rest) {
         if let Some((_, path)) = rest.split_once('/') {
-            parts.push(path);
             let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
-            parts.push(path_only);
-            parts.extend(
-                query
-                    .split('&')
-                    .filter_map(|kv| kv.split_once('=').map(|(_, v)| v)),
-            );
+            parts.push((path, MIN_URL_PIECE));
+            parts.push((path_only, MIN_URL_PIECE));
+            let values = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('=').map(|(_, v)| v));
+            parts.extend(values.map(|v| (v, MIN_SECRET)));
         }
     }
     parts
@@ -143,6 +145,15 @@ mod tests {
         assert_eq!(
             r.redact(&text, 4096),
             format!("{}{REDACTED}", "x".repeat(10))
+        );
+    }
+
+    #[test]
+    fn a_short_url_path_is_not_a_secret() {
+        let r = Redactor::new(["https://api.example.com/rest"]);
+        assert_eq!(
+            r.redact("see /rest for details", 4096),
+            "see /rest for details"
         );
     }
 

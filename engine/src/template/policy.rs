@@ -51,9 +51,11 @@ fn nesting(source: &str) -> usize {
             b'{' if bytes.get(i + 1) == Some(&b'{') => {
                 let rest = &bytes[i + 2..];
                 let rest = rest.strip_prefix(b"~").unwrap_or(rest);
-                match rest.first() {
-                    Some(b'#') => blocks += 1,
-                    Some(b'/') => blocks = blocks.saturating_sub(1),
+                match rest {
+                    // `{{#if}}`, and inverse blocks `{{^if}}` (a bare `{{^}}` is an else).
+                    [b'#', ..] => blocks += 1,
+                    [b'^', next, ..] if *next != b'}' && *next != b'~' => blocks += 1,
+                    [b'/', ..] => blocks = blocks.saturating_sub(1),
                     _ => {}
                 }
             }
@@ -108,6 +110,9 @@ mod tests {
         assert!(compile(&deep).unwrap_err().contains("nest"));
         let parens = format!("{{{{a {}b{}}}}}", "(".repeat(40), ")".repeat(40));
         assert!(compile(&parens).unwrap_err().contains("nest"));
+        let inverse = format!("{}x{}", "{{^a}}".repeat(17), "{{/a}}".repeat(17));
+        assert!(compile(&inverse).unwrap_err().contains("nest"));
+        assert!(compile("{{#if a}}x{{^}}y{{/if}}").is_ok());
         let ok = format!("{}x{}", "{{#if a}}".repeat(16), "{{/if}}".repeat(16));
         assert!(compile(&ok).is_ok());
     }
