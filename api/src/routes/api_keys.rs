@@ -21,8 +21,10 @@ pub struct ApiKeysApi {
 #[derive(Object, serde::Deserialize)]
 struct CreateKey {
     /// A label to tell keys apart.
+    #[oai(validator(min_length = 1, max_length = 100))]
     name: String,
     /// Any of `full`, `designer`, `service`, `auditor`.
+    #[oai(validator(min_items = 1))]
     scopes: Vec<String>,
 }
 

@@ -27,6 +27,7 @@ pub struct ConnectionsApi {
 struct CreateConnection {
     /// `twilio`, `sendgrid`, `generic_rest` or `webhook`.
     provider: String,
+    #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: String,
     /// The provider's credential object, e.g. `{"api_key": "..."}` for SendGrid.
     credentials: Value,
@@ -34,6 +35,7 @@ struct CreateConnection {
 
 #[derive(Object, Deserialize)]
 struct UpdateConnection {
+    #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: Option<String>,
     /// A complete replacement credential object in the provider's shape.
     credentials: Option<Value>,
@@ -44,6 +46,7 @@ struct UpdateConnection {
 pub struct ConnectionBody {
     id: Uuid,
     provider: String,
+    #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: String,
     /// Where requests go, without paths, queries or credentials.
     endpoint_preview: String,

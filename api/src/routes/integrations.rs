@@ -91,6 +91,7 @@ struct WebhookConnector {
 
 #[derive(Object, Deserialize)]
 struct ConnectWebhook {
+    #[oai(validator(min_length = 1, max_length = 200))]
     name: String,
     webhook_url: String,
     signing_secret: Option<String>,
@@ -98,6 +99,7 @@ struct ConnectWebhook {
 
 #[derive(Object, Deserialize)]
 struct UpdateConnector {
+    #[oai(validator(min_length = 1, max_length = 200))]
     name: Option<String>,
     webhook_url: Option<String>,
     /// A new secret, or `null` to stop signing.

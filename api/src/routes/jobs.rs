@@ -97,12 +97,15 @@ impl From<ActionRun> for ActionRunBody {
 #[derive(Object, Serialize, Deserialize)]
 struct CreateJobBody {
     /// The workflow's name.
+    #[oai(validator(min_length = 1))]
     workflow: String,
     /// A published version; the newest when absent.
+    #[oai(validator(minimum(value = "1")))]
     workflow_version: Option<i32>,
     /// The job's initial context (an object).
     context: Option<Value>,
     /// Your id for this job: creating again with the same one returns the first job.
+    #[oai(validator(min_length = 1, max_length = 200))]
     external_id: Option<String>,
 }
 

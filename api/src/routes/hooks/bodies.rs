@@ -13,9 +13,11 @@ use uuid::Uuid;
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWebhook {
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     pub url: String,
     /// Event types or patterns such as `job.*`.
+    #[oai(validator(min_items = 1))]
     pub event_types: Vec<String>,
     /// Signs each delivery (`X-Hook-Signature`, `webhook-signature`) when given.
     pub secret: Option<String>,
@@ -26,6 +28,7 @@ pub struct CreateWebhook {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateWebhook {
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     pub url: Option<String>,
     pub event_types: Option<Vec<String>>,
