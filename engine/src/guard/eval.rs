@@ -2,7 +2,7 @@
 //! produced (a variable's copy, a concatenation, an array built by `map` or `merge`)
 //! costs its size, so a designer's rule cannot loop or grow past its [`Budget`].
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::coerce::{compare, loose_eq, number, strict_eq, to_js_string, to_number, truthy};
 use crate::budget::{json_size, Budget, Exceeded};
@@ -63,7 +63,7 @@ impl From<Exceeded> for EvalError {
     }
 }
 
-type Result<T> = std::result::Result<T, EvalError>;
+pub(super) type Result<T> = std::result::Result<T, EvalError>;
 
 fn invalid<T>(message: impl Into<String>) -> Result<T> {
     Err(EvalError::Invalid(message.into()))
@@ -90,7 +90,7 @@ pub fn operation(rule: &Value) -> Option<(&str, &[Value])> {
     Some((op.as_str(), args))
 }
 
-struct Interpreter<'b> {
+pub(super) struct Interpreter<'b> {
     budget: &'b mut Budget,
     depth: usize,
 }
@@ -109,7 +109,7 @@ impl Interpreter<'_> {
         self.apply(op, args, data)
     }
 
-    fn nested(&mut self, rule: &Value, data: &Value) -> Result<Value> {
+    pub(super) fn nested(&mut self, rule: &Value, data: &Value) -> Result<Value> {
         if self.depth >= MAX_DEPTH {
             return invalid(format!("the rule nests deeper than {MAX_DEPTH} levels"));
         }
@@ -119,18 +119,18 @@ impl Interpreter<'_> {
         result
     }
 
-    fn arg(&mut self, args: &[Value], i: usize, data: &Value) -> Result<Value> {
+    pub(super) fn arg(&mut self, args: &[Value], i: usize, data: &Value) -> Result<Value> {
         match args.get(i) {
             Some(rule) => self.nested(rule, data),
             None => Ok(Value::Null),
         }
     }
 
-    fn all_args(&mut self, args: &[Value], data: &Value) -> Result<Vec<Value>> {
+    pub(super) fn all_args(&mut self, args: &[Value], data: &Value) -> Result<Vec<Value>> {
         args.iter().map(|a| self.nested(a, data)).collect()
     }
 
-    fn produced(&mut self, value: Value) -> Result<Value> {
+    pub(super) fn produced(&mut self, value: Value) -> Result<Value> {
         self.budget.bytes(json_size(&value))?;
         Ok(value)
     }
@@ -303,95 +303,6 @@ impl Interpreter<'_> {
             _ => a % b,
         })
     }
-
-    fn iterate(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
-        let items = match self.arg(args, 0, data)? {
-            Value::Array(items) => items,
-            _ if op == "all" => return Ok(Value::Bool(false)),
-            _ if op == "none" => return Ok(Value::Bool(true)),
-            _ if op == "some" => return Ok(Value::Bool(false)),
-            _ => return Ok(Value::Array(vec![])),
-        };
-        let body = args.get(1).unwrap_or(&Value::Null);
-        if op == "all" && items.is_empty() {
-            return Ok(Value::Bool(false));
-        }
-        let mut out = Vec::new();
-        for item in items {
-            let result = self.nested(body, &item)?;
-            match op {
-                "map" => out.push(self.produced(result)?),
-                "filter" if truthy(&result) => out.push(self.produced(item)?),
-                "all" if !truthy(&result) => return Ok(Value::Bool(false)),
-                "some" if truthy(&result) => return Ok(Value::Bool(true)),
-                "none" if truthy(&result) => return Ok(Value::Bool(false)),
-                _ => {}
-            }
-        }
-        Ok(match op {
-            "all" | "none" => Value::Bool(true),
-            "some" => Value::Bool(false),
-            _ => Value::Array(out),
-        })
-    }
-
-    fn reduce(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let items = match self.arg(args, 0, data)? {
-            Value::Array(items) => items,
-            _ => vec![],
-        };
-        let body = args.get(1).unwrap_or(&Value::Null);
-        let mut accumulator = self.arg(args, 2, data)?;
-        for current in items {
-            let mut scope = Map::new();
-            scope.insert("current".into(), current);
-            scope.insert("accumulator".into(), accumulator);
-            accumulator = self.nested(body, &Value::Object(scope))?;
-        }
-        Ok(accumulator)
-    }
-
-    fn merge(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let mut out = Vec::new();
-        for value in self.all_args(args, data)? {
-            match value {
-                Value::Array(items) => out.extend(items),
-                other => out.push(other),
-            }
-        }
-        self.produced(Value::Array(out))
-    }
-
-    fn in_(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let needle = self.arg(args, 0, data)?;
-        Ok(Value::Bool(match self.arg(args, 1, data)? {
-            Value::String(hay) => hay.contains(&to_js_string(&needle)),
-            Value::Array(items) => items.iter().any(|v| strict_eq(v, &needle)),
-            _ => false,
-        }))
-    }
-
-    fn substr(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let chars: Vec<char> = to_js_string(&self.arg(args, 0, data)?).chars().collect();
-        let len = chars.len() as i64;
-        let clamp = |i: i64| i.clamp(0, len) as usize;
-        let start = to_number(&self.arg(args, 1, data)?);
-        let start = if start.is_nan() { 0 } else { start as i64 };
-        let start = clamp(if start < 0 { len + start } else { start });
-        let end = match args.get(2) {
-            None => chars.len(),
-            Some(_) => {
-                let n = to_number(&self.arg(args, 2, data)?);
-                let n = if n.is_nan() { 0 } else { n as i64 };
-                if n < 0 {
-                    clamp(len + n).max(start)
-                } else {
-                    clamp(start as i64 + n)
-                }
-            }
-        };
-        self.produced(Value::String(chars[start..end].iter().collect()))
-    }
 }
 
 fn arithmetic(result: f64) -> Result<Value> {
@@ -402,120 +313,4 @@ fn arithmetic(result: f64) -> Result<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::budget::Limits;
-    use serde_json::json;
-
-    fn run(rule: Value, data: Value) -> Value {
-        eval(&rule, &data, &mut Budget::new(Limits::GUARD)).unwrap()
-    }
-
-    #[test]
-    fn the_reference_operators_work() {
-        let data = json!({"a": 5, "s": "hello", "xs": [1, 2, 3, 4], "o": {"k": null}});
-        assert_eq!(
-            run(json!({"+": [1, "2", {"var": "a"}]}), data.clone()),
-            json!(8)
-        );
-        assert_eq!(run(json!({"-": [{"var": "a"}]}), data.clone()), json!(-5));
-        assert_eq!(
-            run(json!({"<": [1, {"var": "a"}, 10]}), data.clone()),
-            json!(true)
-        );
-        assert_eq!(
-            run(json!({"if": [false, 1, {"var": "zz"}, 2, 3]}), data.clone()),
-            json!(3)
-        );
-        assert_eq!(run(json!({"or": [0, "", "x"]}), data.clone()), json!("x"));
-        assert_eq!(run(json!({"and": [1, 0, 2]}), data.clone()), json!(0));
-        assert_eq!(
-            run(
-                json!({"map": [{"var": "xs"}, {"*": [{"var": ""}, 2]}]}),
-                data.clone()
-            ),
-            json!([2, 4, 6, 8])
-        );
-        assert_eq!(
-            run(
-                json!({"filter": [{"var": "xs"}, {">": [{"var": ""}, 2]}]}),
-                data.clone()
-            ),
-            json!([3, 4])
-        );
-        assert_eq!(
-            run(
-                json!({"reduce": [{"var": "xs"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}),
-                data.clone()
-            ),
-            json!(10)
-        );
-        assert_eq!(
-            run(
-                json!({"some": [{"var": "xs"}, {"==": [{"var": ""}, 3]}]}),
-                data.clone()
-            ),
-            json!(true)
-        );
-        assert_eq!(run(json!({"all": [[], true]}), data.clone()), json!(false));
-        assert_eq!(
-            run(json!({"merge": [[1], 2, [3, [4]]]}), data.clone()),
-            json!([1, 2, 3, [4]])
-        );
-        assert_eq!(
-            run(json!({"in": ["ell", {"var": "s"}]}), data.clone()),
-            json!(true)
-        );
-        assert_eq!(
-            run(json!({"cat": ["a", 1, null]}), data.clone()),
-            json!("a1null")
-        );
-        assert_eq!(
-            run(json!({"substr": [{"var": "s"}, -3, 2]}), data.clone()),
-            json!("ll")
-        );
-        assert_eq!(
-            run(json!({"missing": ["a", "b", "o.k"]}), data.clone()),
-            json!(["b", "o.k"])
-        );
-        assert_eq!(
-            run(json!({"missing_some": [1, ["a", "b"]]}), data.clone()),
-            json!([])
-        );
-        assert_eq!(
-            run(json!({"var": ["nope", "default"]}), data.clone()),
-            json!("default")
-        );
-        assert_eq!(run(json!({"max": [1, 7, "3"]}), data), json!(7));
-    }
-
-    #[test]
-    fn a_doubling_reduce_runs_out_of_memory_not_the_process() {
-        let rule = json!({"reduce": [
-            {"var": "xs"},
-            {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]},
-            "xxxxxxxxxxxxxxxx"
-        ]});
-        let data = json!({"xs": (0..64).collect::<Vec<_>>()});
-        let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD)).unwrap_err();
-        assert!(matches!(err, EvalError::Budget(Exceeded::Bytes(_))));
-    }
-
-    #[test]
-    fn a_long_loop_runs_out_of_steps() {
-        let rule = json!({"map": [{"var": "xs"}, {"+": [{"var": ""}, 1, 2, 3, 4, 5, 6]}]});
-        let data = json!({"xs": (0..20_000).collect::<Vec<_>>()});
-        let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD)).unwrap_err();
-        assert!(matches!(err, EvalError::Budget(Exceeded::Steps(_))));
-    }
-
-    #[test]
-    fn division_by_zero_is_an_error_not_infinity() {
-        let err = eval(
-            &json!({"/": [1, 0]}),
-            &json!({}),
-            &mut Budget::new(Limits::GUARD),
-        );
-        assert!(matches!(err, Err(EvalError::Invalid(_))));
-    }
-}
+mod tests;

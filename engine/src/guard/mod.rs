@@ -6,6 +6,7 @@
 //! steps, bytes and time ([`crate::budget::Budgets::guard`]), on a blocking thread rather
 //! than an async worker thread ([`evaluate_off_thread`]).
 
+mod arrays;
 mod coerce;
 mod eval;
 

@@ -1,0 +1,99 @@
+//! JSONLogic's operators over lists and text: `map`, `filter`, `all`, `none`, `some`,
+//! `reduce`, `merge`, `in` and `substr`. Each loop iteration is a nested evaluation, so it
+//! is counted like any other step, and every list built is charged to the budget.
+
+use serde_json::{Map, Value};
+
+use super::coerce::{strict_eq, to_js_string, to_number, truthy};
+use super::eval::{Interpreter, Result};
+
+impl Interpreter<'_> {
+    pub(super) fn iterate(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
+        let items = match self.arg(args, 0, data)? {
+            Value::Array(items) => items,
+            _ if op == "all" => return Ok(Value::Bool(false)),
+            _ if op == "none" => return Ok(Value::Bool(true)),
+            _ if op == "some" => return Ok(Value::Bool(false)),
+            _ => return Ok(Value::Array(vec![])),
+        };
+        let body = args.get(1).unwrap_or(&Value::Null);
+        if op == "all" && items.is_empty() {
+            return Ok(Value::Bool(false));
+        }
+        let mut out = Vec::new();
+        for item in items {
+            let result = self.nested(body, &item)?;
+            match op {
+                "map" => out.push(self.produced(result)?),
+                "filter" if truthy(&result) => out.push(self.produced(item)?),
+                "all" if !truthy(&result) => return Ok(Value::Bool(false)),
+                "some" if truthy(&result) => return Ok(Value::Bool(true)),
+                "none" if truthy(&result) => return Ok(Value::Bool(false)),
+                _ => {}
+            }
+        }
+        Ok(match op {
+            "all" | "none" => Value::Bool(true),
+            "some" => Value::Bool(false),
+            _ => Value::Array(out),
+        })
+    }
+
+    pub(super) fn reduce(&mut self, args: &[Value], data: &Value) -> Result<Value> {
+        let items = match self.arg(args, 0, data)? {
+            Value::Array(items) => items,
+            _ => vec![],
+        };
+        let body = args.get(1).unwrap_or(&Value::Null);
+        let mut accumulator = self.arg(args, 2, data)?;
+        for current in items {
+            let mut scope = Map::new();
+            scope.insert("current".into(), current);
+            scope.insert("accumulator".into(), accumulator);
+            accumulator = self.nested(body, &Value::Object(scope))?;
+        }
+        Ok(accumulator)
+    }
+
+    pub(super) fn merge(&mut self, args: &[Value], data: &Value) -> Result<Value> {
+        let mut out = Vec::new();
+        for value in self.all_args(args, data)? {
+            match value {
+                Value::Array(items) => out.extend(items),
+                other => out.push(other),
+            }
+        }
+        self.produced(Value::Array(out))
+    }
+
+    pub(super) fn in_(&mut self, args: &[Value], data: &Value) -> Result<Value> {
+        let needle = self.arg(args, 0, data)?;
+        Ok(Value::Bool(match self.arg(args, 1, data)? {
+            Value::String(hay) => hay.contains(&to_js_string(&needle)),
+            Value::Array(items) => items.iter().any(|v| strict_eq(v, &needle)),
+            _ => false,
+        }))
+    }
+
+    pub(super) fn substr(&mut self, args: &[Value], data: &Value) -> Result<Value> {
+        let chars: Vec<char> = to_js_string(&self.arg(args, 0, data)?).chars().collect();
+        let len = chars.len() as i64;
+        let clamp = |i: i64| i.clamp(0, len) as usize;
+        let start = to_number(&self.arg(args, 1, data)?);
+        let start = if start.is_nan() { 0 } else { start as i64 };
+        let start = clamp(if start < 0 { len + start } else { start });
+        let end = match args.get(2) {
+            None => chars.len(),
+            Some(_) => {
+                let n = to_number(&self.arg(args, 2, data)?);
+                let n = if n.is_nan() { 0 } else { n as i64 };
+                if n < 0 {
+                    clamp(len + n).max(start)
+                } else {
+                    clamp(start as i64 + n)
+                }
+            }
+        };
+        self.produced(Value::String(chars[start..end].iter().collect()))
+    }
+}
