@@ -7,13 +7,15 @@ use poem::{Endpoint, EndpointExt, Route};
 
 use crate::allow::AllowHeader;
 use crate::body_limit::BodyLimit;
+use crate::console;
 use crate::openapi;
 use crate::problem;
 use crate::request_rule::RequestRule;
 use crate::routes;
 use crate::state::AppState;
 
-/// Builds the application: `/openapi.json`, `/docs`, and the API.
+/// Builds the application: `/openapi.json`, `/docs`, the console under `/admin`, and the
+/// API.
 pub fn build(state: AppState) -> impl Endpoint {
     let api = routes::api(state.clone());
     let document = openapi::document(&api.spec());
@@ -27,6 +29,7 @@ pub fn build(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/admin", console::routes())
         .nest("/", api)
         .with(BodyLimit)
         .with(RequestRule)

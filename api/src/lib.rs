@@ -14,6 +14,7 @@ pub mod auth;
 pub mod body_limit;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod database;
 pub mod idempotency;
 pub mod json_body;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use switchyard_api::cli;
-use switchyard_api::config::{AuditCommand, Cli, Command, KeysCommand, TenantCommand};
+use switchyard_api::config::{AuditCommand, Cli, Command, KeysCommand, TenantCommand, UserCommand};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -40,6 +40,14 @@ async fn main() -> std::process::ExitCode {
                 .await
                 .map(|_| true)
         }
+        Command::User(UserCommand::Create {
+            tenant,
+            email,
+            role,
+            password_stdin,
+        }) => cli::user::create(&args.database, *tenant, email, role, *password_stdin)
+            .await
+            .map(|_| true),
         Command::Audit(AuditCommand::Verify { tenant }) => {
             cli::audit::verify(&args.database, *tenant).await
         }

@@ -2,14 +2,16 @@
 
 use serde_json::{json, Value};
 
-use crate::{ApiKeyId, TenantId};
+use crate::{ApiKeyId, TenantId, UserId};
 
 /// The tenant and key behind a request, and the request's ids.
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub tenant_id: TenantId,
-    /// `None` for the command line and other operator actions.
+    /// `None` for the command line, other operator actions and console sessions.
     pub key_id: Option<ApiKeyId>,
+    /// The signed-in person, for requests made with a console session.
+    pub user_id: Option<UserId>,
     pub request_id: String,
     pub idempotency_key: Option<String>,
 }
@@ -20,17 +22,23 @@ impl Actor {
         Actor {
             tenant_id,
             key_id: None,
+            user_id: None,
             request_id: uuid::Uuid::new_v4().to_string(),
             idempotency_key: None,
         }
     }
 
-    /// The event metadata: actor key id, request id, idempotency key.
+    /// The event metadata: actor key id, request id, idempotency key, and the actor's
+    /// user id when a person made the request through the console.
     pub fn metadata(&self) -> Value {
-        json!({
+        let mut metadata = json!({
             "actor_key_id": self.key_id,
             "request_id": self.request_id,
             "idempotency_key": self.idempotency_key,
-        })
+        });
+        if let Some(user_id) = self.user_id {
+            metadata["actor_user_id"] = json!(user_id);
+        }
+        metadata
     }
 }

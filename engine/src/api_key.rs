@@ -50,11 +50,14 @@ impl SecretKey {
     }
 }
 
-/// The authenticated caller behind a key.
+/// The authenticated caller behind a key or a console session.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub tenant_id: TenantId,
-    pub key_id: ApiKeyId,
+    /// The key, when the caller sent one.
+    pub key_id: Option<ApiKeyId>,
+    /// The person, when the caller is a signed-in console session.
+    pub user_id: Option<crate::UserId>,
     pub scopes: Vec<Scope>,
 }
 
@@ -149,7 +152,8 @@ pub async fn authenticate(pool: &Pool, token: &str) -> Result<Option<Principal>,
     };
     let names: Vec<String> = row.get(2);
     Ok(Some(Principal {
-        key_id: ApiKeyId(row.get(0)),
+        key_id: Some(ApiKeyId(row.get(0))),
+        user_id: None,
         tenant_id: TenantId(row.get(1)),
         scopes: names.iter().filter_map(|n| Scope::parse(n)).collect(),
     }))

@@ -47,3 +47,7 @@ typed_id!(
     /// An event in the log.
     EventId
 );
+typed_id!(
+    /// A person who signs in to the console.
+    UserId
+);

@@ -11,6 +11,7 @@
 //! - [`subscription`]: event subscriptions, the dispatcher that fans the log out into
 //!   deliveries, and the deliveries themselves.
 //! - [`idempotency`], [`tenant`], [`api_key`]: stored responses, tenants and keys.
+//! - [`user`]: console accounts (argon2id passwords, roles) and their sessions.
 //! - [`store`] and [`embedded`]: the PostgreSQL pool, migrations, and the private cluster
 //!   used when no `DATABASE_URL` is given.
 //!
@@ -39,9 +40,10 @@ pub mod stored_json;
 pub mod subscription;
 pub mod template;
 pub mod tenant;
+pub mod user;
 pub mod workflow;
 
 pub use actor::Actor;
 pub use error::StoreError;
-pub use ids::{ApiKeyId, EventId, JobId, TenantId};
+pub use ids::{ApiKeyId, EventId, JobId, TenantId, UserId};
 pub use store::Pool;

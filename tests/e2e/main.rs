@@ -4,6 +4,7 @@
 mod access;
 mod concurrency;
 mod connections;
+mod console;
 mod delivery;
 mod demo;
 mod embedded;

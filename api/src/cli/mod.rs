@@ -6,6 +6,7 @@ pub mod demo;
 pub mod keys;
 pub mod serve;
 pub mod tenant;
+pub mod user;
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM). The handlers are
 /// registered when this is called, not when the future is first polled, so call it early:

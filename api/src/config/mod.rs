@@ -285,6 +285,9 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage console users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Audit the event log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -358,6 +361,26 @@ pub enum TenantCommand {
     Create {
         #[arg(long)]
         name: String,
+    },
+}
+
+/// `switchyard user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a console user; prints {"user_id", "email", "role", "password"} as JSON, with a
+    /// generated password shown once (null when it was read from standard input).
+    Create {
+        /// The tenant the user belongs to.
+        #[arg(long)]
+        tenant: uuid::Uuid,
+        #[arg(long)]
+        email: String,
+        /// `admin`, `designer` or `auditor`.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use switchyard_actions::connections::{self, ConnectionInput};
 use switchyard_engine::api_key::{self, Scope};
+use switchyard_engine::user::{self, password, Role};
 use switchyard_engine::{tenant, workflow, Actor};
 
 use crate::config::{Cli, DemoArgs};
@@ -60,6 +61,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let tenant_id = tenant::create(&state.pool, "demo").await?;
     let actor = Actor::operator(tenant_id);
     let (_, key) = api_key::create(&state.pool, &actor, "demo full key", &[Scope::Full]).await?;
+    // Every demo run makes a new tenant, so its admin's email carries the tenant's id.
+    let email = format!("demo-{}@example.com", &tenant_id.to_string()[..8]);
+    let password = password::generate();
+    user::create(&state.pool, &actor, &email, Role::Admin, &password).await?;
     let crm = connections::create(
         &state.pool,
         &state.sealer(),
@@ -107,6 +112,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("  export SWITCHYARD_URL=http://{addr}");
     println!("  export SWITCHYARD_KEY={}", key.expose());
+    println!();
+    println!("The console: http://{addr}/admin  (an admin of the demo tenant, shown once)");
+    println!("  email:    {email}");
+    println!("  password: {password}");
     println!();
     println!(
         "The catch-hook receiver stays on {} (signing secret '{DEMO_SIGNING_SECRET}') and prints what reaches it.",

@@ -1,0 +1,160 @@
+//! Console accounts: people of one tenant with a role, signing in with email and password.
+//!
+//! - [`password`]: argon2id hashing and generated passwords.
+//! - [`session`]: server-side sessions behind an opaque cookie token.
+//!
+//! A role maps onto the API's scopes, so a signed-in person may do exactly what a key
+//! with that scope may: `admin` is `full`, `designer` is `designer`, `auditor` is
+//! `auditor` (read only).
+
+pub mod password;
+pub mod session;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use thiserror::Error;
+
+use crate::api_key::Scope;
+use crate::log::{append, NewEvent, StreamLock};
+use crate::{Actor, Pool, StoreError, TenantId, UserId};
+
+/// What a person may do in the console and through the API with their session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Designer,
+    Auditor,
+}
+
+impl Role {
+    /// Every role, for messages.
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Designer, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Designer => "designer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// The API scope this role acts with.
+    pub fn scope(self) -> Scope {
+        match self {
+            Role::Admin => Scope::Full,
+            Role::Designer => Scope::Designer,
+            Role::Auditor => Scope::Auditor,
+        }
+    }
+}
+
+/// A person as stored, without the password hash.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a user could not be created.
+#[derive(Debug, Error)]
+pub enum UserError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("a user with the email {0} already exists")]
+    EmailTaken(String),
+    #[error("no tenant with id {0}")]
+    NoTenant(TenantId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn check_email(email: &str) -> Result<String, UserError> {
+    let email = email.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if !plausible {
+        return Err(UserError::Invalid {
+            field: "email",
+            message: "give an email address such as ana@example.com".into(),
+        });
+    }
+    Ok(email)
+}
+
+/// Creates a user of `tenant_id` with `password` (already checked by the caller's rules:
+/// see [`password::check`]); records `user.created` (without the password) in the user's
+/// own stream.
+pub async fn create(
+    pool: &Pool,
+    actor: &Actor,
+    email: &str,
+    role: Role,
+    password: &str,
+) -> Result<User, UserError> {
+    let email = check_email(email)?;
+    password::check(password).map_err(|message| UserError::Invalid {
+        field: "password",
+        message,
+    })?;
+    let secret = password.to_string();
+    let phc = tokio::task::spawn_blocking(move || password::hash(&secret))
+        .await
+        .map_err(|_| StoreError::Corrupt("hashing the password failed".into()))?;
+    let id = UserId::new();
+    let mut client = pool.get().await.map_err(StoreError::from)?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let exists = tx
+        .query_opt("SELECT 1 FROM tenants WHERE id = $1", &[&actor.tenant_id.0])
+        .await
+        .map_err(StoreError::from)?;
+    if exists.is_none() {
+        return Err(UserError::NoTenant(actor.tenant_id));
+    }
+    let inserted = tx
+        .query_opt(
+            "INSERT INTO users (id, tenant_id, email, role, password_hash) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT ((lower(email))) DO NOTHING RETURNING created_at",
+            &[&id.0, &actor.tenant_id.0, &email, &role.as_str(), &phc],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    let created_at: DateTime<Utc> = match inserted {
+        Some(row) => row.try_get(0).map_err(StoreError::from)?,
+        None => return Err(UserError::EmailTaken(email)),
+    };
+    append(
+        &tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id: id.0,
+            event_type: "user.created",
+            data: json!({ "id": id, "email": email, "role": role }),
+            metadata: actor.metadata(),
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(User {
+        id,
+        tenant_id: actor.tenant_id,
+        email,
+        role,
+        created_at,
+    })
+}

@@ -1,0 +1,135 @@
+//! Server-side sessions. The browser holds an opaque random token; the database holds its
+//! SHA-256, the user, and two clocks: an idle limit ([`IDLE`]) and an absolute one
+//! ([`LIFETIME`]). Signing in always makes a new token (no session fixation); signing out
+//! revokes it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use sha2::{Digest, Sha256};
+
+use super::{password, Role};
+use crate::{Pool, StoreError, TenantId, UserId};
+
+/// A session ends after this long without a request.
+pub const IDLE: Duration = Duration::from_secs(2 * 3600);
+/// A session ends this long after sign-in, however busy.
+pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// `last_seen_at` is written at most this often per session.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// A session's token, as given to the browser once. Neither `Debug` nor `Display`.
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// The token, for the one cookie that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who a live session belongs to.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user_id: UserId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub role: Role,
+}
+
+fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Checks `email` and `password` and starts a session. `None` when they do not match an
+/// active user (the same answer, and about the same time, either way).
+pub async fn sign_in(
+    pool: &Pool,
+    email: &str,
+    secret: &str,
+) -> Result<Option<(SessionToken, SignedIn)>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT id, tenant_id, email, role, password_hash FROM users \
+             WHERE lower(email) = lower($1) AND disabled_at IS NULL",
+            &[&email.trim()],
+        )
+        .await?;
+    let stored: Option<String> = row.as_ref().map(|r| r.try_get(4)).transpose()?;
+    let given = secret.to_string();
+    let matches = tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &given))
+        .await
+        .unwrap_or(false);
+    let (Some(row), true) = (row, matches) else {
+        return Ok(None);
+    };
+    let role: String = row.try_get(3)?;
+    let signed_in = SignedIn {
+        user_id: UserId(row.try_get(0)?),
+        tenant_id: TenantId(row.try_get(1)?),
+        email: row.try_get(2)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+    };
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 43);
+    client
+        .execute(
+            "INSERT INTO sessions (id, user_id, token_sha256, expires_at) \
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+            &[
+                &uuid::Uuid::now_v7(),
+                &signed_in.user_id.0,
+                &digest(&token),
+                &(LIFETIME.as_secs_f64()),
+            ],
+        )
+        .await?;
+    Ok(Some((SessionToken(token), signed_in)))
+}
+
+/// The session behind `token`, if it is live; keeps it alive.
+pub async fn resume(pool: &Pool, token: &str) -> Result<Option<SignedIn>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT s.id, s.last_seen_at, u.id, u.tenant_id, u.email, u.role \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > now() \
+               AND s.last_seen_at > now() - make_interval(secs => $2) AND u.disabled_at IS NULL",
+            &[&digest(token), &IDLE.as_secs_f64()],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let last_seen: DateTime<Utc> = row.try_get(1)?;
+    if (Utc::now() - last_seen).to_std().unwrap_or_default() > TOUCH_EVERY {
+        let id: uuid::Uuid = row.try_get(0)?;
+        client
+            .execute(
+                "UPDATE sessions SET last_seen_at = now() WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+    }
+    let role: String = row.try_get(5)?;
+    Ok(Some(SignedIn {
+        user_id: UserId(row.try_get(2)?),
+        tenant_id: TenantId(row.try_get(3)?),
+        email: row.try_get(4)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+    }))
+}
+
+/// Ends the session behind `token` (signing out); unknown tokens are ignored.
+pub async fn sign_out(pool: &Pool, token: &str) -> Result<(), StoreError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "UPDATE sessions SET revoked_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL",
+            &[&digest(token)],
+        )
+        .await?;
+    Ok(())
+}
