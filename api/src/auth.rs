@@ -73,7 +73,7 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     // Every credential a request presents must hold: a key sent with a dead or forged
     // session cookie is refused rather than letting the cookie pass unnoticed.
     if let Some(token) = req.cookie().get(SESSION_COOKIE) {
-        let live = session::resume(&state.pool, &token.value_str())
+        let live = session::resume(&state.pool, token.value_str())
             .await
             .map_err(ApiError::from)?;
         if live.is_none() {
