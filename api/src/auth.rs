@@ -63,12 +63,7 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         .map_err(ApiError::from)?
         .ok_or_else(|| {
             state.throttle.auth_failed(client);
-            ApiError::from(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Unauthorized",
-                "the API key is unknown or revoked",
-            ))
+            unauthorized("the API key is unknown or revoked")
         })?;
     // Every credential a request presents must hold: a key sent with a dead or forged
     // session cookie is refused rather than letting the cookie pass unnoticed.
@@ -111,14 +106,7 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<Caller> {
     let signed_in = session::resume(&state.pool, &cookie.key)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(|| {
-            ApiError::from(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Unauthorized",
-                "the session has ended; sign in again",
-            ))
-        })?;
+        .ok_or_else(|| unauthorized("the session has ended; sign in again"))?;
     state.throttle.tenant_request(signed_in.tenant_id)?;
     Ok(Caller {
         principal: Principal {
