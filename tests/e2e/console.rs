@@ -2,6 +2,8 @@
 //! the session cookie, the API with a session (its role's scope, same-origin only), and
 //! the sign-in throttle.
 
+use std::time::Duration;
+
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -10,7 +12,7 @@ use switchyard_engine::user::{self, Role};
 use switchyard_engine::Actor;
 
 use crate::support::cluster::fresh_database;
-use crate::support::TestApp;
+use crate::support::{eventually, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -177,15 +179,25 @@ async fn a_session_calls_the_api_as_its_role_and_only_from_this_origin() {
     // The auditor reads, and is refused anything else.
     let refused = publish(&auditor, true).await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let events = http
-        .get(app.url("/api/v1/events?type=workflow.published"))
-        .header("cookie", &auditor)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), StatusCode::OK);
-    let events: Value = events.json().await.unwrap();
-    let published = &events["items"][0];
+    // (Readers return an event once every older transaction has ended.)
+    let published = eventually(
+        "the event to be listed",
+        Duration::from_secs(10),
+        || async {
+            let events = http
+                .get(app.url("/api/v1/events?type=workflow.published"))
+                .header("cookie", &auditor)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(events.status(), StatusCode::OK);
+            let events: Value = events.json().await.unwrap();
+            events["items"]
+                .as_array()
+                .and_then(|items| items.first().cloned())
+        },
+    )
+    .await;
     assert!(
         published["metadata"]["actor_user_id"].is_string(),
         "the event names the person: {published}"

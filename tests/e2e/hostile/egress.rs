@@ -282,7 +282,25 @@ async fn credentials_echoed_by_a_receiver_never_enter_the_log() {
     app.publish_actions("echo", json!(actions)).await;
     let job = app.run("echo", "go", json!({})).await;
     app.settled_actions(&job).await;
-    let events = app.all_events(500).await;
+    // (Readers return an event once every older transaction has ended.)
+    let events = eventually(
+        "the outcomes to be listed",
+        Duration::from_secs(10),
+        || async {
+            let events = app.all_events(500).await;
+            let finals = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e["type"].as_str(),
+                        Some("action.succeeded" | "action.failed")
+                    )
+                })
+                .count();
+            (finals == 4).then_some(events)
+        },
+    )
+    .await;
     let stored = serde_json::to_string(&events).unwrap()
         + &serde_json::to_string(
             &app.get(&format!("/api/v1/jobs/{job}/actions"), &app.key)
