@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{deliveries_when, subscribe, SECRET};
 use crate::support::http::test_worker;
@@ -243,10 +243,19 @@ async fn over_the_rate_limit_deliveries_wait_and_are_never_dropped() {
     for _ in 0..6 {
         app.create_job("field_service_job").await;
     }
+    // A delivery is `pending` both before its first claim and once deferred to the window:
+    // wait until the three over the limit have been claimed and deferred.
+    let deferred = |d: &Value| {
+        d["status"] == "pending"
+            && d["nextAttemptAt"]
+                .as_str()
+                .and_then(|at| at.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|at| at > chrono::Utc::now() + chrono::Duration::seconds(30))
+    };
     let items = deliveries_when(&app, &id, "three sent, three waiting", |d| {
         d.len() == 6
             && d.iter().filter(|d| d["status"] == "succeeded").count() == 3
-            && d.iter().filter(|d| d["status"] == "pending").count() == 3
+            && d.iter().filter(|d| deferred(d)).count() == 3
     })
     .await;
     for waiting in items.iter().filter(|d| d["status"] == "pending") {
