@@ -4,7 +4,7 @@
 //! another site's behalf, so a session request that changes anything must come from this
 //! origin (`Sec-Fetch-Site: same-origin`, or an `Origin` equal to `Host`).
 
-use poem::http::{Method, StatusCode};
+use poem::http::{header, Method, StatusCode};
 use poem::Request;
 use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::SecurityScheme;
@@ -67,8 +67,8 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         })?;
     // Every credential a request presents must hold: a key sent with a dead or forged
     // session cookie is refused rather than letting the cookie pass unnoticed.
-    if let Some(token) = req.cookie().get(SESSION_COOKIE) {
-        let live = session::resume(&state.pool, token.value_str())
+    if let Some(token) = session_token(req) {
+        let live = session::resume(&state.pool, &token)
             .await
             .map_err(ApiError::from)?;
         if live.is_none() {
@@ -118,6 +118,19 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<Caller> {
         request_id: request_id(req),
         cross_site: !is_safe(req.method()) && !same_origin(req),
     })
+}
+
+/// The session token the browser sent in the `Cookie` header, if any.
+pub fn session_token(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|value| !value.is_empty())
 }
 
 /// Methods that change nothing.

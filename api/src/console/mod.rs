@@ -12,9 +12,7 @@ mod pages;
 mod sign_in;
 
 use poem::http::header;
-use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-
-use crate::auth::SESSION_COOKIE;
+use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Response, Route};
 
 /// The console's routes, to be nested at `/admin`.
 pub fn routes() -> impl Endpoint {
@@ -47,19 +45,6 @@ fn secure(response: &mut Response) {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
     }
-}
-
-/// The session token the browser sent, if any.
-fn session_token(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|value| !value.is_empty())
 }
 
 /// A `303 See Other` to `location`.

@@ -10,7 +10,8 @@ use poem::{handler, Request, Response};
 use serde_json::{json, Value};
 use switchyard_engine::user::session::{self, SignedIn};
 
-use super::{see_other, session_token};
+use super::see_other;
+use crate::auth::session_token;
 use crate::state::AppState;
 
 fn engine() -> &'static Handlebars<'static> {

@@ -11,7 +11,8 @@ use serde_json::json;
 use switchyard_engine::user::session;
 
 use super::pages::render;
-use super::{see_other, session_token};
+use super::see_other;
+use crate::auth::session_token;
 use crate::auth::{same_origin, SESSION_COOKIE};
 use crate::state::AppState;
 

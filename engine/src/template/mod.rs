@@ -89,11 +89,23 @@ pub fn render_payload(
     body: Option<&Value>,
     context: &Value,
 ) -> Result<Payload, RenderError> {
+    // Handlebars renders from its own copy of the context: make it once per payload.
+    let ctx = Context::wraps(context).map_err(|e| RenderError::Other(e.to_string()))?;
+    let scope = Scope {
+        value: context,
+        ctx: &ctx,
+    };
     with_budget(Budget::new(budget::current().template), || {
-        let path = path.map(|p| render_one(p, context)).transpose()?;
-        let body = body.map(|b| render_tree(b, context)).transpose()?;
+        let path = path.map(|p| render_one(p, &scope)).transpose()?;
+        let body = body.map(|b| render_tree(b, &scope)).transpose()?;
         Ok((path, body))
     })
+}
+
+/// The context as JSON (for single-expression leaves) and as handlebars holds it.
+struct Scope<'a> {
+    value: &'a Value,
+    ctx: &'a Context,
 }
 
 /// [`render_payload`] on a blocking thread; a panic becomes a render error.
@@ -111,15 +123,14 @@ pub async fn render_payload_off_thread(
         })
 }
 
-fn render_one(source: &str, context: &Value) -> Result<String, RenderError> {
+fn render_one(source: &str, scope: &Scope<'_>) -> Result<String, RenderError> {
     // Stored definitions were checked at publish; checking again costs one compile,
     // which rendering needs anyway, and holds old rows to today's limits.
     let template = policy::compile(source).map_err(RenderError::Other)?;
-    let ctx = Context::wraps(context).map_err(|e| RenderError::Other(e.to_string()))?;
     let mut rc = RenderContext::new(None);
     let mut writer = MeteredWriter::default();
     template
-        .render(engine(), &ctx, &mut rc, &mut writer)
+        .render(engine(), scope.ctx, &mut rc, &mut writer)
         .map_err(|err| match err.reason() {
             RenderErrorReason::MissingVariable(Some(name)) => RenderError::Missing(name.clone()),
             RenderErrorReason::IOError(io) => RenderError::Budget(io.to_string()),
@@ -131,26 +142,26 @@ fn render_one(source: &str, context: &Value) -> Result<String, RenderError> {
     Ok(writer.out)
 }
 
-fn render_tree(value: &Value, context: &Value) -> Result<Value, RenderError> {
+fn render_tree(value: &Value, scope: &Scope<'_>) -> Result<Value, RenderError> {
     Ok(match value {
         Value::String(s) => match single_path(s) {
             Some(path) => {
-                let found =
-                    lookup(context, path).ok_or_else(|| RenderError::Missing(path.to_string()))?;
+                let found = lookup(scope.value, path)
+                    .ok_or_else(|| RenderError::Missing(path.to_string()))?;
                 charge(1, json_size(found)).map_err(|e| RenderError::Budget(e.to_string()))?;
                 found.clone()
             }
-            None => Value::String(render_one(s, context)?),
+            None => Value::String(render_one(s, scope)?),
         },
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| render_tree(item, context))
+                .map(|item| render_tree(item, scope))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_tree(v, context)?)))
+                .map(|(k, v)| Ok((k.clone(), render_tree(v, scope)?)))
                 .collect::<Result<_, RenderError>>()?,
         ),
         other => other.clone(),
