@@ -121,16 +121,19 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<Caller> {
 }
 
 /// The session token the browser sent in the `Cookie` header, if any.
+/// Any value counts, even an empty or garbled one: a cookie that was sent must hold.
 pub fn session_token(req: &Request) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|value| !value.is_empty())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .flat_map(|v| {
+            v.split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(name, _)| name.trim() == SESSION_COOKIE)
+                .map(|(_, value)| value.trim().trim_matches('"').to_string())
+        })
+        .next()
 }
 
 /// Methods that change nothing.

@@ -203,14 +203,20 @@ async fn a_session_calls_the_api_as_its_role_and_only_from_this_origin() {
         "the event names the person: {published}"
     );
     // A key sent with a dead session cookie is refused: every credential presented must hold.
-    let resp = http
-        .get(app.url("/api/v1/workflows"))
-        .bearer_auth(&app.key)
-        .header("cookie", "switchyard_session=made-up")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    for cookie in [
+        "switchyard_session=made-up",
+        "switchyard_session=",
+        "a=b; switchyard_session = \"x\"",
+    ] {
+        let resp = http
+            .get(app.url("/api/v1/workflows"))
+            .bearer_auth(&app.key)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{cookie}");
+    }
     // A revoked or made-up session is 401, as a bad key is.
     let resp = http
         .get(app.url("/api/v1/workflows"))
