@@ -359,3 +359,30 @@ pub async fn newest_of(
         .map(from_row)
         .transpose()
 }
+
+/// For each of the tenant's connections, the workflows whose newest version uses it (the
+/// same rule that stops a connection in use from being deleted).
+pub async fn used_by(
+    pool: &Pool,
+    tenant_id: TenantId,
+) -> Result<std::collections::HashMap<Uuid, Vec<String>>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT c.id, latest.name FROM connections c \
+             JOIN (SELECT DISTINCT ON (name) name, definition FROM workflows \
+                   WHERE tenant_id = $1 ORDER BY name, version DESC) latest \
+               ON position(c.id::text in latest.definition::text) > 0 \
+             WHERE c.tenant_id = $1 ORDER BY latest.name",
+            &[&tenant_id.0],
+        )
+        .await?;
+    let mut users: std::collections::HashMap<Uuid, Vec<String>> = Default::default();
+    for row in rows {
+        users
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    Ok(users)
+}

@@ -22,7 +22,7 @@ fn problem(field: &str, message: impl Into<String>) -> CredentialProblem {
 }
 
 /// `(required, optional)` fields of each provider.
-fn shape(provider: Provider) -> (&'static [&'static str], &'static [&'static str]) {
+pub(super) fn shape(provider: Provider) -> (&'static [&'static str], &'static [&'static str]) {
     match provider {
         Provider::GenericRest => (&["base_url"], &["auth_header"]),
         Provider::Twilio => (&["account_sid", "auth_token"], &[]),

@@ -46,6 +46,24 @@ impl Provider {
     pub fn parse(name: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.as_str() == name)
     }
+
+    /// The catalog's name and one-line description of the provider.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Provider::Webhook => (
+                "Webhook / Zapier",
+                "Signed JSON to an automation URL: a Zapier Catch Hook, a Make webhook, any HTTPS endpoint.",
+            ),
+            Provider::GenericRest => ("REST API", "Any REST API, with an optional Authorization header."),
+            Provider::Twilio => ("Twilio", "Twilio's REST API, form-encoded with HTTP Basic auth."),
+            Provider::Sendgrid => ("SendGrid", "SendGrid's v3 API with a Bearer API key."),
+        }
+    }
+
+    /// The credential object's `(required, optional)` fields.
+    pub fn credential_fields(self) -> (&'static [&'static str], &'static [&'static str]) {
+        credentials::shape(self)
+    }
 }
 
 /// Where the providers with a public API live; configurable so tests use local fakes.

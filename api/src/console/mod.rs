@@ -1,26 +1,58 @@
-//! The console, under `/admin`: server-rendered pages (handlebars with HTML escaping, one
-//! embedded stylesheet, no script), so the single binary serves it with nothing to build
-//! and nothing fetched at run time.
+//! The console, under `/admin`: server-rendered pages (handlebars with HTML escaping), one
+//! embedded stylesheet and one embedded script, so the single binary serves it with
+//! nothing to build and nothing fetched at run time.
+//!
+//! Pages only read, straight from the engine and scoped to the session's tenant. Every
+//! change is made by the page's script calling the HTTP API with the session cookie, so a
+//! change from the console and one from a client are the same request, checked the same
+//! way (scopes, validation, same-origin for cookie-authenticated writes).
 //!
 //! - [`sign_in`]: the sign-in page, signing in and out.
-//! - [`pages`]: rendering, and the pages behind a session.
+//! - [`visit`]: the signed-in person on a page; [`render`]: templates and the layout.
+//! - One file per page: [`integrations`], [`workflows`] (with [`diagram`]), [`jobs`],
+//!   [`subscriptions`], [`audit`], [`users`].
 //!
 //! Every console response carries a Content-Security-Policy without inline script and
 //! `frame-ancestors 'none'`.
 
-mod pages;
+mod assets;
+mod audit;
+mod diagram;
+mod integrations;
+mod jobs;
+mod render;
 mod sign_in;
+mod subscriptions;
+mod users;
+mod visit;
+mod workflows;
 
-use poem::http::header;
-use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Response, Route};
+use poem::http::{header, StatusCode};
+use poem::web::Data;
+use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use serde_json::json;
+
+use crate::state::AppState;
+use visit::{Page, Visit};
 
 /// The console's routes, to be nested at `/admin`.
 pub fn routes() -> impl Endpoint {
     Route::new()
+        .at("/", get(account))
         .at("/sign-in", get(sign_in::show).post(sign_in::submit))
         .at("/sign-out", post(sign_in::sign_out))
-        .at("/assets/console.css", get(pages::stylesheet))
-        .at("/*rest", get(pages::page))
+        .at("/assets/:name", get(assets::serve))
+        .at("/integrations", get(integrations::show))
+        .at("/workflows", get(workflows::list))
+        .at("/workflows/:name", get(workflows::show))
+        .at("/jobs", get(jobs::list))
+        .at("/jobs/:id", get(jobs::show))
+        .at("/jobs/:id/timeline", get(jobs::timeline))
+        .at("/subscriptions", get(subscriptions::list))
+        .at("/subscriptions/:id", get(subscriptions::show))
+        .at("/audit", get(audit::show))
+        .at("/users", get(users::show))
+        .at("/*rest", get(missing))
         .around(|ep, req| async move {
             let response = ep.call(req).await.map(IntoResponse::into_response);
             let mut response = response.unwrap_or_else(|err| err.into_response());
@@ -29,8 +61,26 @@ pub fn routes() -> impl Endpoint {
         })
 }
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// `/admin`: who is signed in.
+#[handler]
+async fn account(req: &Request, Data(state): Data<&AppState>) -> Page {
+    let visit = Visit::start(req, state, "/admin", &[]).await?;
+    visit.page("Your account", "account", json!({}))
+}
+
+/// Addresses with no page are a plain 404, after sign-in like the rest.
+#[handler]
+async fn missing(req: &Request, Data(state): Data<&AppState>) -> Page {
+    let visit = Visit::start(req, state, "", &[]).await?;
+    Err(visit.refuse(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no console page at this address.",
+    ))
+}
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn secure(response: &mut Response) {
     let headers = response.headers_mut();
@@ -50,7 +100,7 @@ fn secure(response: &mut Response) {
 /// A `303 See Other` to `location`.
 fn see_other(location: &str) -> Response {
     Response::builder()
-        .status(poem::http::StatusCode::SEE_OTHER)
+        .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, location)
         .finish()
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchyard_engine::user::session;
 
-use super::pages::render;
+use super::render::render;
 use super::see_other;
 use crate::auth::session_token;
 use crate::auth::{same_origin, SESSION_COOKIE};
@@ -51,6 +51,7 @@ fn page(status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Res
         "sign_in",
         json!({"next": next, "email": email, "error": error}),
         None,
+        "",
     )
 }
 

@@ -139,18 +139,6 @@ enum DisconnectResponse {
     Disconnected,
 }
 
-fn describe(provider: Provider) -> (&'static str, &'static str) {
-    match provider {
-        Provider::Webhook => (
-            "Webhook / Zapier",
-            "Signed JSON to an automation URL: a Zapier Catch Hook, a Make webhook, any HTTPS endpoint.",
-        ),
-        Provider::GenericRest => ("REST API", "Any REST API, with an optional Authorization header."),
-        Provider::Twilio => ("Twilio", "Twilio's REST API, form-encoded with HTTP Basic auth."),
-        Provider::Sendgrid => ("SendGrid", "SendGrid's v3 API with a Bearer API key."),
-    }
-}
-
 #[OpenApi(tag = "ApiTags::Integrations")]
 impl IntegrationsApi {
     /// Every provider, and whether the tenant has a connection to it.
@@ -161,7 +149,7 @@ impl IntegrationsApi {
         let items = Provider::ALL
             .iter()
             .map(|p| {
-                let (name, description) = describe(*p);
+                let (name, description) = p.describe();
                 let connections = counts.get(p.as_str()).copied().unwrap_or(0);
                 CatalogEntry {
                     provider: p.as_str().into(),

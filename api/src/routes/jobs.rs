@@ -188,6 +188,7 @@ impl JobsApi {
             workflow: workflow.0,
             state: state.0,
             after,
+            ..JobFilter::default()
         };
         let jobs = read::list(&self.state.pool, actor.tenant_id, &filter, limit).await?;
         let next_cursor = paging::next_cursor(&jobs, limit, |j| j.id.to_string());

@@ -11,6 +11,7 @@ mod jobs;
 mod paging;
 mod transitions;
 mod usage;
+mod users;
 mod workflows;
 mod zapier;
 
@@ -40,6 +41,8 @@ enum ApiTags {
     Subscriptions,
     /// A polling trigger for Zapier.
     Zapier,
+    /// The people who sign in to the console.
+    Users,
 }
 
 /// The OpenAPI service holding every route.
@@ -56,6 +59,7 @@ pub type Api = OpenApiService<
         integrations::IntegrationsApi,
         hooks::HooksApi,
         zapier::ZapierApi,
+        users::UsersApi,
     ),
     (),
 >;
@@ -94,7 +98,10 @@ pub fn api(state: AppState) -> Api {
             hooks::HooksApi {
                 state: state.clone(),
             },
-            zapier::ZapierApi { state },
+            zapier::ZapierApi {
+                state: state.clone(),
+            },
+            users::UsersApi { state },
         ),
         "Switchyard",
         env!("CARGO_PKG_VERSION"),

@@ -8,6 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::definition::{self, Problem as DefinitionProblem};
+use switchyard_engine::json_path::JsonPath;
+use switchyard_engine::template;
 use switchyard_engine::workflow::{self, PublishError, PublishedWorkflow};
 use uuid::Uuid;
 
@@ -47,6 +49,24 @@ struct WorkflowList {
 struct Validation {
     valid: bool,
     errors: Vec<FieldError>,
+}
+
+/// An action's payload template and a sample context to render it against.
+#[derive(Object, serde::Deserialize)]
+struct PreviewRequest {
+    /// The action's path template.
+    path: Option<String>,
+    /// The action's body template (every string leaf a template).
+    body: Option<Value>,
+    /// The template context: `job`, `tenant`, `transition`, `action`, ... as at send time.
+    context: Value,
+}
+
+/// The payload as the worker would render it against that context; nothing is sent.
+#[derive(Object)]
+struct Preview {
+    path: Option<String>,
+    body: Option<Value>,
 }
 
 #[derive(ApiResponse)]
@@ -129,6 +149,40 @@ impl WorkflowsApi {
                 errors: field_errors(problems),
             },
         }))
+    }
+
+    /// Render an action's payload against a sample context without sending anything.
+    #[oai(path = "/api/v1/workflows/preview", method = "post")]
+    async fn preview(
+        &self,
+        auth: ApiKeyAuth,
+        body: JsonBody<PreviewRequest>,
+    ) -> Result<Json<Preview>, ApiError> {
+        auth.require(&[Scope::Designer])?;
+        let PreviewRequest {
+            path,
+            body,
+            context,
+        } = body.0;
+        if !context.is_object() {
+            return Err(ApiError::invalid(
+                "context",
+                "give the context as a JSON object",
+            ));
+        }
+        if let Some(p) = &path {
+            template::check(p).map_err(|e| ApiError::invalid("path", e))?;
+        }
+        if let Some(b) = &body {
+            let root = JsonPath::root().key("body");
+            if let Some((at, e)) = template::check_value(b, &root).into_iter().next() {
+                return Err(ApiError::invalid(&at, e));
+            }
+        }
+        match template::render_payload_off_thread(path, body, context).await {
+            Ok((path, body)) => Ok(Json(Preview { path, body })),
+            Err(err) => Err(ApiError::invalid("context", err.to_string())),
+        }
     }
 
     /// List workflow names with their newest version.

@@ -1,6 +1,9 @@
 //! Reading jobs.
 
+use chrono::{DateTime, Utc};
+
 use super::{Job, JOB_COLUMNS};
+
 use crate::{JobId, Pool, StoreError, TenantId};
 
 /// One job of the tenant.
@@ -26,9 +29,17 @@ pub struct JobFilter {
     pub state: Option<String>,
     /// Only jobs created after this one (ids sort by creation).
     pub after: Option<JobId>,
+    /// Only jobs created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only jobs created before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only the job with this external id.
+    pub external_id: Option<String>,
+    /// Newest first (the console) rather than oldest first (paging clients).
+    pub newest_first: bool,
 }
 
-/// The tenant's jobs, oldest first.
+/// The tenant's jobs, oldest first unless the filter asks for newest first.
 pub async fn list(
     pool: &Pool,
     tenant_id: TenantId,
@@ -36,13 +47,17 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Job>, StoreError> {
     let client = pool.get().await?;
+    let order = if filter.newest_first { "DESC" } else { "ASC" };
     let rows = client
         .query(
             &format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
                  AND ($2::text IS NULL OR workflow_name = $2) \
                  AND ($3::text IS NULL OR state = $3) \
-                 AND ($4::uuid IS NULL OR id > $4) ORDER BY id LIMIT $5"
+                 AND ($4::uuid IS NULL OR id > $4) \
+                 AND ($6::timestamptz IS NULL OR created_at >= $6) \
+                 AND ($7::timestamptz IS NULL OR created_at < $7) \
+                 AND ($8::text IS NULL OR external_id = $8) ORDER BY id {order} LIMIT $5"
             ),
             &[
                 &tenant_id.0,
@@ -50,6 +65,9 @@ pub async fn list(
                 &filter.state,
                 &filter.after.map(|a| a.0),
                 &limit,
+                &filter.since,
+                &filter.until,
+                &filter.external_id,
             ],
         )
         .await?;

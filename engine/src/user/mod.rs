@@ -158,3 +158,75 @@ pub async fn create(
         created_at,
     })
 }
+
+/// A person as listed: with whether they may still sign in.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub user: User,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant's users, oldest first.
+pub async fn list(pool: &Pool, tenant_id: TenantId) -> Result<Vec<Listed>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, email, role, created_at, disabled_at FROM users \
+             WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1000",
+            &[&tenant_id.0],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get(2)?;
+            Ok(Listed {
+                user: User {
+                    id: UserId(row.try_get(0)?),
+                    tenant_id,
+                    email: row.try_get(1)?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                    created_at: row.try_get(3)?,
+                },
+                disabled_at: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Disables a user of the actor's tenant and ends every session they have; records
+/// `user.disabled`. `false` when the tenant has no such active user.
+pub async fn disable(pool: &Pool, actor: &Actor, id: UserId) -> Result<bool, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let updated = tx
+        .execute(
+            "UPDATE users SET disabled_at = now() \
+             WHERE id = $1 AND tenant_id = $2 AND disabled_at IS NULL",
+            &[&id.0, &actor.tenant_id.0],
+        )
+        .await?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&id.0],
+    )
+    .await?;
+    append(
+        &tx,
+        NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id: id.0,
+            event_type: "user.disabled",
+            data: json!({ "id": id }),
+            metadata: actor.metadata(),
+        },
+        StreamLock::Take,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,95 @@
+//! `/admin/integrations` (seeds 000 and 003): the catalogue as cards, the Webhook / Zapier
+//! connector, New connection, and the tenant's connections with what uses them. Changes
+//! go through the HTTP API from the page's forms; this handler only reads.
+
+use poem::web::Data;
+use poem::{handler, Request};
+use serde_json::{json, Value};
+use switchyard_actions::providers::Provider;
+use switchyard_engine::api_key::Scope;
+use switchyard_engine::connection::{self, Connection};
+
+use super::render::when_opt;
+use super::visit::{Page, Visit};
+use crate::state::AppState;
+
+/// How many connections the page lists.
+const LISTED: i64 = 500;
+
+fn connection_view(c: &Connection, used_by: &[String]) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.connection_name,
+        "provider": c.provider,
+        "provider_name": Provider::parse(&c.provider).map_or(c.provider.as_str(), |p| p.describe().0),
+        "health": c.health,
+        "last_event_at": when_opt(c.last_event_at.as_ref()),
+        "endpoint_preview": c.endpoint_preview,
+        "used_by": used_by,
+    })
+}
+
+#[handler]
+pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
+    let visit = Visit::start(req, state, "/admin/integrations", &[Scope::Designer]).await?;
+    let tenant = visit.tenant();
+    let connections = connection::list(&state.pool, tenant, None, LISTED).await?;
+    let used_by = connection::used_by(&state.pool, tenant).await?;
+    let connector = connections
+        .iter()
+        .filter(|c| c.provider == Provider::Webhook.as_str())
+        .max_by_key(|c| c.created_at);
+    let mut cards: Vec<Value> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let (name, description) = p.describe();
+            let count = connections
+                .iter()
+                .filter(|c| c.provider == p.as_str())
+                .count();
+            json!({
+                "provider": p.as_str(),
+                "name": name,
+                "description": description,
+                "installed": count > 0,
+                "connections": count,
+            })
+        })
+        .collect();
+    // The catalogue's first card is the Webhook / Zapier connector.
+    let webhook_card = cards.remove(0);
+    let providers: Vec<Value> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let (required, optional) = p.credential_fields();
+            let example: serde_json::Map<String, Value> = required
+                .iter()
+                .map(|f| (f.to_string(), Value::String("…".into())))
+                .collect();
+            json!({
+                "provider": p.as_str(),
+                "name": p.describe().0,
+                "required": required.join(","),
+                "optional": optional.join(","),
+                "example": Value::Object(example).to_string(),
+            })
+        })
+        .collect();
+    let empty = Vec::new();
+    let rows: Vec<Value> = connections
+        .iter()
+        .map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty)))
+        .collect();
+    visit.page(
+        "Integrations",
+        "integrations",
+        json!({
+            "webhook_card": webhook_card,
+            "other_cards": cards,
+            "providers": providers,
+            "connections": rows,
+            "connector": connector.map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty))),
+            "can_connect": visit.may(&[Scope::Full]),
+        }),
+    )
+}

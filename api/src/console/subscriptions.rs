@@ -1,0 +1,112 @@
+//! `/admin/subscriptions` and `/admin/subscriptions/{id}` (seed 002): the list with health
+//! and enabled state, creating with the event-type picker, and one subscription's delivery
+//! log with Redeliver. Changes go through `/api/hooks/webhooks`; this handler only reads.
+
+use poem::web::{Data, Path};
+use poem::{handler, Request};
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{json, Value};
+use switchyard_engine::api_key::Scope;
+use switchyard_engine::subscription::delivery;
+use switchyard_engine::subscription::event_types::SUBSCRIBABLE;
+use switchyard_engine::subscription::{self, Subscription};
+use uuid::Uuid;
+
+use super::render::{when, when_opt};
+use super::visit::{Page, Visit};
+use crate::state::AppState;
+
+/// Deliveries shown on a subscription's page.
+const DELIVERIES: i64 = 100;
+
+fn view(s: &Subscription) -> Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "url_preview": s.url_preview,
+        "event_types": s.event_types.join(", "),
+        "enabled": s.enabled,
+        "disabled_reason": s.disabled_reason,
+        "has_secret": s.has_secret,
+        "health": s.health,
+        "last_delivery_at": when_opt(s.last_delivery_at.as_ref()),
+    })
+}
+
+/// The event-type picker: every subscribable type, ticked when `chosen` lists it.
+fn picker(chosen: &[String]) -> Vec<Value> {
+    SUBSCRIBABLE
+        .iter()
+        .enumerate()
+        .map(|(i, (t, meaning))| {
+            json!({"index": i, "type": t, "meaning": meaning, "checked": chosen.iter().any(|c| c == t)})
+        })
+        .collect()
+}
+
+#[handler]
+pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
+    let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
+    let subscriptions = subscription::list(&state.pool, visit.tenant(), None, 500).await?;
+    // A fresh secret each time the form is shown; it is never shown again after creating.
+    let secret = format!("whsec_{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
+    visit.page(
+        "Subscriptions",
+        "subscriptions",
+        json!({
+            "subscriptions": subscriptions.iter().map(view).collect::<Vec<_>>(),
+            "picker": picker(&["job.transitioned".to_string()]),
+            "secret": secret,
+        }),
+    )
+}
+
+#[handler]
+pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
+    let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
+    let found = match Uuid::parse_str(&id) {
+        Ok(id) => subscription::get(&state.pool, visit.tenant(), id).await?,
+        Err(_) => None,
+    };
+    let Some(s) = found else {
+        return Err(visit.not_found("subscription"));
+    };
+    let deliveries = delivery::list(&state.pool, visit.tenant(), s.id, None, DELIVERIES).await?;
+    let rows: Vec<Value> = deliveries
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "subscription_id": s.id,
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "status": d.status,
+                "attempts": d.attempts,
+                "last_status_code": d.last_status_code,
+                "last_error": d.last_error,
+                "created_at": when(&d.created_at),
+                "next_attempt_at": when_opt(d.next_attempt_at.as_ref()),
+                "finished": matches!(d.status.as_str(), "succeeded" | "failed"),
+                "attempt_log": d.attempt_log.iter().map(|a| json!({
+                    "attempt": a.attempt,
+                    "outcome": a.outcome,
+                    "status_code": a.status_code,
+                    "error": a.error,
+                    "excerpt": a.response_excerpt,
+                    "duration_ms": a.duration_ms,
+                    "recorded_at": when(&a.recorded_at),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    visit.page(
+        &format!("Subscription {}", s.name),
+        "subscription",
+        json!({
+            "s": view(&s),
+            "picker": picker(&s.event_types),
+            "deliveries": rows,
+            "limit": DELIVERIES,
+        }),
+    )
+}
