@@ -68,9 +68,14 @@ async fn account(req: &Request, Data(state): Data<&AppState>) -> Page {
     visit.page("Your account", "account", json!({}))
 }
 
-/// Addresses with no page are a plain 404, after sign-in like the rest.
+/// Addresses with no page are a plain 404, after sign-in like the rest. (`/admin` itself
+/// arrives here: nested routes see it as the empty path.)
 #[handler]
 async fn missing(req: &Request, Data(state): Data<&AppState>) -> Page {
+    if req.original_uri().path() == "/admin" {
+        let visit = Visit::start(req, state, "/admin", &[]).await?;
+        return visit.page("Your account", "account", json!({}));
+    }
     let visit = Visit::start(req, state, "", &[]).await?;
     Err(visit.refuse(
         StatusCode::NOT_FOUND,

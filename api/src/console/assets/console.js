@@ -370,7 +370,7 @@ function designer(root) {
     });
     const close = el("button", { type: "button", class: "secondary", text: "Close" });
     close.addEventListener("click", () => { panel.hidden = true; open = null; });
-    panel.replaceChildren(
+    panel.replaceChildren(...[
       el("h2", { text: `Transition ${t.name}`, tabindex: -1 }),
       el("p", { text: `From ${t.from.join(", ")} to ${t.to}` }),
       el("h3", { text: "Guard" }),
@@ -378,7 +378,7 @@ function designer(root) {
       el("h3", { text: "Actions, in order" }),
       t.actions.length ? [] : el("p", { class: "muted", text: "No actions yet." }),
       t.actions.map((_, i) => actionEditor(t, i)),
-      el("div", { class: "row" }, add, close));
+      el("div", { class: "row" }, add, close)].flat());
     panel.hidden = false;
     showErrors(lastErrors);
   };

@@ -1,0 +1,424 @@
+//! The console's flows end to end, each as a person would click through it.
+
+use serde_json::json;
+use switchyard_engine::user::Role;
+
+use super::driver::Browser;
+use super::{add_user, assert_console_errors_only, assert_no_console_errors, signed_in, PASSWORD};
+use crate::support::receiver::{Receiver, Reply};
+use crate::support::verify::opensend_ok;
+use crate::support::{eventually, TestApp};
+
+#[tokio::test]
+async fn signing_in_leads_back_and_signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "ana@example.com", Role::Admin).await;
+    let browser = Browser::open(&app.base).await;
+    browser.goto("/admin/jobs?state=open").await;
+    browser.wait_path("/admin/sign-in").await;
+    browser.screenshot("sign-in").await;
+    // A wrong password is refused on the page.
+    browser.fill("Email", "ana@example.com").await;
+    browser.fill("Password", "not the password").await;
+    browser.click("Sign in").await;
+    browser
+        .wait_text("main", "The email or password is wrong")
+        .await;
+    // That page answers 401, which the browser logs as a failed load: expected here.
+    let refused = browser.console_errors().await;
+    assert!(refused.iter().all(|e| e.contains("401")), "{refused:?}");
+    // Keyboard only: type, Tab, type, Enter; back where the visit started.
+    let email = browser.labelled("Email").await;
+    email.clear().await.unwrap();
+    email
+        .send_keys(&format!("ana@example.com\u{E004}{PASSWORD}\u{E007}"))
+        .await
+        .unwrap();
+    browser.wait_path("/admin/jobs").await;
+    assert_eq!(browser.path().await, "/admin/jobs?state=open");
+    for link in [
+        "Integrations",
+        "Workflows",
+        "Jobs",
+        "Subscriptions",
+        "Audit",
+        "Users",
+    ] {
+        browser.control(link).await;
+    }
+    browser.click("Sign out").await;
+    browser.wait_path("/admin/sign-in").await;
+    browser.goto("/admin/audit").await;
+    browser.wait_path("/admin/sign-in").await;
+    assert_no_console_errors(&browser, "sign-in and sign-out").await;
+}
+
+#[tokio::test]
+async fn seed_000_connect_a_webhook_and_send_a_test_event() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    let receiver = Receiver::ok().await;
+    browser.goto("/admin/integrations").await;
+    browser.find("#card-webhook").await;
+    browser.fill("Name", "Zapier: new orders").await;
+    browser
+        .fill("Webhook URL", &receiver.url("/hooks/catch/1/abc"))
+        .await;
+    browser.fill("Signing secret", "whsec_console_test").await;
+    browser.click("Save").await;
+    let card = browser
+        .wait_text("#webhook-card", "Zapier: new orders")
+        .await;
+    assert!(card.contains("none yet"), "{card}");
+    assert!(
+        card.contains("http://127.0.0.1"),
+        "the preview keeps the host: {card}"
+    );
+    assert!(
+        !card.contains("/hooks/catch"),
+        "never the URL's path: {card}"
+    );
+    assert!(!browser.main_text().await.contains("whsec_console_test"));
+
+    browser.click("Send test event").await;
+    let status = browser
+        .wait_text("[role=status].result", "status 200")
+        .await;
+    assert!(status.contains(" ms"), "{status}");
+    let requests = receiver.wait_for(1).await;
+    assert_eq!(requests[0].path, "/hooks/catch/1/abc");
+    assert!(
+        opensend_ok(&requests[0], "whsec_console_test"),
+        "the body is signed"
+    );
+    // The card shows the test's outcome without a reload.
+    let card = browser.wait_text("#webhook-card", "healthy").await;
+    assert!(
+        !card.contains("none yet"),
+        "the last event time is shown: {card}"
+    );
+    browser.screenshot("integrations").await;
+
+    browser.click("Disconnect").await;
+    browser.accept_dialog().await;
+    browser.wait_text("main", "Not installed").await;
+    let (_, list) = app.get("/api/v1/tenant/connections", &app.key).await;
+    assert_eq!(list["items"], json!([]));
+    assert_no_console_errors(&browser, "the seed 000 flow").await;
+}
+
+#[tokio::test]
+async fn new_connection_with_a_wrong_shape_shows_the_error_and_creates_nothing() {
+    let (app, browser) = signed_in(Role::Designer).await;
+    browser.goto("/admin/integrations").await;
+    browser.click("New connection").await;
+    browser.choose("Provider", "SendGrid").await;
+    browser.fill("Connection name", "mail").await;
+    // Checked in the page before anything is sent.
+    browser
+        .fill("Credentials", r#"{"api_token": "SG.x"}"#)
+        .await;
+    browser.click("Save").await;
+    let error = browser
+        .wait_text(".field-error[data-for=credentials]", "api_token")
+        .await;
+    assert!(error.contains("unknown field"), "{error}");
+    // Well-formed, so it is sent; the server refuses it, and says why next to the field.
+    browser.choose("Provider", "REST API").await;
+    browser
+        .fill("Credentials", r#"{"base_url": "ftp://files.example.com"}"#)
+        .await;
+    browser.click("Save").await;
+    browser
+        .wait_text(".field-error[data-for=credentials]", "http or https")
+        .await;
+    let (_, list) = app.get("/api/v1/tenant/connections", &app.key).await;
+    assert_eq!(list["items"], json!([]), "nothing was created");
+    // A right shape is saved and listed.
+    browser
+        .fill("Credentials", r#"{"base_url": "https://api.example.com"}"#)
+        .await;
+    browser.click("Save").await;
+    browser.wait_text("table", "mail").await;
+    assert_console_errors_only(&browser, "new connection", &["status of 422"]).await;
+}
+
+#[tokio::test]
+async fn a_job_page_shows_an_action_attempt_arriving_live() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    // The receiver takes a moment, so the page is open before the attempt is recorded.
+    let receiver = Receiver::start(|_, _| {
+        Reply::status(200)
+            .body("{\"received\": true}")
+            .after(std::time::Duration::from_secs(3))
+    })
+    .await;
+    let connection = app.rest_connection(&receiver.url("")).await;
+    app.publish_actions(
+        "orders",
+        json!([{"name": "notify", "action_type": "WEBHOOK",
+                "payload_template": {"connection_id": connection, "path": "/notify", "body": {"job": "{{job.id}}"}}}]),
+    )
+    .await;
+    let job = app.create_job("orders").await;
+    let id = job["id"].as_str().unwrap();
+    browser.goto(&format!("/admin/jobs/{id}")).await;
+    browser.wait_text("#timeline", "Created in open").await;
+    assert!(!browser.main_text().await.contains("notify succeeded"));
+    browser
+        .fill("Data for go (JSON)", r#"{"note": "from the console"}"#)
+        .await;
+    browser.click("go → done").await;
+    browser.wait_text(".job-state", "done").await;
+    // Arrives without a reload: the page's own timeline refreshes.
+    let marker = browser.js("window.__stay = 1; return 1;").await;
+    assert_eq!(marker, json!(1));
+    let before = browser.find("#timeline").await.text().await.unwrap();
+    assert!(
+        !before.contains("notify succeeded"),
+        "still waiting: {before}"
+    );
+    browser
+        .wait_text("#timeline", "notify succeeded, attempt 1: status 200")
+        .await;
+    assert_eq!(
+        browser.js("return window.__stay;").await,
+        json!(1),
+        "no reload"
+    );
+    let timeline = browser.find("#timeline").await.text().await.unwrap();
+    assert!(timeline.contains("go: open → done"), "{timeline}");
+    receiver.wait_for(1).await;
+    browser.screenshot("job").await;
+    assert_no_console_errors(&browser, "the job page").await;
+}
+
+#[tokio::test]
+async fn a_subscription_shows_its_delivery_log_and_redelivers() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    let receiver = Receiver::ok().await;
+    app.publish_fixture("purchase_approval").await;
+    browser.goto("/admin/subscriptions").await;
+    browser.click("New subscription").await;
+    browser.fill("Name", "crm").await;
+    browser.fill("URL", &receiver.url("/events")).await;
+    let secret = browser
+        .labelled("Signing secret")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        secret.starts_with("whsec_"),
+        "a secret is offered: {secret}"
+    );
+    browser
+        .labelled("job.created A job was created.")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click("Save").await;
+    browser.wait_path_prefix("/admin/subscriptions/").await;
+    assert!(
+        !browser.main_text().await.contains(&secret),
+        "the secret is not shown again"
+    );
+
+    app.create_job("purchase_approval").await;
+    receiver.wait_for(1).await;
+    let delivered = eventually(
+        "the delivery in the log",
+        std::time::Duration::from_secs(15),
+        || async {
+            browser.client.refresh().await.ok()?;
+            let text = browser.find(".deliveries").await.text().await.ok()?;
+            text.contains("succeeded").then_some(text)
+        },
+    )
+    .await;
+    assert!(delivered.contains("job.created"), "{delivered}");
+    browser.screenshot("subscription").await;
+    browser.click("Redeliver").await;
+    let again = receiver.wait_for(2).await;
+    assert_eq!(
+        again[0].body, again[1].body,
+        "the same event, delivered again"
+    );
+    eventually(
+        "the second attempt in the log",
+        std::time::Duration::from_secs(15),
+        || async {
+            browser.client.refresh().await.ok()?;
+            let text = browser.find(".deliveries").await.text().await.ok()?;
+            text.contains("2 attempt(s)").then_some(())
+        },
+    )
+    .await;
+    assert_no_console_errors(&browser, "subscriptions").await;
+}
+
+#[tokio::test]
+async fn an_auditor_sees_no_mutating_control_and_is_refused_if_it_posts_anyway() {
+    let (app, browser) = signed_in(Role::Auditor).await;
+    app.publish_fixture("purchase_approval").await;
+    let job = app.create_job("purchase_approval").await;
+    let id = job["id"].as_str().unwrap();
+    for page in [
+        "/admin/jobs".to_string(),
+        format!("/admin/jobs/{id}"),
+        "/admin/audit".into(),
+    ] {
+        browser.goto(&page).await;
+        browser.find("main h1").await;
+        // The only API form an auditor meets is Verify, a read.
+        let writes = browser
+            .js("return [...document.querySelectorAll('form[data-api]')].filter(f => f.dataset.method !== 'GET').length;")
+            .await;
+        assert_eq!(writes, json!(0), "{page} offers a change");
+        assert!(!browser.main_text().await.contains("Data for"), "{page}");
+    }
+    for page in [
+        "/admin/integrations",
+        "/admin/workflows",
+        "/admin/subscriptions",
+        "/admin/users",
+    ] {
+        browser.goto(page).await;
+        browser.wait_text("main", "cannot open this page").await;
+    }
+    // Posting anyway, from the console's own origin, is refused by the API.
+    browser.goto(&format!("/admin/jobs/{id}")).await;
+    let status = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0], {method: 'POST', credentials: 'same-origin',
+                   headers: {'Content-Type': 'application/json'},
+                   body: JSON.stringify({transition: 'submit', data: {amount: 5}})})
+               .then(r => done(r.status));",
+            vec![json!(format!("/api/v1/jobs/{id}/transitions"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    let (_, job) = app.get(&format!("/api/v1/jobs/{id}"), &app.key).await;
+    assert_eq!(job["version"], 0, "nothing moved");
+}
+
+#[tokio::test]
+async fn names_render_as_text() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+    let (status, body) = app
+        .post(
+            "/api/v1/tenant/connections",
+            &app.key,
+            json!({"provider": "generic_rest", "connection_name": HOSTILE,
+                   "credentials": {"base_url": "https://api.example.com"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.publish(json!({
+        "name": "hostile", "description": HOSTILE, "initial": "open",
+        "states": [{"name": "open"}, {"name": "done", "terminal": true}],
+        "transitions": [{"name": "go", "from": ["open"], "to": "done"}]
+    }))
+    .await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &app.key,
+            json!({"workflow": "hostile", "external_id": HOSTILE}),
+        )
+        .await
+        .1;
+    let pages = [
+        "/admin/integrations".to_string(),
+        "/admin/workflows/hostile".into(),
+        format!("/admin/jobs/{}", job["id"].as_str().unwrap()),
+        "/admin/jobs".into(),
+        "/admin/audit".into(),
+    ];
+    for page in pages {
+        browser.goto(&page).await;
+        browser.find("main h1").await;
+        // Text, wherever it is on the page (some of it inside closed details).
+        let shown = browser
+            .client
+            .execute(
+                "return document.querySelector('main').textContent.includes(arguments[0]);",
+                vec![json!(HOSTILE)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown, json!(true), "{page} shows the name as text");
+        let images = browser
+            .js("return document.querySelectorAll('main img').length;")
+            .await;
+        assert_eq!(images, json!(0), "{page} made an element of the name");
+        assert_no_console_errors(&browser, &page).await;
+    }
+}
+
+#[tokio::test]
+async fn another_tenants_addresses_answer_404() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    let (_, other_key) = app.other_tenant("globex").await;
+    let (_, wf) = app
+        .post(
+            "/api/v1/workflows",
+            &other_key,
+            json!({
+                "name": "secret_flow", "initial": "a",
+                "states": [{"name": "a"}], "transitions": []
+            }),
+        )
+        .await;
+    assert!(wf["version"].is_number(), "{wf}");
+    let (_, job) = app
+        .post(
+            "/api/v1/jobs",
+            &other_key,
+            json!({"workflow": "secret_flow"}),
+        )
+        .await;
+    let receiver = Receiver::ok().await;
+    let (_, sub) = app
+        .post(
+            "/api/hooks/webhooks",
+            &other_key,
+            json!({
+                "name": "theirs", "url": receiver.url("/x"), "eventTypes": ["job.created"]
+            }),
+        )
+        .await;
+    for page in [
+        format!("/admin/jobs/{}", job["id"].as_str().unwrap()),
+        format!("/admin/jobs/{}/timeline", job["id"].as_str().unwrap()),
+        "/admin/workflows/secret_flow".into(),
+        format!("/admin/subscriptions/{}", sub["id"].as_str().unwrap()),
+    ] {
+        let status = app
+            .http
+            .get(app.url(&page))
+            .header("cookie", browser_cookie(&browser).await)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{page}");
+        browser.goto(&page).await;
+        assert_eq!(browser.title().await, "Not found · Switchyard", "{page}");
+    }
+}
+
+/// The browser's session cookie, to make the same request outside it.
+async fn browser_cookie(browser: &Browser) -> String {
+    let cookie = browser
+        .client
+        .get_named_cookie("switchyard_session")
+        .await
+        .expect("the session cookie");
+    format!("switchyard_session={}", cookie.value())
+}
