@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests against a real embedded PostgreSQL,
+# the console in a real headless Chromium,
 # the real HTTP server and the real binary, then schemathesis against a running server.
 # Arguments go to `cargo test` (a name filter skips the schemathesis run). The last line
 # counts what ran: `N passed, M failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-postgres.sh || exit 1
+scripts/ensure-chromium.sh || exit 1
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,10 +1,11 @@
 //! The state machine as an inline SVG diagram, laid out on the server.
 //!
 //! States are placed in rows by their distance from the initial state (breadth first), so
-//! the diagram reads top to bottom in the order jobs move; a row wraps after
-//! [`ROW_WIDTH`] states, and states within a row are ordered by where their predecessors
-//! sit, which keeps most edges short and uncrossed. Forward edges run down; edges back up
-//! or along a row bend out to the side; a transition to its own state loops on the right.
+//! the diagram reads top to bottom in the order jobs move, and every forward edge crosses
+//! exactly one gap between rows (where its label sits); a row wraps after [`ROW_WIDTH`]
+//! states, and states within a row are ordered by where their predecessors sit, which
+//! keeps most edges short and uncrossed. Edges along a row arc over the top, edges back up
+//! bend out to the right, and a transition to its own state loops on the right.
 //! Every label is a link that opens the transition in the designer. Every name is
 //! escaped: the SVG is built as text and inserted as markup.
 
@@ -14,10 +15,10 @@ use std::fmt::Write;
 use switchyard_engine::definition::WorkflowDefinition;
 
 /// States per row before the row wraps.
-const ROW_WIDTH: usize = 5;
+const ROW_WIDTH: usize = 8;
 const NODE_W: i32 = 170;
 const NODE_H: i32 = 44;
-const GAP_X: i32 = 60;
+const GAP_X: i32 = 80;
 const GAP_Y: i32 = 90;
 const MARGIN: i32 = 40;
 /// Longest name drawn in full; longer ones are cut (the full name is the node's title).
@@ -296,7 +297,18 @@ fn edge(a: Place, b: Place) -> (String, i32, i32) {
             cy - 4,
         );
     }
-    // Back up, or along a row: leave from the right side and bend out to the right.
+    if b.y == a.y {
+        // Along a row: an arc over the top, from top centre to top centre.
+        let (x1, x2, y) = (a.x + NODE_W / 2 + 10, b.x + NODE_W / 2 - 10, a.y);
+        let mx = (x1 + x2) / 2;
+        let lift = 30 + (x2 - x1).abs() / 12;
+        return (
+            format!("M{x1} {y} Q{mx} {} {x2} {y}", y - 2 * lift),
+            mx,
+            y - lift - 4,
+        );
+    }
+    // Back up: leave from the right side and bend out to the right.
     let (x1, y1) = (a.x + NODE_W, a.y + NODE_H / 2 + 6);
     let (x2, y2) = (b.x + NODE_W, b.y + NODE_H / 2 - 6);
     let bend = x1.max(x2) + 40 + (a.y - b.y).abs() / 6;

@@ -21,11 +21,11 @@ pub struct Visit {
 }
 
 /// A page that cannot be shown: the response that says why.
-pub struct Refusal(Response);
+pub struct Refusal(Box<Response>);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
@@ -33,21 +33,21 @@ impl IntoResponse for Refusal {
 // response is the refusal's page.
 impl From<Refusal> for poem::Error {
     fn from(refusal: Refusal) -> Self {
-        poem::Error::from_response(refusal.0)
+        poem::Error::from_response(*refusal.0)
     }
 }
 
 impl From<StoreError> for Refusal {
     fn from(err: StoreError) -> Self {
         tracing::warn!(error = %err, "a console page could not read the database");
-        Refusal(render(
+        Refusal(Box::new(render(
             StatusCode::SERVICE_UNAVAILABLE,
             "Unavailable",
             "message",
             json!({"heading": "Unavailable", "text": "The database cannot be reached right now; try again shortly."}),
             None,
             "",
-        ))
+        )))
     }
 }
 
@@ -69,7 +69,9 @@ impl Visit {
                 .path_and_query()
                 .map_or("/admin", |p| p.as_str());
             let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            Refusal(see_other(&format!("/admin/sign-in?next={encoded}")))
+            Refusal(Box::new(see_other(&format!(
+                "/admin/sign-in?next={encoded}"
+            ))))
         };
         let Some(token) = session_token(req) else {
             return Err(back());
@@ -120,14 +122,14 @@ impl Visit {
 
     /// A page saying why something cannot be shown.
     pub fn refuse(&self, status: StatusCode, heading: &str, text: &str) -> Refusal {
-        Refusal(render(
+        Refusal(Box::new(render(
             status,
             heading,
             "message",
             json!({"heading": heading, "text": text}),
             Some(&self.user),
             self.active,
-        ))
+        )))
     }
 
     /// 404: nothing of this tenant lives at the address (another tenant's object included).
