@@ -292,6 +292,8 @@ impl Browser {
         let Ok(dir) = std::env::var("SWITCHYARD_SCREENSHOTS") else {
             return;
         };
+        // From the top of the page, as a visitor first sees it.
+        self.js("window.scrollTo(0, 0); return 1;").await;
         let png = self.client.screenshot().await.expect("screenshot");
         let path = PathBuf::from(dir).join(format!("{name}.png"));
         std::fs::create_dir_all(path.parent().unwrap()).expect("screenshot directory");

@@ -279,8 +279,15 @@ function designer(root) {
     const p = (a.payload_template = a.payload_template || {});
     const id = (name) => `a${index}-${name}`;
     const path = (rest) => `transitions[${draft.transitions.indexOf(t)}].actions[${index}]${rest}`;
+    // An edited field's old error no longer applies: clear it, then keep the draft.
+    const edited = (input) => {
+      const slot = panel.querySelector(`.field-error[data-for="${input.id}"]`);
+      if (slot) { slot.hidden = true; slot.textContent = ""; }
+      input.removeAttribute("aria-invalid");
+      lastErrors = lastErrors.filter((e) => e.path.replace(/^\$\./, "") !== input.dataset.path);
+    };
     const bind = (input, set) => {
-      input.addEventListener("input", () => { set(input); save(); });
+      input.addEventListener("input", () => { edited(input); set(input); save(); });
       input.addEventListener("change", () => { set(input); save(); });
       return input;
     };
