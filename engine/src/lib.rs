@@ -34,6 +34,7 @@ pub mod job;
 pub mod json_path;
 pub mod ledger;
 pub mod log;
+pub mod queue;
 pub mod sealed;
 pub mod store;
 pub mod stored_json;

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
+
 use switchyard_engine::subscription::dispatch;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Inner;
 use crate::deliveries::deliver;
+use crate::WorkerSignal;
 
 /// Events fanned out per pass.
 const DISPATCH_BATCH: i64 = 500;
@@ -25,33 +26,8 @@ pub(super) async fn dispatch(inner: &Inner) -> bool {
     }
 }
 
-/// Claims as many due deliveries as there are free slots and starts them.
-pub(super) async fn claim_into(inner: &Arc<Inner>, permits: &Arc<Semaphore>) -> usize {
-    let free = permits.available_permits();
-    if free == 0 {
-        return 0;
-    }
-    let claimed = match delivery::claim(&inner.pool, free as i64).await {
-        Ok(claimed) => claimed,
-        Err(err) => {
-            tracing::warn!(error = %err, "could not claim deliveries");
-            return 0;
-        }
-    };
-    let count = claimed.len();
-    for d in claimed {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        tokio::spawn(process(inner.clone(), d, permit));
-    }
-    count
-}
-
 #[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
-async fn process(inner: Arc<Inner>, d: ClaimedDelivery, _permit: OwnedSemaphorePermit) {
+pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: WorkerSignal) {
     match delivery::take_slot(&inner.pool, d.subscription_id, inner.deliveries.per_minute).await {
         Ok(None) => {}
         Ok(Some(free_at)) => {
@@ -81,4 +57,6 @@ async fn process(inner: Arc<Inner>, d: ClaimedDelivery, _permit: OwnedSemaphoreP
             tracing::error!(error = %err, "could not record a delivery; its lease will return it to the queue")
         }
     }
+    // A slot is free: look again now.
+    signal.wake();
 }

@@ -3,6 +3,9 @@
 //! a job is ever due), different jobs in parallel up to a concurrency limit, and records
 //! every outcome. Many workers, in one process or many, may share one database.
 //!
+//! Every kind of queued work (action runs, deliveries) runs through one trait, [`kind::Kind`],
+//! and one loop: claim into free slots, process, record, wake.
+//!
 //! - [`attempt`]: render, decrypt just in time, build, guard, send.
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
 //! - [`retry`]: the schedule, jitter and `Retry-After`.
@@ -10,10 +13,13 @@
 //! - [`isolate`]: a panic on one item fails that item, not the loop.
 //! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
 //!   their deliveries, sharing the concurrency limit.
+//! - `actions`: one action run attempted and recorded.
 
+mod actions;
 pub mod attempt;
 pub mod deliveries;
 pub mod isolate;
+mod kind;
 pub mod outcome;
 pub mod persist;
 pub mod retry;
@@ -22,10 +28,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
-use switchyard_engine::subscription::delivery;
 use switchyard_engine::Pool;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::deliveries::DeliveryConfig;
 use crate::egress::EgressPolicy;
@@ -33,6 +37,7 @@ use crate::providers::ProviderEndpoints;
 use crate::sender::Sender;
 use crate::vault::Keyring;
 use crate::WorkerSignal;
+use kind::{Actions, Deliveries, Kind};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -115,8 +120,8 @@ impl Worker {
             // A bug in one pass must not end the loop for every tenant.
             let pass = isolate::isolated(async {
                 let dispatched = deliveries::dispatch(&self.inner).await;
-                let claimed = self.claim_into(&permits).await
-                    + deliveries::claim_into(&self.inner, &permits).await;
+                let claimed = self.claim_into::<Actions>(&permits).await
+                    + self.claim_into::<Deliveries>(&permits).await;
                 (dispatched, claimed)
             });
             let (dispatched, claimed) = pass.await.unwrap_or((false, 0));
@@ -140,90 +145,56 @@ impl Worker {
         }
     }
 
-    /// Returns actions and deliveries whose worker died (expired leases) to the queue.
+    /// Returns work whose worker died (expired leases) to the queue.
     async fn recover(&self) {
-        let pool = &self.inner.pool;
-        for (what, recovered) in [
-            ("action runs", lane::recover_expired(pool).await),
-            ("deliveries", delivery::recover_expired(pool).await),
-        ] {
-            match recovered {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    recovered = n,
-                    "returned {what} with expired leases to the queue"
-                ),
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not recover expired leases of {what}")
-                }
+        self.recover_kind::<Actions>().await;
+        self.recover_kind::<Deliveries>().await;
+    }
+
+    async fn recover_kind<K: Kind>(&self) {
+        match K::recover(&self.inner.pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                recovered = n,
+                "returned {} with expired leases to the queue",
+                K::NAME
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not recover expired leases of {}", K::NAME)
             }
         }
     }
 
-    /// Claims as many runs as there are free slots and starts them; returns how many.
-    async fn claim_into(&self, permits: &Arc<Semaphore>) -> usize {
+    /// Claims as many items of kind `K` as there are free slots and starts them; returns
+    /// how many.
+    async fn claim_into<K: Kind>(&self, permits: &Arc<Semaphore>) -> usize {
         let free = permits.available_permits();
         // Claim in batches: while most slots are busy, wait for an eighth of them to free
-        // up rather than paying a claim query for every finished action.
+        // up rather than paying a claim query for every finished item.
         let busy = self.config.concurrency - free;
         if free == 0 || (busy > 0 && free < self.config.concurrency.div_ceil(8)) {
             return 0;
         }
-        let runs = match lane::claim(&self.inner.pool, free as i64).await {
-            Ok(runs) => runs,
+        let items = match K::claim(&self.inner.pool, free as i64).await {
+            Ok(items) => items,
             Err(err) => {
-                tracing::warn!(error = %err, "could not claim action runs");
+                tracing::warn!(error = %err, "could not claim {}", K::NAME);
                 return 0;
             }
         };
-        let count = runs.len();
-        for run in runs {
+        let count = items.len();
+        for item in items {
             let permit = permits
                 .clone()
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            tokio::spawn(process(
-                self.inner.clone(),
-                run,
-                permit,
-                self.signal.clone(),
-            ));
+            let work = K::process(self.inner.clone(), item, self.signal.clone());
+            tokio::spawn(async move {
+                work.await;
+                drop(permit);
+            });
         }
         count
     }
-}
-
-#[tracing::instrument(skip_all, fields(action.id = %run.id, job.id = %run.job_id, action.attempt = run.attempt))]
-async fn process(
-    inner: Arc<Inner>,
-    run: ClaimedRun,
-    _permit: OwnedSemaphorePermit,
-    signal: WorkerSignal,
-) {
-    let attempted = isolate::isolated(attempt::attempt(&inner, &run))
-        .await
-        .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
-    if let attempt::Attempted::Deferred(err) = &attempted {
-        tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
-        if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
-            tracing::warn!(error = %err, "could not release the run; its lease will");
-        }
-        return;
-    }
-    let recording = match isolate::isolated(async { outcome::recording(&run, &attempted) }).await {
-        Ok(recording) => recording,
-        Err(error) => outcome::recording(&run, &attempt::Attempted::NotSent { error }),
-    };
-    match persist::through_outage(|| lane::record(&inner.pool, &run, &recording)).await {
-        Ok(Recorded::Done) => {}
-        Ok(Recorded::Stale) => tracing::warn!(
-            "the lease expired before the outcome was recorded; another attempt owns the run"
-        ),
-        Err(err) => {
-            tracing::error!(error = %err, "could not record an action outcome; its lease will return it to the queue")
-        }
-    }
-    // The lane may have released its next action, and a slot is free: look again now.
-    signal.wake();
 }

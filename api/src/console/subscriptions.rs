@@ -86,7 +86,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
                 "last_error": d.last_error,
                 "created_at": when(&d.created_at),
                 "next_attempt_at": when_opt(d.next_attempt_at.as_ref()),
-                "finished": matches!(d.status.as_str(), "succeeded" | "failed"),
+                "finished": d.status.is_final(),
                 "attempt_log": d.attempt_log.iter().map(|a| json!({
                     "attempt": a.attempt,
                     "outcome": a.outcome,

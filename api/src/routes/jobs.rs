@@ -82,7 +82,7 @@ impl From<ActionRun> for ActionRunBody {
             name: r.name,
             transition: r.transition,
             ordinal: r.ordinal,
-            status: r.status,
+            status: r.status.to_string(),
             attempts: r.attempts,
             last_status_code: r.last_status_code,
             next_attempt_at: r.next_attempt_at,

@@ -1,5 +1,6 @@
-//! A job's lane of actions, as the worker moves it: claiming due runs under a lease,
-//! recovering runs whose worker died, and recording each attempt's outcome.
+//! A job's lane of actions, as the worker moves it through the one work queue
+//! ([`crate::queue`]): claiming due runs under a lease, recovering runs whose worker died,
+//! and recording each attempt's outcome.
 //!
 //! Recording is one transaction: the run's new status, an `action.*` event in the job's
 //! stream, a ledger row for a request actually sent, the connection's health, and then
@@ -14,6 +15,7 @@ use crate::connection;
 use crate::definition::ActionSpec;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::{append, NewEvent, StreamLock};
+use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, JobId, Pool, StoreError, TenantId};
 
 /// A run the worker now holds a lease on.
@@ -65,21 +67,29 @@ pub enum Recorded {
     Stale,
 }
 
+/// Action runs in the work queue. The lease lasts the action's timeout plus a margin.
+pub static ACTIONS: Queue = Queue::new(
+    "action_runs",
+    "",
+    "",
+    "coalesce((q.spec->>'timeout_ms')::float8, 10000) / 1000 + 30",
+    "c.id, c.tenant_id, c.job_id, c.event_id, c.transition, c.ordinal, c.name, c.spec, c.context, c.attempts",
+    "",
+);
+
+impl ClaimedRun {
+    /// This attempt's fence in the queue.
+    pub fn fence(&self) -> Attempt {
+        Attempt {
+            id: self.id,
+            attempt: self.attempt,
+        }
+    }
+}
+
 /// Claims up to `limit` due runs, oldest due first, skipping runs other workers hold.
-/// The lease lasts the action's timeout plus a margin.
 pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedRun>, StoreError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(
-            "WITH due AS (SELECT id FROM action_runs WHERE status = 'pending' AND next_attempt_at <= now() \
-                          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             UPDATE action_runs r SET status = 'running', attempts = r.attempts + 1, updated_at = now(), \
-                 lease_until = now() + make_interval(secs => coalesce((r.spec->>'timeout_ms')::float8, 10000) / 1000 + 30) \
-             FROM due WHERE r.id = due.id \
-             RETURNING r.id, r.tenant_id, r.job_id, r.event_id, r.transition, r.ordinal, r.name, r.spec, r.context, r.attempts",
-        )
-        .await?;
-    let rows = client.query(&stmt, &[&limit]).await?;
+    let rows = ACTIONS.claim(pool, limit).await?;
     rows.iter().map(claimed_run).collect()
 }
 
@@ -113,27 +123,12 @@ fn claimed_run(r: &tokio_postgres::Row) -> Result<ClaimedRun, StoreError> {
 /// Returns runs whose lease expired (their worker died or hung) to `pending`. They will
 /// be sent again with the same Idempotency-Key.
 pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(
-            "UPDATE action_runs SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
-             updated_at = now() WHERE status = 'running' AND lease_until < now()",
-        )
-        .await?;
-    Ok(client.execute(&stmt, &[]).await?)
+    ACTIONS.recover_expired(pool).await
 }
 
 /// Gives a claimed run back without an outcome (a worker shutting down mid-attempt).
 pub async fn release(pool: &Pool, run: &ClaimedRun) -> Result<(), StoreError> {
-    let client = pool.get().await?;
-    client
-        .execute(
-            "UPDATE action_runs SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
-             attempts = attempts - 1, updated_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
-            &[&run.id, &run.attempt],
-        )
-        .await?;
-    Ok(())
+    ACTIONS.give_back(pool, run.fence(), None).await
 }
 
 /// Records an attempt's outcome and moves the lane on, in one transaction.
@@ -150,32 +145,18 @@ pub async fn record(
         .await?;
     tx.query_one(&lock, &[&run.job_id.0]).await?;
 
-    let (status, next_at) = match &rec.finish {
-        Finish::Succeeded => ("succeeded", None),
-        Finish::Retry(at) => ("pending", Some(*at)),
-        Finish::Failed => ("failed", None),
+    let settled = match &rec.finish {
+        Finish::Succeeded => (Status::Succeeded, None),
+        Finish::Retry(at) => (Status::Pending, Some(*at)),
+        Finish::Failed => (Status::Failed, None),
     };
-    let update = tx
-        .prepare_cached(
-            "UPDATE action_runs SET status = $3, next_attempt_at = $4, last_status_code = $5, \
-             last_error = $6, lease_until = NULL, updated_at = now() \
-             WHERE id = $1 AND status = 'running' AND attempts = $2",
-        )
-        .await?;
-    let changed = tx
-        .execute(
-            &update,
-            &[
-                &run.id,
-                &run.attempt,
-                &status,
-                &next_at,
-                &rec.status_code,
-                &rec.error,
-            ],
-        )
-        .await?;
-    if changed == 0 {
+    let settled = Settled {
+        status: settled.0,
+        retry_at: settled.1,
+        status_code: rec.status_code,
+        error: rec.error.clone(),
+    };
+    if !ACTIONS.settle(&tx, run.fence(), &settled).await? {
         return Ok(Recorded::Stale);
     }
     let event_type = match rec.finish {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::Job;
 use crate::definition::TransitionDef;
 use crate::log::Event;
+use crate::queue::Status;
 use crate::{JobId, Pool, StoreError, TenantId};
 
 /// One action of an applied transition, and where it stands.
@@ -24,8 +25,7 @@ pub struct ActionRun {
     pub transition: String,
     pub ordinal: i32,
     pub name: String,
-    /// `waiting`, `pending`, `running`, `succeeded`, `failed` or `skipped`.
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
@@ -46,7 +46,7 @@ impl ActionRun {
             transition: row.try_get("transition")?,
             ordinal: row.try_get("ordinal")?,
             name: row.try_get("name")?,
-            status: row.try_get("status")?,
+            status: Status::parse(row.try_get("status")?)?,
             attempts: row.try_get("attempts")?,
             next_attempt_at: row.try_get("next_attempt_at")?,
             last_status_code: row.try_get("last_status_code")?,
@@ -88,10 +88,11 @@ pub(crate) async fn insert(
     let mut runs = Vec::with_capacity(transition.actions.len());
     for (ordinal, (action, id)) in transition.actions.iter().zip(run_ids).enumerate() {
         let status = if ordinal == 0 && !lane_busy {
-            "pending"
+            Status::Pending
         } else {
-            "waiting"
-        };
+            Status::Waiting
+        }
+        .as_str();
         let spec = serde_json::to_value(action)
             .map_err(|err| StoreError::Corrupt(format!("action spec: {err}")))?;
         let row = tx

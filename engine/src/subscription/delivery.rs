@@ -1,5 +1,5 @@
-//! Deliveries as the worker moves them: claimed under a lease, held to the subscription's
-//! rate limit, and recorded (the delivery, its attempt, a ledger row, the subscription's
+//! Deliveries as the worker moves them through the one work queue ([`crate::queue`]):
+//! claimed under a lease, held to the subscription's rate limit, and recorded (the delivery, its attempt, a ledger row, the subscription's
 //! health) in one transaction. Also the delivery log and manual redelivery.
 
 use chrono::{DateTime, Utc};
@@ -9,10 +9,21 @@ use uuid::Uuid;
 
 use crate::connection::Sealed;
 use crate::ledger::{self, LedgerEntry};
+use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
 
-/// How long a worker may hold a delivery before another may take it over.
-const LEASE_SECS: f64 = 60.0;
+/// Deliveries in the work queue: due only while their subscription is enabled (a
+/// disabled subscription's deliveries wait, and go out if it is enabled again). A worker
+/// may hold one for 60 seconds before another may take it over.
+pub static DELIVERIES: Queue = Queue::new(
+    "deliveries",
+    "JOIN webhook_subscriptions s ON s.id = q.subscription_id",
+    "AND s.enabled",
+    "60",
+    "c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
+     e.event_id, e.type, e.stream_id, e.position, e.data, e.recorded_at",
+    "JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN event_log e ON e.event_id = c.event_id",
+);
 
 /// A delivery the worker now holds, with what it needs to build the request.
 #[derive(Clone, Debug)]
@@ -61,7 +72,7 @@ pub struct DeliveryView {
     pub id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
@@ -84,26 +95,19 @@ pub struct AttemptView {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Claims up to `limit` due deliveries of enabled subscriptions. Deliveries of a disabled
-/// subscription wait, and go out if it is enabled again.
+impl ClaimedDelivery {
+    /// This attempt's fence in the queue.
+    pub fn fence(&self) -> Attempt {
+        Attempt {
+            id: self.id,
+            attempt: self.attempt,
+        }
+    }
+}
+
+/// Claims up to `limit` due deliveries of enabled subscriptions.
 pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(
-            "WITH due AS (SELECT d.id FROM deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
-                          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.enabled \
-                          ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED), \
-             claimed AS (UPDATE deliveries d SET status = 'running', attempts = d.attempts + 1, \
-                          lease_until = now() + make_interval(secs => $2), updated_at = now() \
-                          FROM due WHERE d.id = due.id \
-                          RETURNING d.id, d.tenant_id, d.subscription_id, d.event_id, d.attempts) \
-             SELECT c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
-                    e.event_id, e.type, e.stream_id, e.position, e.data, e.recorded_at \
-             FROM claimed c JOIN webhook_subscriptions s ON s.id = c.subscription_id \
-             JOIN event_log e ON e.event_id = c.event_id",
-        )
-        .await?;
-    let rows = client.query(&stmt, &[&limit, &LEASE_SECS]).await?;
+    let rows = DELIVERIES.claim(pool, limit).await?;
     rows.iter().map(claimed_delivery).collect()
 }
 
@@ -132,14 +136,7 @@ fn claimed_delivery(r: &tokio_postgres::Row) -> Result<ClaimedDelivery, StoreErr
 /// Returns deliveries whose lease expired to `pending`; they go out again with the same
 /// `webhook-id`.
 pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
-    let client = pool.get().await?;
-    Ok(client
-        .execute(
-            "UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
-             updated_at = now() WHERE status = 'running' AND lease_until < now()",
-            &[],
-        )
-        .await?)
+    DELIVERIES.recover_expired(pool).await
 }
 
 /// Takes one of the subscription's `per_minute` sends. When all are taken, returns when
@@ -173,15 +170,7 @@ pub async fn defer(
     delivery: &ClaimedDelivery,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let client = pool.get().await?;
-    client
-        .execute(
-            "UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $3, \
-             attempts = attempts - 1, updated_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
-            &[&delivery.id, &delivery.attempt, &at],
-        )
-        .await?;
-    Ok(())
+    DELIVERIES.give_back(pool, delivery.fence(), Some(at)).await
 }
 
 /// Records an attempt in one transaction; returns `false` when the lease had expired and
@@ -194,26 +183,17 @@ pub async fn record(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let (status, next) = match &rec.finish {
-        DeliveryFinish::Succeeded => ("succeeded", None),
-        DeliveryFinish::Retry(at) => ("pending", Some(*at)),
-        DeliveryFinish::Failed | DeliveryFinish::Gone => ("failed", None),
+        DeliveryFinish::Succeeded => (Status::Succeeded, None),
+        DeliveryFinish::Retry(at) => (Status::Pending, Some(*at)),
+        DeliveryFinish::Failed | DeliveryFinish::Gone => (Status::Failed, None),
     };
-    let updated = tx
-        .execute(
-            "UPDATE deliveries SET status = $3, next_attempt_at = $4, lease_until = NULL, \
-             last_status_code = $5, last_error = $6, updated_at = now() \
-             WHERE id = $1 AND status = 'running' AND attempts = $2",
-            &[
-                &delivery.id,
-                &delivery.attempt,
-                &status,
-                &next,
-                &rec.status_code,
-                &rec.error,
-            ],
-        )
-        .await?;
-    if updated == 0 {
+    let settled = Settled {
+        status,
+        retry_at: next,
+        status_code: rec.status_code,
+        error: rec.error.clone(),
+    };
+    if !DELIVERIES.settle(&tx, delivery.fence(), &settled).await? {
         return Ok(false);
     }
     tx.execute(
@@ -331,7 +311,7 @@ pub async fn list(
                 id: r.get(0),
                 event_id: r.get(1),
                 event_type: r.get(2),
-                status: r.get(3),
+                status: Status::parse(r.get(3))?,
                 attempts: r.get(4),
                 next_attempt_at: r.get(5),
                 last_status_code: r.get(6),

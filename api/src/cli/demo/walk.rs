@@ -104,9 +104,7 @@ async fn settle(state: &AppState, actor: &Actor, job: JobId) -> anyhow::Result<(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let runs = outbox::list_for_job(&state.pool, actor.tenant_id, job).await?;
-        let busy = runs
-            .iter()
-            .any(|r| matches!(r.status.as_str(), "waiting" | "pending" | "running"));
+        let busy = runs.iter().any(|r| !r.status.is_final());
         if !busy || tokio::time::Instant::now() > deadline {
             return Ok(());
         }

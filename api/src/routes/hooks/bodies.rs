@@ -128,7 +128,7 @@ impl From<DeliveryView> for Delivery {
             id: d.id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: d.status.to_string(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status_code: d.last_status_code,

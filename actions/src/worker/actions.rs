@@ -1,0 +1,37 @@
+//! The worker's action side: one claimed run attempted, and its outcome recorded.
+
+use std::sync::Arc;
+
+use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
+
+use super::{attempt, isolate, outcome, persist, Inner};
+use crate::WorkerSignal;
+
+#[tracing::instrument(skip_all, fields(action.id = %run.id, job.id = %run.job_id, action.attempt = run.attempt))]
+pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSignal) {
+    let attempted = isolate::isolated(attempt::attempt(&inner, &run))
+        .await
+        .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
+    if let attempt::Attempted::Deferred(err) = &attempted {
+        tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
+        if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
+            tracing::warn!(error = %err, "could not release the run; its lease will");
+        }
+        return;
+    }
+    let recording = match isolate::isolated(async { outcome::recording(&run, &attempted) }).await {
+        Ok(recording) => recording,
+        Err(error) => outcome::recording(&run, &attempt::Attempted::NotSent { error }),
+    };
+    match persist::through_outage(|| lane::record(&inner.pool, &run, &recording)).await {
+        Ok(Recorded::Done) => {}
+        Ok(Recorded::Stale) => tracing::warn!(
+            "the lease expired before the outcome was recorded; another attempt owns the run"
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "could not record an action outcome; its lease will return it to the queue")
+        }
+    }
+    // The lane may have released its next action, and a slot is free: look again now.
+    signal.wake();
+}

@@ -1,0 +1,254 @@
+//! One work queue for everything the worker does later: action runs and subscription
+//! deliveries today, timers next. A kind is a table with the queue's columns (`id`,
+//! `status`, `attempts`, `next_attempt_at`, `lease_until`, `last_status_code`,
+//! `last_error`, `updated_at`) and a [`Queue`] describing what is due and what a claim
+//! returns. The mechanism is the same for every kind:
+//!
+//! - **claim** due `pending` items in one statement, oldest due first, skipping items
+//!   other workers hold (`FOR UPDATE SKIP LOCKED`), marking them `running` with a lease
+//!   and a new attempt number;
+//! - **settle** an attempt inside the caller's transaction, fenced on the attempt: an
+//!   outcome counts only while the item is still `running` that attempt, so a worker whose
+//!   lease expired cannot overwrite the attempt that replaced it;
+//! - **give back** an item untouched, now or at a time (a worker stopping, a rate limit);
+//! - **recover** items whose lease expired (their worker died) to `pending`;
+//! - **retry at a time**: settling as `pending` with `next_attempt_at`.
+//!
+//! Order within a lane (a job's actions run one after another) is the kind's own rule: a
+//! lane keeps one item `pending` at a time and the rest `waiting`, releasing the next when
+//! it settles the current one.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::{Pool, StoreError};
+
+/// Where a queued item stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Behind an earlier item of its lane.
+    Waiting,
+    /// Due at `next_attempt_at`.
+    Pending,
+    /// Held by a worker under a lease.
+    Running,
+    Succeeded,
+    Failed,
+    /// Not attempted: an earlier item of its lane failed.
+    Skipped,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Waiting,
+        Status::Pending,
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::Skipped,
+    ];
+
+    /// The status as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Waiting => "waiting",
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Reads a stored status.
+    pub fn parse(text: &str) -> Result<Status, StoreError> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown queue status '{text}'")))
+    }
+
+    /// Whether the item will not be attempted again (unless redelivered by hand).
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Skipped)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// One kind of queued work: its table, what is due, and what a claim returns.
+pub struct Queue {
+    pub table: &'static str,
+    /// Joins that the due filter needs, over the queue's rows as `q`.
+    pub due_join: &'static str,
+    /// Further conditions for an item to be due, e.g. `AND s.enabled`.
+    pub due_filter: &'static str,
+    /// The lease's length in seconds, an SQL expression over `q`.
+    pub lease_secs: &'static str,
+    /// What a claim returns, over the claimed rows as `c` and `joins`.
+    pub select: &'static str,
+    pub joins: &'static str,
+    claim_sql: OnceLock<String>,
+}
+
+/// The fence of one attempt: an item's id and the attempt number its claim gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: Uuid,
+    pub attempt: i32,
+}
+
+/// How an attempt ended, as the queue records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    /// `Succeeded`, `Failed`, or `Pending` with `retry_at` to try again.
+    pub status: Status,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+}
+
+impl Queue {
+    pub const fn new(
+        table: &'static str,
+        due_join: &'static str,
+        due_filter: &'static str,
+        lease_secs: &'static str,
+        select: &'static str,
+        joins: &'static str,
+    ) -> Queue {
+        Queue {
+            table,
+            due_join,
+            due_filter,
+            lease_secs,
+            select,
+            joins,
+            claim_sql: OnceLock::new(),
+        }
+    }
+
+    fn claim_sql(&self) -> &str {
+        self.claim_sql.get_or_init(|| {
+            format!(
+                "WITH due AS (SELECT q.id FROM {table} q {due_join} \
+                              WHERE q.status = 'pending' AND q.next_attempt_at <= now() {due_filter} \
+                              ORDER BY q.next_attempt_at LIMIT $1 FOR UPDATE OF q SKIP LOCKED), \
+                 c AS (UPDATE {table} q SET status = 'running', attempts = q.attempts + 1, updated_at = now(), \
+                       lease_until = now() + make_interval(secs => {lease}) \
+                       FROM due WHERE q.id = due.id RETURNING q.*) \
+                 SELECT {select} FROM c {joins}",
+                table = self.table,
+                due_join = self.due_join,
+                due_filter = self.due_filter,
+                lease = self.lease_secs,
+                select = self.select,
+                joins = self.joins,
+            )
+        })
+    }
+
+    /// Claims up to `limit` due items; each row is the kind's `select`.
+    pub async fn claim(
+        &self,
+        pool: &Pool,
+        limit: i64,
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(self.claim_sql()).await?;
+        Ok(client.query(&stmt, &[&limit]).await?)
+    }
+
+    /// Records how `attempt` ended, inside the caller's transaction. `false` when the
+    /// lease had expired and the item moved on: nothing was written, and the caller must
+    /// write nothing else about this attempt either.
+    pub async fn settle(
+        &self,
+        client: &impl GenericClient,
+        attempt: Attempt,
+        settled: &Settled,
+    ) -> Result<bool, StoreError> {
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE {} SET status = $3, next_attempt_at = $4, last_status_code = $5, \
+                 last_error = $6, lease_until = NULL, updated_at = now() \
+                 WHERE id = $1 AND status = 'running' AND attempts = $2",
+                self.table
+            ))
+            .await?;
+        let changed = client
+            .execute(
+                &stmt,
+                &[
+                    &attempt.id,
+                    &attempt.attempt,
+                    &settled.status.as_str(),
+                    &settled.retry_at,
+                    &settled.status_code,
+                    &settled.error,
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Gives a claimed item back untouched, due again at `at` (now when `None`); the
+    /// attempt does not count.
+    pub async fn give_back(
+        &self,
+        pool: &Pool,
+        attempt: Attempt,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let client = pool.get().await?;
+        client
+            .execute(
+                &format!(
+                    "UPDATE {} SET status = 'pending', lease_until = NULL, \
+                     next_attempt_at = coalesce($3, now()), attempts = attempts - 1, \
+                     updated_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
+                    self.table
+                ),
+                &[&attempt.id, &attempt.attempt, &at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Returns items whose lease expired (their worker died or hung) to `pending`, due
+    /// now; they are attempted again with the same identity (Idempotency-Key,
+    /// `webhook-id`).
+    pub async fn recover_expired(&self, pool: &Pool) -> Result<u64, StoreError> {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE {} SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
+                 updated_at = now() WHERE status = 'running' AND lease_until < now()",
+                self.table
+            ))
+            .await?;
+        Ok(client.execute(&stmt, &[]).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_back_as_written() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(Status::parse("done").is_err());
+        assert!(Status::Skipped.is_final() && !Status::Pending.is_final());
+    }
+}
