@@ -27,8 +27,9 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// Wakes a local worker after a commit. Waking is a hint: the worker also polls, so a wake
-/// that nobody hears loses nothing. It is deliberately not a database NOTIFY, which would
-/// serialise every commit.
+/// that nobody hears loses nothing. Workers of other processes hear of commits through
+/// [`switchyard_engine::wake`] (a NOTIFY after the commit, coalesced), never through a
+/// NOTIFY inside the committing transaction, which would serialise every commit.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerSignal(Arc<Notify>);
 

@@ -15,6 +15,8 @@ const DATABASE: &str = "switchyard";
 #[derive(Debug)]
 pub struct Database {
     pub pool: Pool,
+    /// Where it is, for connections outside the pool (listening for work announcements).
+    pub url: String,
     pub embedded: Option<EmbeddedPostgres>,
 }
 
@@ -39,7 +41,11 @@ pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
-    Ok(Database { pool, embedded })
+    Ok(Database {
+        pool,
+        url,
+        embedded,
+    })
 }
 
 /// Loads the credential keys. The embedded default keeps a generated key beside its data;

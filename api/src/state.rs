@@ -1,5 +1,5 @@
 //! What every route needs: the database pool, the vault, provider endpoints, the egress
-//! guard, the delivery limits, and the worker's wake-up signal.
+//! guard, the delivery limits, and the wake-ups for workers here and in other processes.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use switchyard_actions::sender::Sender;
 use switchyard_actions::vault::Keyring;
 use switchyard_actions::worker::WorkerConfig;
 use switchyard_actions::{WorkerHealth, WorkerSignal};
+use switchyard_engine::wake::Announcer;
 use switchyard_engine::Pool;
 
 use crate::throttle::{RequestLimits, Throttle};
@@ -19,6 +20,8 @@ use crate::throttle::{RequestLimits, Throttle};
 pub struct AppState {
     pub pool: Pool,
     pub worker: WorkerSignal,
+    /// Tells workers in other processes about committed work.
+    pub announcer: Announcer,
     /// Whether the worker loop beside this API still runs (`/readyz`).
     pub worker_health: WorkerHealth,
     pub keyring: Arc<Keyring>,
@@ -36,8 +39,9 @@ impl AppState {
     /// the egress policy and the delivery limits.
     pub fn new(pool: Pool, keyring: Keyring, worker: &WorkerConfig) -> anyhow::Result<Self> {
         Ok(AppState {
-            pool,
+            pool: pool.clone(),
             worker: WorkerSignal::default(),
+            announcer: Announcer::spawn(pool.clone()),
             worker_health: WorkerHealth::default(),
             keyring: Arc::new(keyring),
             endpoints: Arc::new(worker.endpoints.clone()),
@@ -46,6 +50,13 @@ impl AppState {
             deliveries: Arc::new(worker.deliveries.clone()),
             throttle: Arc::new(Throttle::new(RequestLimits::default())),
         })
+    }
+
+    /// Work was committed: wake the worker beside this API now, and announce it to the
+    /// workers of other processes. Call after the commit.
+    pub fn committed(&self) {
+        self.worker.wake();
+        self.announcer.announce();
     }
 
     /// What checking and sealing a connection's credentials takes.

@@ -42,6 +42,7 @@ pub mod subscription;
 pub mod template;
 pub mod tenant;
 pub mod user;
+pub mod wake;
 pub mod workflow;
 
 pub use actor::Actor;

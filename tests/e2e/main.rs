@@ -21,5 +21,6 @@ mod requests;
 mod subscriptions;
 mod support;
 mod transitions;
+mod wakeups;
 mod workflows;
 mod zapier;

@@ -28,7 +28,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchyard_engine::Pool;
+use switchyard_engine::{wake, Pool};
 use tokio::sync::Semaphore;
 
 use crate::deliveries::DeliveryConfig;
@@ -53,6 +53,9 @@ pub struct WorkerConfig {
     pub endpoints: ProviderEndpoints,
     /// Subscription deliveries: schedule and limits.
     pub deliveries: DeliveryConfig,
+    /// The database URL to LISTEN on for work other processes commit
+    /// ([`switchyard_engine::wake`]); `None` polls only.
+    pub listen: Option<String>,
 }
 
 impl Default for WorkerConfig {
@@ -64,6 +67,7 @@ impl Default for WorkerConfig {
             policy: EgressPolicy::default(),
             endpoints: ProviderEndpoints::default(),
             deliveries: DeliveryConfig::default(),
+            listen: None,
         }
     }
 }
@@ -110,6 +114,11 @@ impl Worker {
     /// the actions in flight; any still running then are released by their leases.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        // Work committed by other processes wakes this loop as a local commit does.
+        let listener = self.config.listen.clone().map(|url| {
+            let signal = self.signal.clone();
+            tokio::spawn(async move { wake::listen(&url, move || signal.wake()).await })
+        });
         let mut last_recovery: Option<Instant> = None;
         tokio::pin!(shutdown);
         loop {
@@ -133,6 +142,9 @@ impl Worker {
                 _ = self.signal.woken() => {}
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
             }
+        }
+        if let Some(listener) = listener {
+            listener.abort();
         }
         let all = self.config.concurrency as u32;
         if tokio::time::timeout(Duration::from_secs(20), permits.acquire_many(all))

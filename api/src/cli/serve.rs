@@ -20,8 +20,9 @@ use crate::state::AppState;
 pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
-    let worker_config = cli.worker.config(&cli.providers)?;
+    let mut worker_config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
+    worker_config.listen = Some(database.url.clone());
     let state =
         AppState::new(database.pool.clone(), keyring, &worker_config)?.with_limits(args.limits());
     let (acceptor, addr) = server::bind(&args.listen)
@@ -40,8 +41,9 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
 pub async fn run_worker(cli: &Cli) -> anyhow::Result<()> {
     let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
-    let config = cli.worker.config(&cli.providers)?;
+    let mut config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
+    config.listen = Some(database.url.clone());
     let worker = Worker::new(
         database.pool.clone(),
         Arc::new(keyring),

@@ -156,7 +156,11 @@ impl JobsApi {
                 CreateJobError::Store(err) => err.into(),
             })?;
         Ok(match created {
-            Created::New(job) => CreateResponse::Created(Json(job.into())),
+            Created::New(job) => {
+                // Its `job.created` event may be due to subscribers.
+                self.state.committed();
+                CreateResponse::Created(Json(job.into()))
+            }
             Created::Existing(job) => CreateResponse::Existing(Json(job.into())),
         })
     }

@@ -101,7 +101,7 @@ impl TransitionsApi {
             .await
             .map_err(map_error)?;
         if !replayed && !result.actions.is_empty() {
-            self.state.worker.wake();
+            self.state.committed();
         }
         Ok(TransitionResponse::Applied(Json(applied_body(result))))
     }

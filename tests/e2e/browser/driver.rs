@@ -3,6 +3,7 @@
 //! `scripts/ensure-chromium.sh` installs Chromium and chromedriver when they are missing.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -27,11 +28,35 @@ pub struct Browser {
     pub client: Client,
     base: String,
     driver: Child,
+    driver_port: u16,
+    session: Option<String>,
+}
+
+/// `DELETE /session/{id}` to chromedriver, synchronously.
+fn end_session(port: u16, session: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    // The answer comes once Chromium has quit; its first bytes are enough.
+    let mut answer = [0u8; 512];
+    let _first = stream.read(&mut answer)?;
+    Ok(())
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // Ending the session makes chromedriver quit Chromium and reap its processes.
+        // Drop cannot await, so this is one plain HTTP request.
+        if let Some(session) = &self.session {
+            let _ = end_session(self.driver_port, session);
+        }
+        // Then chromedriver, and anything left of its process group (Chromium is in it).
+        let group = self.driver.id() as i32;
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
@@ -74,6 +99,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -102,10 +128,13 @@ impl Browser {
             }
         })
         .await;
+        let session = client.session_id().await.ok().flatten();
         Browser {
             client,
             base: base.to_string(),
             driver,
+            driver_port: port,
+            session,
         }
     }
 

@@ -51,20 +51,38 @@ impl TestApp {
     /// Starts the app on `db_url` under request `limits`.
     pub async fn spawn_limited(
         db_url: &str,
-        worker: WorkerConfig,
+        mut worker: WorkerConfig,
         limits: RequestLimits,
     ) -> TestApp {
+        // Like `serve`, the worker listens for work other processes commit.
+        worker.listen.get_or_insert_with(|| db_url.to_string());
         super::logs::capture();
         let pool = store::connect(db_url, 16).expect("pool");
         let keyring = Keyring::single(EncryptionKey::generate().0);
         let state = AppState::new(pool.clone(), keyring, &worker)
             .expect("state")
             .with_limits(limits);
-        let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         let (stop, _handle) =
             switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");
         // The worker runs until the test's runtime ends.
         std::mem::forget(stop);
+        Self::serve(pool, state).await
+    }
+
+    /// The API alone on the migrated database at `db_url`, sealing credentials with
+    /// `keyring`: no worker in this process.
+    pub async fn spawn_api_only(db_url: &str, keyring: Keyring) -> TestApp {
+        super::logs::capture();
+        let pool = store::connect(db_url, 16).expect("pool");
+        let config = test_worker(ProviderEndpoints::default(), true);
+        let state = AppState::new(pool.clone(), keyring, &config)
+            .expect("state")
+            .with_limits(RequestLimits::OFF);
+        Self::serve(pool, state).await
+    }
+
+    async fn serve(pool: Pool, state: AppState) -> TestApp {
+        let (acceptor, addr) = server::bind("127.0.0.1:0").await.expect("bind");
         tokio::spawn(server::run(acceptor, state, std::future::pending()));
         let (tenant_id, key) = new_tenant(&pool, "acme").await;
         TestApp {
@@ -331,6 +349,7 @@ pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerC
             retry_schedule: vec![ms(0), ms(50), ms(100), ms(150), ms(200)],
             ..DeliveryConfig::default()
         },
+        listen: None,
     }
 }
 

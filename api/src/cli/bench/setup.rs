@@ -77,6 +77,7 @@ impl Bench {
         let mut worker_config = cli.worker.config(&cli.providers)?;
         // The receiver is on 127.0.0.1.
         worker_config.policy.allow_private = true;
+        worker_config.listen = Some(database.url.clone());
         let keyring = Keyring::single(EncryptionKey::generate().0);
         // The bench measures throughput, not the per-tenant limit.
         let state = AppState::new(pool.clone(), keyring, &worker_config)?

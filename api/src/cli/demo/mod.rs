@@ -35,6 +35,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     // The demo's receiver is on 127.0.0.1, which actions may not reach by default.
     worker_config.policy.allow_private = true;
     let database = database::open(&cli.database).await?;
+    worker_config.listen = Some(database.url.clone());
     // Bind first: a busy port should fail before anything is written.
     let (acceptor, addr) = server::bind(&args.serve.listen).await.with_context(|| {
         format!(

@@ -42,7 +42,7 @@ pub async fn walk(state: &AppState, actor: &Actor, hook: &CatchHook) -> anyhow::
         ("complete", json!({ "signed_by": "R. Customer" })),
     ] {
         let (result, _) = transition::apply(pool, actor, &step(name, data), None).await?;
-        state.worker.wake();
+        state.committed();
         say(&format!(
             "{name}: now '{}' (version {}); {} action(s) queued after commit",
             result.job.state,

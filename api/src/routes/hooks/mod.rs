@@ -174,7 +174,7 @@ impl HooksApi {
         )
         .await
         .map_err(subscription_error)?;
-        self.state.worker.wake();
+        self.state.committed();
         Ok(Json(updated.into()))
     }
 
@@ -230,7 +230,7 @@ impl HooksApi {
         let actor = auth.require(&[Scope::Full])?;
         match delivery::redeliver(&self.state.pool, actor.tenant_id, id.0, delivery_id.0).await? {
             Redelivery::Scheduled => {
-                self.state.worker.wake();
+                self.state.committed();
                 Ok(RedeliverResponse::Accepted(Json(Redelivered {
                     id: delivery_id.0,
                     status: "pending".into(),
