@@ -28,6 +28,7 @@ pub mod embedded;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod idle;
 pub mod ids;
 pub mod input_rule;
 pub mod job;

@@ -75,8 +75,8 @@ async fn two_thousand_events_from_parallel_clients_become_exactly_one_delivery_e
         },
     )
     .await;
-    // Let any duplicate that was going to appear appear.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once the workers are idle, any duplicate that was going to appear has.
+    app.idle().await;
     assert_eq!(count(subscriptions[0]).await, (2 * jobs, 2 * jobs));
     assert_eq!(count(subscriptions[1]).await, (jobs, jobs));
 

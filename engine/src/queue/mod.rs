@@ -223,6 +223,17 @@ impl Queue {
         Ok(())
     }
 
+    /// An SQL condition, true while this queue has an item due or in flight.
+    pub fn busy_sql(&self) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM {table} q {due_join} WHERE q.status = 'running' \
+             OR (q.status = 'pending' AND q.next_attempt_at <= now() {due_filter}))",
+            table = self.table,
+            due_join = self.due_join,
+            due_filter = self.due_filter,
+        )
+    }
+
     /// Returns items whose lease expired (their worker died or hung) to `pending`, due
     /// now; they are attempted again with the same identity (Idempotency-Key,
     /// `webhook-id`).

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{ledger, patient_action};
 use crate::embedded::free_port;
 use crate::support::receiver::{Receiver, Reply};
-use crate::support::TestApp;
+use crate::support::{eventually, TestApp};
 
 #[tokio::test]
 async fn a_receiver_outage_is_ridden_out_and_the_ledger_matches_what_was_sent() {
@@ -22,8 +22,14 @@ async fn a_receiver_outage_is_ridden_out_and_the_ledger_matches_what_was_sent() 
     for _ in 0..10 {
         jobs.push(app.run("outage", "go", json!({})).await);
     }
-    // Nothing listens yet: attempts are refused and retried.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Nothing listens yet: every job's first attempt is refused and a retry scheduled.
+    for job in &jobs {
+        eventually("a refused attempt", Duration::from_secs(30), || async {
+            let retried = app.job_events(job, "action.retry_scheduled").await;
+            (!retried.is_empty()).then_some(())
+        })
+        .await;
+    }
     let receiver =
         Receiver::start_at(&format!("127.0.0.1:{port}"), |_, _| Reply::status(200)).await;
 

@@ -224,7 +224,7 @@ async fn a_410_disables_the_subscription_and_later_events_wait_for_it() {
 
     // A disabled subscription gets nothing new.
     app.create_job("field_service_job").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.idle().await;
     let (_, page) = app
         .get(&format!("/api/hooks/webhooks/{id}/deliveries"), &app.key)
         .await;
@@ -267,6 +267,6 @@ async fn over_the_rate_limit_deliveries_wait_and_are_never_dropped() {
         );
         assert_eq!(waiting["attempts"], 0, "waiting is not an attempt");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.idle().await;
     assert_eq!(receiver.requests().len(), 3);
 }

@@ -94,6 +94,22 @@ impl TestApp {
         }
     }
 
+    /// Waits (at most 30 s) until the workers have nothing due or in flight and every
+    /// committed event is fanned out: the way to wait for the worker without sleeping.
+    pub async fn idle(&self) {
+        super::eventually(
+            "the workers to be idle",
+            std::time::Duration::from_secs(30),
+            || async {
+                switchyard_engine::idle::idle(&self.pool)
+                    .await
+                    .ok()
+                    .filter(|idle| *idle)
+            },
+        )
+        .await;
+    }
+
     /// Another tenant with its own `full` key.
     pub async fn other_tenant(&self, name: &str) -> (TenantId, String) {
         new_tenant(&self.pool, name).await
