@@ -3,6 +3,7 @@
 
 mod database_restart;
 mod receiver_outage;
+mod scale_out;
 mod sigkill;
 
 use serde_json::{json, Value};

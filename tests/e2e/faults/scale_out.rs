@@ -1,0 +1,221 @@
+//! Two `switchyard serve` processes and a `switchyard worker` on one database, under load,
+//! with one of the servers killed (SIGKILL): every acknowledged transition's action
+//! arrives, each action has exactly one final outcome, and a receiver de-duplicating by
+//! Idempotency-Key sees each action once.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchyard_actions::vault::EncryptionKey;
+
+use super::patient_action;
+use crate::embedded::{binary, free_port, kill9, wait_ready};
+use crate::support::cluster::fresh_database;
+use crate::support::eventually;
+use crate::support::receiver::Receiver;
+
+/// A `switchyard` process on the shared database.
+fn spawn(db_url: &str, key: &str, args: &[&str]) -> Child {
+    Command::new(binary())
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("INTEGRATION_SECRET_ENCRYPTION_KEY", key)
+        .env("SWITCHYARD_ALLOW_PRIVATE_TARGETS", "true")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+fn serve(db_url: &str, key: &str, port: u16) -> Child {
+    let listen = format!("127.0.0.1:{port}");
+    spawn(db_url, key, &["serve", "--listen", &listen])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
+    let db_url = fresh_database().await;
+    let (_, secret) = EncryptionKey::generate();
+    let out = spawn(&db_url, &secret, &["tenant", "create", "--name", "scale"])
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success());
+    let api_key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (port_a, port_b) = (free_port(), free_port());
+    let bases = [
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    ];
+    let mut a = serve(&db_url, &secret, port_a);
+    let mut b = serve(&db_url, &secret, port_b);
+    let mut worker = spawn(&db_url, &secret, &["worker"]);
+    let http = reqwest::Client::new();
+    for base in &bases {
+        wait_ready(&http, base).await;
+    }
+
+    let receiver = Receiver::ok().await;
+    let post = |base: &str, path: &str, body: Value| {
+        let req = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(&api_key)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert!(resp.status().is_success(), "{}", resp.status());
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let conn = post(
+        &bases[0],
+        "/api/v1/tenant/connections",
+        json!({"provider": "generic_rest", "connection_name": "r", "credentials": {"base_url": receiver.url("")}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    post(
+        &bases[0],
+        "/api/v1/workflows",
+        json!({"name": "scale", "initial": "open",
+               "states": [{"name": "open"}],
+               "transitions": [{"name": "again", "from": ["open"], "to": "open", "actions": patient_action(&conn)}]}),
+    )
+    .await;
+    let mut jobs = Vec::new();
+    for i in 0..8 {
+        let job = post(&bases[i % 2], "/api/v1/jobs", json!({"workflow": "scale"})).await;
+        jobs.push(job["id"].as_str().unwrap().to_string());
+    }
+
+    // Four clients, two on each server; only 2xx answers count as acknowledged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let base = bases[c % 2].clone();
+            let (key, stop, acknowledged) = (api_key.clone(), stop.clone(), acknowledged.clone());
+            let mine = [jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let job = &mine[n % 2];
+                    n += 1;
+                    let sent = http
+                        .post(format!("{base}/api/v1/jobs/{job}/transitions"))
+                        .bearer_auth(&key)
+                        .json(&json!({"transition": "again"}))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(resp) if resp.status().is_success() => {
+                            if let Ok(body) = resp.json::<Value>().await {
+                                let event = body["event"]["id"].as_str().unwrap().to_string();
+                                acknowledged.lock().unwrap().push((job.clone(), event));
+                            }
+                        }
+                        // The killed server refuses connections from then on.
+                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    eventually("load on both servers", Duration::from_secs(30), || async {
+        (acknowledged.lock().unwrap().len() > 100).then_some(())
+    })
+    .await;
+    kill9(a.id() as i32);
+    a.wait().unwrap();
+    let after_kill = acknowledged.lock().unwrap().len();
+    eventually(
+        "load on the surviving server",
+        Duration::from_secs(30),
+        || async { (acknowledged.lock().unwrap().len() > after_kill + 100).then_some(()) },
+    )
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let get = |path: String| {
+        let req = http
+            .get(format!("{}{path}", bases[1]))
+            .bearer_auth(&api_key);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut all_runs = HashSet::new();
+    for job in &jobs {
+        // Runs the killed server held come back when their lease expires.
+        let runs = eventually(
+            "the job's actions to finish",
+            Duration::from_secs(120),
+            || async {
+                let runs = get(format!("/api/v1/jobs/{job}/actions")).await["items"]
+                    .as_array()
+                    .cloned()?;
+                runs.iter()
+                    .all(|r| r["status"] == "succeeded")
+                    .then_some(runs)
+            },
+        )
+        .await;
+        let events = get(format!("/api/v1/jobs/{job}/events?limit=1000")).await["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        for (_, event) in acknowledged.iter().filter(|(j, _)| j == job) {
+            assert!(
+                ids.contains(event.as_str()),
+                "acknowledged {event} is in the log"
+            );
+        }
+        for run in &runs {
+            let id = run["id"].as_str().unwrap();
+            let finals = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e["type"].as_str(),
+                        Some("action.succeeded" | "action.failed" | "action.skipped")
+                    ) && e["data"]["action_run_id"] == id
+                })
+                .count();
+            assert_eq!(finals, 1, "action {id} has exactly one final outcome");
+            all_runs.insert(id.to_string());
+        }
+    }
+    assert!(
+        all_runs.len() >= acknowledged.len(),
+        "an action per acknowledged transition"
+    );
+    let keys: HashSet<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.header("idempotency-key").to_string())
+        .collect();
+    assert_eq!(
+        keys, all_runs,
+        "each action arrived, once after de-duplicating by key"
+    );
+
+    for child in [&mut b, &mut worker] {
+        // SAFETY: sending a signal has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap();
+    }
+}
