@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::health::Health;
 use crate::log::{append, NewEvent, StreamLock};
 pub use crate::sealed::Sealed;
 use crate::{Actor, Pool, StoreError, TenantId};
@@ -22,8 +23,8 @@ pub struct Connection {
     pub connection_name: String,
     /// Where requests go, with anything secret-bearing removed.
     pub endpoint_preview: String,
-    /// `unknown`, `healthy` or `failing`, from recent requests.
-    pub health: String,
+    /// From recent requests.
+    pub health: Health,
     pub last_event_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -66,7 +67,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
         provider: row.try_get("provider")?,
         connection_name: row.try_get("connection_name")?,
         endpoint_preview: row.try_get("endpoint_preview")?,
-        health: row.try_get("health")?,
+        health: Health::parse(row.try_get("health")?)?,
         last_event_at: row.try_get("last_event_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -299,7 +300,12 @@ pub async fn mark_health(
                   OR last_event_at < now() - interval '1 second')",
         )
         .await?;
-    let health = if healthy { "healthy" } else { "failing" };
+    let health = if healthy {
+        Health::Healthy
+    } else {
+        Health::Failing
+    }
+    .as_str();
     tx.execute(&stmt, &[&id, &health, &throttled]).await?;
     Ok(())
 }

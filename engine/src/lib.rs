@@ -27,6 +27,7 @@ pub mod definition;
 pub mod embedded;
 pub mod error;
 pub mod guard;
+pub mod health;
 pub mod idempotency;
 pub mod idle;
 pub mod ids;

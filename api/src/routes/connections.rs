@@ -64,7 +64,7 @@ impl From<Connection> for ConnectionBody {
             provider: c.provider,
             connection_name: c.connection_name,
             endpoint_preview: c.endpoint_preview,
-            health: c.health,
+            health: c.health.to_string(),
             last_event_at: c.last_event_at,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -72,7 +72,7 @@ impl From<Connection> for ConnectorConnection {
             name: c.connection_name,
             state: "installed".into(),
             scopes: CONNECTOR_SCOPES.iter().map(|s| s.to_string()).collect(),
-            health: c.health,
+            health: c.health.to_string(),
             endpoint_preview: c.endpoint_preview,
             last_event_at: c.last_event_at,
             created_at: c.created_at,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::connection::Sealed;
+use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
 use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
@@ -224,8 +225,8 @@ pub async fn record(
     }
     // Health: a success clears failing; a delivery that used up its attempts sets it.
     let health = match rec.finish {
-        DeliveryFinish::Succeeded => Some("healthy"),
-        DeliveryFinish::Failed | DeliveryFinish::Gone => Some("failing"),
+        DeliveryFinish::Succeeded => Some(Health::Healthy.as_str()),
+        DeliveryFinish::Failed | DeliveryFinish::Gone => Some(Health::Failing.as_str()),
         DeliveryFinish::Retry(_) => None,
     };
     // At most about once a second unless the health changes: a busy subscription's

@@ -17,6 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::connection::Sealed;
+use crate::health::Health;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, Pool, StoreError, TenantId};
 
@@ -34,7 +35,7 @@ pub struct Subscription {
     pub disabled_reason: Option<String>,
     /// `unknown`, `healthy` or `failing` (a delivery used up its attempts; a later
     /// success clears it).
-    pub health: String,
+    pub health: Health,
     pub last_delivery_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -83,7 +84,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
         event_types: row.try_get("event_types")?,
         enabled: row.try_get("enabled")?,
         disabled_reason: row.try_get("disabled_reason")?,
-        health: row.try_get("health")?,
+        health: Health::parse(row.try_get("health")?)?,
         last_delivery_at: row.try_get("last_delivery_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -67,7 +67,7 @@ impl From<Subscription> for Webhook {
             event_types: s.event_types,
             enabled: s.enabled,
             has_secret: s.has_secret,
-            health: s.health,
+            health: s.health.to_string(),
             disabled_reason: s.disabled_reason,
             last_delivery_at: s.last_delivery_at,
             created_at: s.created_at,
