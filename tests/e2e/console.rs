@@ -14,16 +14,18 @@ use switchyard_engine::Actor;
 use crate::support::cluster::fresh_database;
 use crate::support::{eventually, TestApp};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
-fn browser() -> reqwest::Client {
+/// A client that, like a browser's first request, does not follow redirects.
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
         .unwrap()
 }
 
-async fn add_user(app: &TestApp, email: &str, role: Role) {
+/// A person of the app's tenant with `role` and [`PASSWORD`].
+pub async fn add_user(app: &TestApp, email: &str, role: Role) {
     user::create(
         &app.pool,
         &Actor::operator(app.tenant_id),
@@ -36,7 +38,7 @@ async fn add_user(app: &TestApp, email: &str, role: Role) {
 }
 
 /// Signs in and returns the session cookie's value.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     browser()
         .post(app.url("/admin/sign-in"))
         .form(&[("email", email), ("password", password), ("next", "/admin")])
@@ -45,7 +47,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
         .unwrap()
 }
 
-fn session_cookie(resp: &reqwest::Response) -> String {
+pub fn session_cookie(resp: &reqwest::Response) -> String {
     let set = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set.contains(flag), "{flag} missing from {set}");
@@ -365,128 +367,5 @@ async fn user_create_prints_one_json_line_with_the_password_shown_once() {
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{stderr}");
-    }
-}
-
-#[tokio::test]
-async fn admins_create_list_and_disable_users_through_the_api() {
-    let app = TestApp::spawn().await;
-    let (status, created) = app
-        .post(
-            "/api/v1/users",
-            &app.key,
-            json!({"email": "Bo@Example.com", "role": "auditor"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["email"], "bo@example.com");
-    let password = created["password"].as_str().unwrap().to_string();
-    assert!(password.len() >= 12, "a generated password is shown once");
-    let (status, given) = app
-        .post(
-            "/api/v1/users",
-            &app.key,
-            json!({"email": "cy@example.com", "role": "designer", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        given["password"],
-        Value::Null,
-        "a given password is not echoed"
-    );
-    for (body, field) in [
-        (json!({"email": "bo@example.com", "role": "admin"}), "email"),
-        (json!({"email": "dee@example.com", "role": "owner"}), "role"),
-        (
-            json!({"email": "dee@example.com", "role": "admin", "password": "short"}),
-            "password",
-        ),
-    ] {
-        let (status, problem) = app.post("/api/v1/users", &app.key, body).await;
-        assert!(
-            status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY,
-            "{problem}"
-        );
-        assert_eq!(problem["field"], field, "{problem}");
-    }
-    let auditor = app.key_with(&["auditor"]).await;
-    let (status, _) = app.get("/api/v1/users", &auditor).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "only full keys manage users");
-
-    let signed = sign_in(&app, "bo@example.com", &password).await;
-    let cookie = session_cookie(&signed);
-    let (_, list) = app.get("/api/v1/users", &app.key).await;
-    let bo = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "bo@example.com")
-        .unwrap()
-        .clone();
-    assert!(bo.get("password").is_none() && bo.get("password_hash").is_none());
-    let id = bo["id"].as_str().unwrap();
-    assert_eq!(
-        app.delete(&format!("/api/v1/users/{id}"), &app.key).await,
-        StatusCode::NO_CONTENT
-    );
-    // Disabled: the live session ends, and signing in again fails.
-    let page = browser()
-        .get(app.url("/admin/jobs"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
-    let again = sign_in(&app, "bo@example.com", &password).await;
-    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
-    // Another tenant's user is not found.
-    let (_, other_key) = app.other_tenant("globex").await;
-    let (_, theirs) = app
-        .post(
-            "/api/v1/users",
-            &other_key,
-            json!({"email": "eve@example.com", "role": "admin"}),
-        )
-        .await;
-    let theirs = theirs["user_id"].as_str().unwrap();
-    assert_eq!(
-        app.delete(&format!("/api/v1/users/{theirs}"), &app.key)
-            .await,
-        StatusCode::NOT_FOUND
-    );
-}
-
-#[tokio::test]
-async fn preview_renders_a_payload_without_sending_it() {
-    let app = TestApp::spawn().await;
-    let context = json!({"job": {"id": "j-1"}, "transition": {"data": {"amount": 42}}});
-    let (status, preview) = app
-        .post(
-            "/api/v1/workflows/preview",
-            &app.key,
-            json!({"path": "/orders/{{job.id}}", "body": {"amount": "{{transition.data.amount}}"}, "context": context}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{preview}");
-    assert_eq!(
-        preview,
-        json!({"path": "/orders/j-1", "body": {"amount": 42}})
-    );
-    for (body, field) in [
-        (json!({"path": "{{#each", "context": {}}), "path"),
-        (
-            json!({"body": {"a": {"b": "{{> partial}}"}}, "context": {}}),
-            "$.body.a.b",
-        ),
-        (
-            json!({"path": "{{job.missing}}", "context": context}),
-            "context",
-        ),
-        (json!({"path": "/x", "context": []}), "context"),
-    ] {
-        let (status, problem) = app.post("/api/v1/workflows/preview", &app.key, body).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        assert_eq!(problem["field"], field, "{problem}");
     }
 }

@@ -21,6 +21,7 @@ mod requests;
 mod subscriptions;
 mod support;
 mod transitions;
+mod users;
 mod wakeups;
 mod workflows;
 mod zapier;

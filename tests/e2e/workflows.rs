@@ -134,3 +134,37 @@ async fn the_approval_fixture_loops_back_after_a_rejection() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(out["job"]["state"], "approved");
 }
+
+#[tokio::test]
+async fn preview_renders_a_payload_without_sending_it() {
+    let app = TestApp::spawn().await;
+    let context = json!({"job": {"id": "j-1"}, "transition": {"data": {"amount": 42}}});
+    let (status, preview) = app
+        .post(
+            "/api/v1/workflows/preview",
+            &app.key,
+            json!({"path": "/orders/{{job.id}}", "body": {"amount": "{{transition.data.amount}}"}, "context": context}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        preview,
+        json!({"path": "/orders/j-1", "body": {"amount": 42}})
+    );
+    for (body, field) in [
+        (json!({"path": "{{#each", "context": {}}), "path"),
+        (
+            json!({"body": {"a": {"b": "{{> partial}}"}}, "context": {}}),
+            "$.body.a.b",
+        ),
+        (
+            json!({"path": "{{job.missing}}", "context": context}),
+            "context",
+        ),
+        (json!({"path": "/x", "context": []}), "context"),
+    ] {
+        let (status, problem) = app.post("/api/v1/workflows/preview", &app.key, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+}

@@ -15,6 +15,7 @@ use switchyard_engine::log::{self, Cursor, EventFilter};
 use uuid::Uuid;
 
 use super::diagram::esc;
+use super::filters::{between, day, given};
 use super::render::{pretty, when};
 use super::visit::{Page, Visit};
 use crate::state::AppState;
@@ -37,10 +38,6 @@ pub struct Filters {
     ledger_after: Option<i64>,
 }
 
-fn given(text: &Option<String>) -> Option<&str> {
-    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
 fn encode(pairs: &[(&str, Option<String>)]) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -55,19 +52,9 @@ fn encode(pairs: &[(&str, Option<String>)]) -> String {
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Query(f): Query<Filters>) -> Page {
     let visit = Visit::start(req, state, "/admin/audit", &[Scope::Auditor]).await?;
     let mut errors = Vec::new();
-    let day = |label: &str, text: &Option<String>, errors: &mut Vec<String>| {
-        given(text).and_then(|t| match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.push(format!("{label}: '{t}' is not a day such as 2026-11-23"));
-                None
-            }
-        })
-    };
-    let since = day("From", &f.since, &mut errors).and_then(|d| d.and_hms_opt(0, 0, 0));
-    let until = day("To", &f.until, &mut errors)
-        .and_then(|d| d.succ_opt())
-        .and_then(|d| d.and_hms_opt(0, 0, 0));
+    let since = day("From", &f.since, &mut errors);
+    let until = day("To", &f.until, &mut errors);
+    let (since, until) = between(since, until);
     let stream_id = given(&f.stream_id).and_then(|s| match Uuid::parse_str(s) {
         Ok(id) => Some(id),
         Err(_) => {
@@ -81,8 +68,8 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Query(f): Query<F
         after,
         event_type: given(&f.event_type).map(str::to_string),
         stream_id,
-        since: since.map(|s| s.and_utc()),
-        until: until.map(|u| u.and_utc()),
+        since,
+        until,
         below_tx: None,
     };
     let client = state

@@ -200,26 +200,17 @@ pub fn draw(def: &WorkflowDefinition, current: Option<&str>, link: bool) -> Stri
         let Some(p) = layout.places.get(&s.name) else {
             continue;
         };
-        let mut class = String::from("state");
-        if s.name == def.initial {
-            class.push_str(" initial");
-        }
-        if s.terminal {
-            class.push_str(" terminal");
-        }
-        if current == Some(s.name.as_str()) {
-            class.push_str(" current");
-        }
-        let mut kinds = Vec::new();
-        if s.name == def.initial {
-            kinds.push("initial");
-        }
-        if s.terminal {
-            kinds.push("terminal");
-        }
-        if current == Some(s.name.as_str()) {
-            kinds.push("current");
-        }
+        // What is special about the state: its CSS classes and its title say the same.
+        let kinds: Vec<&str> = [
+            (s.name == def.initial, "initial"),
+            (s.terminal, "terminal"),
+            (current == Some(s.name.as_str()), "current"),
+        ]
+        .into_iter()
+        .filter_map(|(is, kind)| is.then_some(kind))
+        .collect();
+        let class = format!("state {}", kinds.join(" "));
+        let class = class.trim_end();
         let title = if kinds.is_empty() {
             s.name.clone()
         } else {

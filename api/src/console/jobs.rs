@@ -2,7 +2,6 @@
 //! and search, and one job on its workflow's diagram with the transitions it may take
 //! (sent through `POST /api/v1/jobs/{id}/transitions`) and every event of its stream.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use poem::http::{header, StatusCode};
 use poem::web::{Data, Path, Query};
 use poem::{handler, Request, Response};
@@ -17,6 +16,7 @@ use switchyard_engine::{workflow, JobId, StoreError};
 use uuid::Uuid;
 
 use super::diagram;
+use super::filters::{between, day, given};
 use super::render::{fragment, pretty, when};
 use super::visit::{Page, Visit};
 use crate::state::AppState;
@@ -38,26 +38,6 @@ pub struct Filters {
     q: Option<String>,
 }
 
-fn day(text: Option<&str>) -> Result<Option<NaiveDate>, String> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| format!("'{t}' is not a day such as 2026-11-23")),
-    }
-}
-
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
-fn given(text: &Option<String>) -> Option<String> {
-    text.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-}
-
 fn job_row(job: &Job) -> Value {
     json!({
         "id": job.id.to_string(),
@@ -77,16 +57,11 @@ pub async fn list(
     Query(filters): Query<Filters>,
 ) -> Page {
     let visit = Visit::start(req, state, "/admin/jobs", &[Scope::Service, Scope::Auditor]).await?;
-    let mut error = None;
-    let since = day(filters.since.as_deref()).unwrap_or_else(|e| {
-        error = Some(format!("From: {e}"));
-        None
-    });
-    let until = day(filters.until.as_deref()).unwrap_or_else(|e| {
-        error = Some(format!("To: {e}"));
-        None
-    });
-    let search = given(&filters.q);
+    let mut errors = Vec::new();
+    let since = day("From", &filters.since, &mut errors);
+    let until = day("To", &filters.until, &mut errors);
+    let (since, until) = between(since, until);
+    let search = given(&filters.q).map(str::to_string);
     let jobs = match search.as_deref().map(Uuid::parse_str) {
         Some(Ok(id)) => read::get(&state.pool, visit.tenant(), JobId(id))
             .await?
@@ -94,10 +69,10 @@ pub async fn list(
             .collect(),
         _ => {
             let filter = JobFilter {
-                workflow: given(&filters.workflow),
-                state: given(&filters.state),
-                since: since.map(start_of),
-                until: until.and_then(|d| d.succ_opt()).map(start_of),
+                workflow: given(&filters.workflow).map(str::to_string),
+                state: given(&filters.state).map(str::to_string),
+                since,
+                until,
                 external_id: search.clone(),
                 newest_first: true,
                 ..JobFilter::default()
@@ -120,7 +95,7 @@ pub async fn list(
             "since": filters.since,
             "until": filters.until,
             "q": filters.q,
-            "error": error,
+            "errors": errors,
             "limit": LISTED,
         }),
     )

@@ -18,6 +18,7 @@
 mod assets;
 mod audit;
 mod diagram;
+mod filters;
 mod integrations;
 mod jobs;
 mod render;

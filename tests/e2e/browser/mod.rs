@@ -7,15 +7,14 @@
 mod designer;
 mod driver;
 mod flows;
+mod isolation;
 mod pages;
 
-use switchyard_engine::user::{self, Role};
-use switchyard_engine::Actor;
+use switchyard_engine::user::Role;
 
+pub(crate) use crate::console::{add_user, PASSWORD};
 use crate::support::TestApp;
 use driver::Browser;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 /// The app, and a browser signed in as a person of its tenant with `role`.
 async fn signed_in(role: Role) -> (TestApp, Browser) {
@@ -25,18 +24,6 @@ async fn signed_in(role: Role) -> (TestApp, Browser) {
     let browser = Browser::open(&app.base).await;
     browser.sign_in(&email, PASSWORD).await;
     (app, browser)
-}
-
-async fn add_user(app: &TestApp, email: &str, role: Role) {
-    user::create(
-        &app.pool,
-        &Actor::operator(app.tenant_id),
-        email,
-        role,
-        PASSWORD,
-    )
-    .await
-    .expect("user");
 }
 
 /// Asserts the browser's console stayed clean on `what`.

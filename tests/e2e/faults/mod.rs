@@ -22,3 +22,121 @@ pub async fn ledger(app: &TestApp) -> Vec<Value> {
     let (_, page) = app.get("/api/v1/ledger?limit=1000", &app.key).await;
     page["items"].as_array().unwrap().clone()
 }
+
+/// Transitions acknowledged with a 2xx answer: (job, event id).
+pub type Acknowledged = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// Four clients transitioning two jobs each (`again`) until `stop`; client `c` talks to
+/// `bases[c % bases.len()]`. Only 2xx answers are recorded as acknowledged; failures (a
+/// server being killed) are retried after a moment.
+pub fn transition_load(
+    bases: &[String],
+    key: &str,
+    jobs: &[String],
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acknowledged: &Acknowledged,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    (0..4)
+        .map(|c| {
+            let base = bases[c % bases.len()].clone();
+            let (key, stop, acknowledged) = (key.to_string(), stop.clone(), acknowledged.clone());
+            let mine = [jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let job = &mine[n % 2];
+                    n += 1;
+                    let sent = http
+                        .post(format!("{base}/api/v1/jobs/{job}/transitions"))
+                        .bearer_auth(&key)
+                        .json(&json!({"transition": "again"}))
+                        .timeout(std::time::Duration::from_secs(10))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(resp) if resp.status().is_success() => {
+                            if let Ok(body) = resp.json::<Value>().await {
+                                let event = body["event"]["id"].as_str().unwrap().to_string();
+                                acknowledged.lock().unwrap().push((job.clone(), event));
+                            }
+                        }
+                        _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Asserts, through the API at `base`, that nothing was lost: every acknowledged
+/// transition is in its job's log, every action run succeeded with exactly one final
+/// outcome, and `receiver`, de-duplicating by Idempotency-Key, saw each action once.
+pub async fn assert_nothing_lost(
+    base: &str,
+    key: &str,
+    jobs: &[String],
+    acknowledged: &[(String, String)],
+    receiver: &crate::support::receiver::Receiver,
+) {
+    use std::collections::HashSet;
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let req = http.get(format!("{base}{path}")).bearer_auth(key);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut all_runs = HashSet::new();
+    for job in jobs {
+        // Runs held by a killed process come back when their lease expires.
+        let runs = crate::support::eventually(
+            "the job's actions to finish",
+            std::time::Duration::from_secs(120),
+            || async {
+                let runs = get(format!("/api/v1/jobs/{job}/actions")).await["items"]
+                    .as_array()
+                    .cloned()?;
+                runs.iter()
+                    .all(|r| r["status"] == "succeeded")
+                    .then_some(runs)
+            },
+        )
+        .await;
+        let events = get(format!("/api/v1/jobs/{job}/events?limit=1000")).await["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        for (_, event) in acknowledged.iter().filter(|(j, _)| j == job) {
+            assert!(
+                ids.contains(event.as_str()),
+                "acknowledged {event} is in the log"
+            );
+        }
+        for run in &runs {
+            let id = run["id"].as_str().unwrap();
+            let finals = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e["type"].as_str(),
+                        Some("action.succeeded" | "action.failed" | "action.skipped")
+                    ) && e["data"]["action_run_id"] == id
+                })
+                .count();
+            assert_eq!(finals, 1, "action {id} has exactly one final outcome");
+            all_runs.insert(id.to_string());
+        }
+    }
+    let keys: HashSet<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.header("idempotency-key").to_string())
+        .collect();
+    assert_eq!(
+        keys, all_runs,
+        "each action arrived, once after de-duplicating by key"
+    );
+    let verify = get("/api/v1/events/verify".into()).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}

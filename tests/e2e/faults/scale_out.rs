@@ -3,16 +3,15 @@
 //! arrives, each action has exactly one final outcome, and a receiver de-duplicating by
 //! Idempotency-Key sees each action once.
 
-use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchyard_actions::vault::EncryptionKey;
 
-use super::patient_action;
+use super::{assert_nothing_lost, patient_action, transition_load, Acknowledged};
 use crate::embedded::{binary, free_port, kill9, wait_ready};
 use crate::support::cluster::fresh_database;
 use crate::support::eventually;
@@ -99,39 +98,8 @@ async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
 
     // Four clients, two on each server; only 2xx answers count as acknowledged.
     let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let clients: Vec<_> = (0..4)
-        .map(|c| {
-            let base = bases[c % 2].clone();
-            let (key, stop, acknowledged) = (api_key.clone(), stop.clone(), acknowledged.clone());
-            let mine = [jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
-            tokio::spawn(async move {
-                let http = reqwest::Client::new();
-                let mut n = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    let job = &mine[n % 2];
-                    n += 1;
-                    let sent = http
-                        .post(format!("{base}/api/v1/jobs/{job}/transitions"))
-                        .bearer_auth(&key)
-                        .json(&json!({"transition": "again"}))
-                        .timeout(Duration::from_secs(10))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(resp) if resp.status().is_success() => {
-                            if let Ok(body) = resp.json::<Value>().await {
-                                let event = body["event"]["id"].as_str().unwrap().to_string();
-                                acknowledged.lock().unwrap().push((job.clone(), event));
-                            }
-                        }
-                        // The killed server refuses connections from then on.
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                }
-            })
-        })
-        .collect();
+    let acknowledged: Acknowledged = Arc::default();
+    let clients = transition_load(&bases, &api_key, &jobs, &stop, &acknowledged);
     eventually("load on both servers", Duration::from_secs(30), || async {
         (acknowledged.lock().unwrap().len() > 100).then_some(())
     })
@@ -151,67 +119,7 @@ async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let get = |path: String| {
-        let req = http
-            .get(format!("{}{path}", bases[1]))
-            .bearer_auth(&api_key);
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let mut all_runs = HashSet::new();
-    for job in &jobs {
-        // Runs the killed server held come back when their lease expires.
-        let runs = eventually(
-            "the job's actions to finish",
-            Duration::from_secs(120),
-            || async {
-                let runs = get(format!("/api/v1/jobs/{job}/actions")).await["items"]
-                    .as_array()
-                    .cloned()?;
-                runs.iter()
-                    .all(|r| r["status"] == "succeeded")
-                    .then_some(runs)
-            },
-        )
-        .await;
-        let events = get(format!("/api/v1/jobs/{job}/events?limit=1000")).await["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
-        for (_, event) in acknowledged.iter().filter(|(j, _)| j == job) {
-            assert!(
-                ids.contains(event.as_str()),
-                "acknowledged {event} is in the log"
-            );
-        }
-        for run in &runs {
-            let id = run["id"].as_str().unwrap();
-            let finals = events
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e["type"].as_str(),
-                        Some("action.succeeded" | "action.failed" | "action.skipped")
-                    ) && e["data"]["action_run_id"] == id
-                })
-                .count();
-            assert_eq!(finals, 1, "action {id} has exactly one final outcome");
-            all_runs.insert(id.to_string());
-        }
-    }
-    assert!(
-        all_runs.len() >= acknowledged.len(),
-        "an action per acknowledged transition"
-    );
-    let keys: HashSet<String> = receiver
-        .requests()
-        .iter()
-        .map(|r| r.header("idempotency-key").to_string())
-        .collect();
-    assert_eq!(
-        keys, all_runs,
-        "each action arrived, once after de-duplicating by key"
-    );
+    assert_nothing_lost(&bases[1], &api_key, &jobs, &acknowledged, &receiver).await;
 
     for child in [&mut b, &mut worker] {
         // SAFETY: sending a signal has no memory-safety preconditions.

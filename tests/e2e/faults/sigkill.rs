@@ -1,15 +1,13 @@
 //! `switchyard serve` killed with SIGKILL under load, three times.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::patient_action;
+use super::{assert_nothing_lost, patient_action, transition_load, Acknowledged};
 use crate::embedded::{binary, free_port, spawn_serve, wait_ready};
-use crate::support::eventually;
 use crate::support::receiver::Receiver;
 
 /// The receiver is on 127.0.0.1.
@@ -91,42 +89,14 @@ async fn killing_the_server_under_load_loses_no_acknowledged_transition_and_no_a
 
     // Four clients keep transitioning their jobs; only 2xx answers count as acknowledged.
     let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let clients: Vec<_> = (0..4)
-        .map(|c| {
-            let (base, key, stop, acknowledged) = (
-                base.clone(),
-                key.clone(),
-                stop.clone(),
-                acknowledged.clone(),
-            );
-            let mine = [jobs[2 * c].clone(), jobs[2 * c + 1].clone()];
-            tokio::spawn(async move {
-                let http = reqwest::Client::new();
-                let mut n = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    let job = &mine[n % 2];
-                    n += 1;
-                    let sent = http
-                        .post(format!("{base}/api/v1/jobs/{job}/transitions"))
-                        .bearer_auth(&key)
-                        .json(&json!({"transition": "again"}))
-                        .timeout(Duration::from_secs(10))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(resp) if resp.status().is_success() => {
-                            if let Ok(body) = resp.json::<Value>().await {
-                                let event = body["event"]["id"].as_str().unwrap().to_string();
-                                acknowledged.lock().unwrap().push((job.clone(), event));
-                            }
-                        }
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                }
-            })
-        })
-        .collect();
+    let acknowledged: Acknowledged = Arc::default();
+    let clients = transition_load(
+        std::slice::from_ref(&base),
+        &key,
+        &jobs,
+        &stop,
+        &acknowledged,
+    );
 
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -147,63 +117,7 @@ async fn killing_the_server_under_load_loses_no_acknowledged_transition_and_no_a
         acknowledged.len()
     );
 
-    let get = |path: String| {
-        let req = http.get(format!("{base}{path}")).bearer_auth(&key);
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let mut all_runs = HashSet::new();
-    for job in &jobs {
-        // Runs held by a killed process come back when their lease expires.
-        let runs = eventually(
-            "the job's actions to finish",
-            Duration::from_secs(120),
-            || async {
-                let runs = get(format!("/api/v1/jobs/{job}/actions")).await["items"]
-                    .as_array()
-                    .cloned()?;
-                runs.iter()
-                    .all(|r| r["status"] == "succeeded")
-                    .then_some(runs)
-            },
-        )
-        .await;
-        let events = get(format!("/api/v1/jobs/{job}/events?limit=1000")).await["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
-        for (_, event) in acknowledged.iter().filter(|(j, _)| j == job) {
-            assert!(
-                ids.contains(event.as_str()),
-                "acknowledged {event} is in the log"
-            );
-        }
-        for run in &runs {
-            let id = run["id"].as_str().unwrap();
-            let finals = events
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e["type"].as_str(),
-                        Some("action.succeeded" | "action.failed" | "action.skipped")
-                    ) && e["data"]["action_run_id"] == id
-                })
-                .count();
-            assert_eq!(finals, 1, "action {id} has exactly one final outcome");
-            all_runs.insert(id.to_string());
-        }
-    }
-    let keys: HashSet<String> = receiver
-        .requests()
-        .iter()
-        .map(|r| r.header("idempotency-key").to_string())
-        .collect();
-    assert_eq!(
-        keys, all_runs,
-        "each action arrived, once after de-duplicating by key"
-    );
-    let verify = get("/api/v1/events/verify".into()).await;
-    assert_eq!(verify["ok"], true, "{verify}");
+    assert_nothing_lost(&base, &key, &jobs, &acknowledged, &receiver).await;
 
     // SAFETY: sending a signal has no memory-safety preconditions.
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };

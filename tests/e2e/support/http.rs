@@ -2,8 +2,6 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchyard_actions::deliveries::DeliveryConfig;
-use switchyard_actions::egress::EgressPolicy;
 use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::vault::{EncryptionKey, Keyring};
 use switchyard_actions::worker::WorkerConfig;
@@ -14,6 +12,7 @@ use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::{store, tenant, Actor, Pool, TenantId};
 
 use super::cluster::fresh_database;
+pub use super::worker::test_worker;
 
 /// The API on a random port over a fresh database, with one tenant and its `full` key.
 pub struct TestApp {
@@ -345,27 +344,6 @@ impl TestApp {
             items.extend(batch);
             cursor = page["next_cursor"].as_str().expect("cursor").to_string();
         }
-    }
-}
-
-/// A worker that polls quickly, recovers expired leases quickly and retries deliveries
-/// after milliseconds (five attempts, like the default), so tests do not wait.
-pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerConfig {
-    let ms = std::time::Duration::from_millis;
-    WorkerConfig {
-        concurrency: 16,
-        poll_interval: std::time::Duration::from_millis(50),
-        recovery_interval: std::time::Duration::from_millis(200),
-        policy: EgressPolicy {
-            allow_private,
-            allowed: Vec::new(),
-        },
-        endpoints,
-        deliveries: DeliveryConfig {
-            retry_schedule: vec![ms(0), ms(50), ms(100), ms(150), ms(200)],
-            ..DeliveryConfig::default()
-        },
-        listen: None,
     }
 }
 

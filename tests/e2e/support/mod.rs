@@ -7,6 +7,7 @@ pub mod http;
 pub mod logs;
 pub mod receiver;
 pub mod verify;
+pub mod worker;
 
 pub use http::TestApp;
 
