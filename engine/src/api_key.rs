@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, ApiKeyId, Pool, StoreError, TenantId};
 
@@ -114,7 +115,7 @@ pub async fn create(
         NewEvent {
             tenant_id: actor.tenant_id,
             stream_id: id.0,
-            event_type: "api_key.created",
+            event_type: EventType::ApiKeyCreated,
             data: json!({ "id": id, "name": name, "prefix": prefix, "scopes": scope_names }),
             metadata: actor.metadata(),
         },
@@ -209,7 +210,7 @@ pub async fn revoke(pool: &Pool, actor: &Actor, id: ApiKeyId) -> Result<bool, St
         NewEvent {
             tenant_id: actor.tenant_id,
             stream_id: id.0,
-            event_type: "api_key.revoked",
+            event_type: EventType::ApiKeyRevoked,
             data: json!({ "id": id }),
             metadata: actor.metadata(),
         },

@@ -2,6 +2,7 @@
 //! metering (`WebhookEgress`).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -51,40 +52,88 @@ pub struct UsageDay {
     pub bytes_in: i64,
 }
 
+/// One sent request to meter: whose, which attempt of what, and the entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Metered<'a> {
+    pub tenant_id: TenantId,
+    pub source_id: Uuid,
+    pub attempt: i32,
+    pub job_id: Option<JobId>,
+    pub entry: &'a LedgerEntry,
+}
+
 /// Records a sent request. A second record of the same attempt is ignored, so a retried
 /// recording cannot meter one request twice.
 pub async fn insert(
-    tx: &deadpool_postgres::Transaction<'_>,
+    client: &impl GenericClient,
     tenant_id: TenantId,
     source_id: Uuid,
     attempt: i32,
     job_id: Option<JobId>,
     entry: &LedgerEntry,
 ) -> Result<(), StoreError> {
-    let stmt = tx
+    insert_all(
+        client,
+        &[Metered {
+            tenant_id,
+            source_id,
+            attempt,
+            job_id,
+            entry,
+        }],
+    )
+    .await
+}
+
+/// Records many sent requests in one statement, each as [`insert`] would.
+pub async fn insert_all(
+    client: &impl GenericClient,
+    rows: &[Metered<'_>],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let stmt = client
         .prepare_cached(
             "INSERT INTO utility_ledger (tenant_id, kind, source_id, attempt, connection_id, job_id, \
              status_code, outcome, bytes_out, bytes_in, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (source_id, attempt) DO NOTHING",
+             SELECT u.tenant_id, $1, u.source_id, u.attempt, u.connection_id, u.job_id, u.status_code, \
+                    u.outcome, u.bytes_out, u.bytes_in, u.duration_ms \
+             FROM unnest($2::uuid[], $3::uuid[], $4::int4[], $5::uuid[], $6::uuid[], $7::int4[], \
+                         $8::text[], $9::int8[], $10::int8[], $11::int4[]) \
+                  AS u(tenant_id, source_id, attempt, connection_id, job_id, status_code, outcome, \
+                       bytes_out, bytes_in, duration_ms) \
+             ON CONFLICT (source_id, attempt) DO NOTHING",
         )
         .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &tenant_id.0,
-            &WEBHOOK_EGRESS,
-            &source_id,
-            &attempt,
-            &entry.connection_id,
-            &job_id.map(|j| j.0),
-            &entry.status_code,
-            &entry.outcome,
-            &entry.bytes_out,
-            &entry.bytes_in,
-            &entry.duration_ms,
-        ],
-    )
-    .await?;
+    let tenants: Vec<Uuid> = rows.iter().map(|r| r.tenant_id.0).collect();
+    let sources: Vec<Uuid> = rows.iter().map(|r| r.source_id).collect();
+    let attempts: Vec<i32> = rows.iter().map(|r| r.attempt).collect();
+    let connections: Vec<Option<Uuid>> = rows.iter().map(|r| r.entry.connection_id).collect();
+    let jobs: Vec<Option<Uuid>> = rows.iter().map(|r| r.job_id.map(|j| j.0)).collect();
+    let codes: Vec<Option<i32>> = rows.iter().map(|r| r.entry.status_code).collect();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.entry.outcome.as_str()).collect();
+    let bytes_out: Vec<i64> = rows.iter().map(|r| r.entry.bytes_out).collect();
+    let bytes_in: Vec<i64> = rows.iter().map(|r| r.entry.bytes_in).collect();
+    let durations: Vec<i32> = rows.iter().map(|r| r.entry.duration_ms).collect();
+    client
+        .execute(
+            &stmt,
+            &[
+                &WEBHOOK_EGRESS,
+                &tenants,
+                &sources,
+                &attempts,
+                &connections,
+                &jobs,
+                &codes,
+                &outcomes,
+                &bytes_out,
+                &bytes_in,
+                &durations,
+            ],
+        )
+        .await?;
     Ok(())
 }
 

@@ -90,5 +90,13 @@ pub async fn reseal(
         &[&id, &sealed.ciphertext, &sealed.key_id],
     )
     .await?;
+    if table == SealedTable::Connections {
+        // Delivered at commit: workers forget the row sealed under the old key.
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&crate::connection::cache::CHANNEL, &id.to_string()],
+        )
+        .await?;
+    }
     Ok(())
 }

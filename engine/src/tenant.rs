@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Pool, StoreError, TenantId};
 
@@ -20,7 +21,7 @@ pub async fn create(pool: &Pool, name: &str) -> Result<TenantId, StoreError> {
         NewEvent {
             tenant_id: id,
             stream_id: id.0,
-            event_type: "tenant.created",
+            event_type: EventType::TenantCreated,
             data: json!({ "id": id, "name": name }),
             metadata: json!({ "actor_key_id": null, "request_id": null, "idempotency_key": null }),
         },

@@ -6,6 +6,10 @@
 //! Announcements are hints and are coalesced: at most one is in flight per process and
 //! they are at least [`MIN_GAP`] apart, so a busy API sends a few hundred a second at most
 //! whatever its commit rate. A lost one costs only latency: workers still poll.
+//!
+//! The same listening connection hears connection changes
+//! ([`crate::connection::cache::CHANNEL`]) and drops the changed row from this process's
+//! cache.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use crate::connection::cache;
 use crate::Pool;
 
 /// The channel every Switchyard process uses.
@@ -60,7 +65,8 @@ impl Announcer {
 
 /// Listens on [`CHANNEL`] over a connection of its own and calls `woken` for each
 /// announcement, reconnecting after a second when the connection fails (and calling
-/// `woken` once then: announcements may have been missed). Runs until dropped.
+/// `woken` once then, and forgetting every cached connection: announcements may have been
+/// missed). Runs until dropped.
 pub async fn listen(url: &str, woken: impl Fn() + Send + 'static) {
     let config = match tokio_postgres::Config::from_str(url) {
         Ok(config) => config,
@@ -74,7 +80,7 @@ pub async fn listen(url: &str, woken: impl Fn() + Send + 'static) {
             Ok((client, mut connection)) => {
                 let mut messages =
                     futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-                let statement = format!("LISTEN {CHANNEL}");
+                let statement = format!("LISTEN {CHANNEL}; LISTEN {}", cache::CHANNEL);
                 let listening = client.batch_execute(&statement);
                 tokio::pin!(listening);
                 // The LISTEN only completes while the connection is driven.
@@ -87,9 +93,16 @@ pub async fn listen(url: &str, woken: impl Fn() + Send + 'static) {
                     }
                 };
                 if listened {
+                    cache::forget_all();
                     woken();
                     while let Some(message) = messages.next().await {
                         match message {
+                            Ok(AsyncMessage::Notification(n)) if n.channel() == cache::CHANNEL => {
+                                match n.payload().parse() {
+                                    Ok(id) => cache::forget(id),
+                                    Err(_) => cache::forget_all(),
+                                }
+                            }
                             Ok(AsyncMessage::Notification(_)) => woken(),
                             Ok(_) => {}
                             Err(_) => break,

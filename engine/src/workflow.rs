@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::definition::{validate, Problem, WorkflowDefinition};
 use crate::json_path::JsonPath;
+use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{connection, Actor, Pool, StoreError, TenantId};
 
@@ -88,7 +89,7 @@ pub async fn publish(
         NewEvent {
             tenant_id: actor.tenant_id,
             stream_id,
-            event_type: "workflow.published",
+            event_type: EventType::WorkflowPublished,
             data: json!({ "workflow_id": id, "name": definition.name, "version": version }),
             metadata: actor.metadata(),
         },

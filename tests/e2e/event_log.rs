@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchyard_engine::log::{append, NewEvent, StreamLock};
+use switchyard_engine::log::{append, EventType, NewEvent, StreamLock};
 
 use crate::support::{eventually, TestApp};
 
@@ -97,7 +97,7 @@ async fn given_a_slow_transaction_holding_an_earlier_position_then_a_cursor_read
         NewEvent {
             tenant_id: app.tenant_id,
             stream_id: uuid::Uuid::new_v4(),
-            event_type: "test.slow",
+            event_type: EventType::UserCreated,
             data: json!({}),
             metadata: json!({}),
         },
@@ -132,7 +132,7 @@ async fn given_a_slow_transaction_holding_an_earlier_position_then_a_cursor_read
         .iter()
         .map(|e| e["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["test.slow", "workflow.published"]);
+    assert_eq!(types, ["user.created", "workflow.published"]);
     assert!(
         slow_event.position < after_commit[1]["position"].as_i64().unwrap(),
         "the slow event holds the earlier position: paging by position alone would have skipped it"

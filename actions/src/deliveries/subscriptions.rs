@@ -245,8 +245,7 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Subscrip
 
 /// The catalogue of subscribable event types.
 pub fn catalogue() -> serde_json::Value {
-    json!(event_types::SUBSCRIBABLE
-        .iter()
-        .map(|(t, d)| json!({ "type": t, "description": d }))
+    json!(event_types::subscribable_types()
+        .map(|t| json!({ "type": t, "description": t.description() }))
         .collect::<Vec<_>>())
 }

@@ -23,7 +23,7 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
         Ok(recording) => recording,
         Err(error) => outcome::recording(&run, &attempt::Attempted::NotSent { error }),
     };
-    match persist::through_outage(|| lane::record(&inner.pool, &run, &recording)).await {
+    match inner.recorder.record(run, recording).await {
         Ok(Recorded::Done) => {}
         Ok(Recorded::Stale) => tracing::warn!(
             "the lease expired before the outcome was recorded; another attempt owns the run"

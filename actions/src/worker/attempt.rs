@@ -74,7 +74,7 @@ async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError
     };
     let sealed = {
         let client = inner.pool.get().await?;
-        connection::sealed(&client, run.tenant_id, connection_id).await?
+        connection::cache::sealed(&client, run.tenant_id, connection_id).await?
     };
     let Some((conn, sealed)) = sealed else {
         return refuse(format!("connection {connection_id} no longer exists"));

@@ -10,6 +10,7 @@
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
 //! - [`retry`]: the schedule, jitter and `Retry-After`.
 //! - [`persist`]: outcomes survive a database outage: their writes are retried.
+//! - `recorder`: action outcomes written in batches, many per transaction.
 //! - [`isolate`]: a panic on one item fails that item, not the loop.
 //! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
 //!   their deliveries, sharing the concurrency limit.
@@ -22,6 +23,7 @@ pub mod isolate;
 mod kind;
 pub mod outcome;
 pub mod persist;
+mod recorder;
 pub mod retry;
 
 use std::future::Future;
@@ -79,6 +81,7 @@ pub struct Inner {
     pub(crate) sender: Sender,
     pub(crate) endpoints: ProviderEndpoints,
     pub(crate) deliveries: DeliveryConfig,
+    pub(crate) recorder: recorder::Recorder,
 }
 
 /// A worker; [`Worker::run`] until shutdown.
@@ -102,6 +105,7 @@ impl Worker {
             sender: Sender::new(config.policy.clone())?,
             endpoints: config.endpoints.clone(),
             deliveries: config.deliveries.clone(),
+            recorder: recorder::Recorder::new(),
         };
         Ok(Worker {
             inner: Arc::new(inner),
@@ -114,6 +118,7 @@ impl Worker {
     /// the actions in flight; any still running then are released by their leases.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        self.inner.recorder.start(self.inner.pool.clone());
         // Work committed by other processes wakes this loop as a local commit does.
         let listener = self.config.listen.clone().map(|url| {
             let signal = self.signal.clone();

@@ -8,7 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::subscription::delivery;
-use switchyard_engine::subscription::event_types::SUBSCRIBABLE;
+use switchyard_engine::subscription::event_types::subscribable_types;
 use switchyard_engine::subscription::{self, Subscription};
 use uuid::Uuid;
 
@@ -35,11 +35,11 @@ fn view(s: &Subscription) -> Value {
 
 /// The event-type picker: every subscribable type, ticked when `chosen` lists it.
 fn picker(chosen: &[String]) -> Vec<Value> {
-    SUBSCRIBABLE
-        .iter()
+    subscribable_types()
         .enumerate()
-        .map(|(i, (t, meaning))| {
-            json!({"index": i, "type": t, "meaning": meaning, "checked": chosen.iter().any(|c| c == t)})
+        .map(|(i, t)| {
+            json!({"index": i, "type": t, "meaning": t.description(),
+                   "checked": chosen.iter().any(|c| c == t.as_str())})
         })
         .collect()
 }

@@ -45,7 +45,7 @@ impl From<Event> for EventBody {
             position: e.position,
             stream_id: e.stream_id,
             stream_version: e.stream_version,
-            event_type: e.event_type,
+            event_type: e.event_type.as_str().to_string(),
             data: e.data,
             metadata: e.metadata,
             recorded_at: e.recorded_at,

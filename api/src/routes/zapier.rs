@@ -88,7 +88,7 @@ impl ZapierApi {
                 .map(|e| {
                     EventView {
                         id: e.id.0,
-                        event_type: &e.event_type,
+                        event_type: e.event_type.as_str(),
                         tenant_id: actor.tenant_id.0,
                         stream_id: e.stream_id,
                         position: e.position,

@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use super::{Job, JOB_COLUMNS};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
-use crate::log::{append, NewEvent, StreamLock};
+use crate::log::{self, EventType, NewEvent, StreamHead};
 use crate::{Actor, JobId, Pool, StoreError};
 
 /// What a service asks for.
@@ -70,11 +70,28 @@ pub async fn create(
         (workflow.get(0), workflow.get(1), workflow.get(2));
 
     let id = JobId::new();
+    // The first event is sealed before the row exists, so the row is written with its
+    // stream's head; if the external id is taken, the event is dropped unwritten.
+    let mut head = StreamHead::empty();
+    let created_event = head.seal(NewEvent {
+        tenant_id: actor.tenant_id,
+        stream_id: id.0,
+        event_type: EventType::JobCreated,
+        data: json!({
+            "workflow": cmd.workflow,
+            "workflow_version": version,
+            "state": initial,
+            "context": cmd.context,
+            "external_id": cmd.external_id,
+        }),
+        metadata: actor.metadata(),
+    });
     let inserted = tx
         .query_opt(
             &format!(
                 "INSERT INTO jobs (id, tenant_id, workflow_id, workflow_name, workflow_version, \
-                 state, context, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 state, context, external_id, stream_version, stream_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (tenant_id, workflow_name, external_id) WHERE external_id IS NOT NULL \
                  DO NOTHING RETURNING {JOB_COLUMNS}"
             ),
@@ -87,6 +104,8 @@ pub async fn create(
                 &initial,
                 &cmd.context,
                 &cmd.external_id,
+                &head.version,
+                &head.hash,
             ],
         )
         .await
@@ -94,26 +113,8 @@ pub async fn create(
 
     let created = match inserted {
         Some(row) => {
-            let job = Job::from_row(&row)?;
-            append(
-                &tx,
-                NewEvent {
-                    tenant_id: actor.tenant_id,
-                    stream_id: id.0,
-                    event_type: "job.created",
-                    data: json!({
-                        "workflow": job.workflow,
-                        "workflow_version": job.workflow_version,
-                        "state": job.state,
-                        "context": job.context,
-                        "external_id": job.external_id,
-                    }),
-                    metadata: actor.metadata(),
-                },
-                StreamLock::Take,
-            )
-            .await?;
-            Created::New(job)
+            log::insert(&tx, vec![created_event]).await?;
+            Created::New(Job::from_row(&row)?)
         }
         None => {
             let row = tx

@@ -5,10 +5,10 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::plan::{check_data, load, merge, plan};
+use super::plan::{check_data, load, merge, plan, Loaded};
 use super::transition::{TransitionError, TransitionRequest};
 use super::Job;
-use crate::log::Event;
+use crate::log::{Event, EventType};
 use crate::{template, Actor, EventId, Pool, StoreError};
 
 /// What a transition would do, written nowhere.
@@ -42,7 +42,9 @@ pub async fn dry_run(
 ) -> Result<DryRun, TransitionError> {
     check_data(&req.data)?;
     let client = pool.get().await.map_err(StoreError::from)?;
-    let (job, tenant_name) = load(&client, actor.tenant_id, req.job_id, false).await?;
+    let Loaded {
+        job, tenant_name, ..
+    } = load(&client, actor.tenant_id, req.job_id, false).await?;
     let plan = plan(&client, &job, &tenant_name, req).await?;
     let t = plan.transition();
     let mut after = job.clone();
@@ -59,7 +61,7 @@ pub async fn dry_run(
         position: 0,
         stream_id: job.id.0,
         stream_version: 0,
-        event_type: "job.transitioned".into(),
+        event_type: EventType::JobTransitioned,
         data: plan.event_data(&job.state, req, after.version, &placeholders),
         metadata: actor.metadata(),
         recorded_at: after.updated_at,

@@ -58,7 +58,9 @@ impl ActionRun {
 }
 
 /// Writes one row per action of `transition`, with the action spec and the template
-/// context snapshotted as of this commit.
+/// context snapshotted as of this commit, in one statement. The first action is due at
+/// once only when the job's lane has nothing unfinished (the statement's snapshot does not
+/// see its own rows).
 pub(crate) async fn insert(
     tx: &deadpool_postgres::Transaction<'_>,
     job: &Job,
@@ -70,51 +72,47 @@ pub(crate) async fn insert(
     if transition.actions.is_empty() {
         return Ok(Vec::new());
     }
-    let busy = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $1 \
-             AND status IN ('waiting', 'pending', 'running'))",
-        )
-        .await?;
-    let lane_busy: bool = tx.query_one(&busy, &[&job.id.0]).await?.get(0);
     let insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
+            "WITH lane AS (SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $3 \
+                           AND status IN ('waiting', 'pending', 'running')) AS busy), \
+             a AS (SELECT id, name, spec, n - 1 AS ordinal, (n = 1 AND NOT lane.busy) AS due \
+                   FROM unnest($7::uuid[], $8::text[], $9::jsonb[]) WITH ORDINALITY AS u(id, name, spec, n), lane) \
+             INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
              ordinal, name, spec, context, status, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                     CASE WHEN $11 = 'pending' THEN now() END) RETURNING {RUN_COLUMNS}"
+             SELECT a.id, $1, $3, $2, $4, $5, a.ordinal, a.name, a.spec, $6, \
+                    CASE WHEN a.due THEN 'pending' ELSE 'waiting' END, CASE WHEN a.due THEN now() END \
+             FROM a RETURNING {RUN_COLUMNS}"
         ))
         .await?;
-    let mut runs = Vec::with_capacity(transition.actions.len());
-    for (ordinal, (action, id)) in transition.actions.iter().zip(run_ids).enumerate() {
-        let status = if ordinal == 0 && !lane_busy {
-            Status::Pending
-        } else {
-            Status::Waiting
-        }
-        .as_str();
-        let spec = serde_json::to_value(action)
-            .map_err(|err| StoreError::Corrupt(format!("action spec: {err}")))?;
-        let row = tx
-            .query_one(
-                &insert,
-                &[
-                    id,
-                    &job.tenant_id.0,
-                    &job.id.0,
-                    &event.id.0,
-                    &event.position,
-                    &transition.name,
-                    &(ordinal as i32),
-                    &action.name,
-                    &spec,
-                    context,
-                    &status,
-                ],
-            )
-            .await?;
-        runs.push(ActionRun::from_row(&row)?);
-    }
+    let names: Vec<&str> = transition.actions.iter().map(|a| a.name.as_str()).collect();
+    let specs = transition
+        .actions
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|err| StoreError::Corrupt(format!("action spec: {err}")))?;
+    let rows = tx
+        .query(
+            &insert,
+            &[
+                &job.tenant_id.0,
+                &event.id.0,
+                &job.id.0,
+                &event.position,
+                &transition.name,
+                context,
+                &run_ids,
+                &names,
+                &specs,
+            ],
+        )
+        .await?;
+    let mut runs = rows
+        .iter()
+        .map(ActionRun::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    runs.sort_by_key(|r| r.ordinal);
     Ok(runs)
 }
 

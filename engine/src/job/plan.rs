@@ -11,7 +11,7 @@ use super::transition::{Allowed, TransitionError, TransitionRequest};
 use super::{Job, JOB_COLUMNS};
 use crate::context::{self, TransitionContext};
 use crate::definition::{TransitionDef, WorkflowDefinition};
-use crate::log::Event;
+use crate::log::{Event, StreamHead};
 use crate::{guard, workflow, JobId, StoreError, TenantId};
 
 /// What step 2 decided.
@@ -213,14 +213,22 @@ fn choose(
     }
 }
 
+/// A job as loaded for a transition: the row, its tenant's name, and its stream's head.
+pub(super) struct Loaded {
+    pub(super) job: Job,
+    pub(super) tenant_name: String,
+    pub(super) head: StreamHead,
+}
+
 pub(super) async fn load(
     client: &impl deadpool_postgres::GenericClient,
     tenant_id: TenantId,
     job_id: JobId,
     for_update: bool,
-) -> Result<(Job, String), TransitionError> {
+) -> Result<Loaded, TransitionError> {
     let sql = format!(
-        "SELECT {JOB_COLUMNS}, (SELECT name FROM tenants WHERE id = jobs.tenant_id) AS tenant_name \
+        "SELECT {JOB_COLUMNS}, stream_version, stream_hash, \
+         (SELECT name FROM tenants WHERE id = jobs.tenant_id) AS tenant_name \
          FROM jobs WHERE id = $1 AND tenant_id = $2{}",
         if for_update { " FOR UPDATE" } else { "" }
     );
@@ -233,7 +241,14 @@ pub(super) async fn load(
         .await
         .map_err(StoreError::from)?
         .ok_or(TransitionError::JobNotFound(job_id))?;
-    Ok((Job::from_row(&row)?, row.get("tenant_name")))
+    Ok(Loaded {
+        job: Job::from_row(&row)?,
+        tenant_name: row.try_get("tenant_name").map_err(StoreError::from)?,
+        head: StreamHead::stored(
+            row.try_get("stream_version").map_err(StoreError::from)?,
+            row.try_get("stream_hash").map_err(StoreError::from)?,
+        ),
+    })
 }
 
 pub(super) fn check_data(data: &Value) -> Result<(), TransitionError> {

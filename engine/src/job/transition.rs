@@ -1,10 +1,12 @@
 //! Applying a transition, in one database transaction:
 //!
-//! 1. load the job `FOR UPDATE` and check `expected_version`;
+//! 1. load the job `FOR UPDATE` (with its stream's head) and check `expected_version`;
 //! 2. find the transition by name or by target state, allowed from the current state, and
 //!    evaluate its guard against the template context;
-//! 3. append `job.transitioned` to the job's stream (guard inputs and result included);
-//! 4. update the job row and write one `action_runs` row per action;
+//! 3. append `job.transitioned` to the job's stream (guard inputs and result included) and
+//!    update the job row with its new state and stream head, the two statements sent
+//!    together;
+//! 4. write the `action_runs` rows, one statement for all actions;
 //! 5. commit. The caller then wakes the worker; nothing is sent before commit.
 //!
 //! A dry run does steps 1-3 without writing and renders the action payloads.
@@ -15,10 +17,10 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::outbox::{self, ActionRun};
-use super::plan::{check_data, load, merge, plan};
+use super::plan::{check_data, load, merge, plan, Loaded};
 use super::{Job, JOB_COLUMNS};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
-use crate::log::{append, Event, NewEvent, StreamLock};
+use crate::log::{self, Event, EventType, NewEvent};
 use crate::{Actor, JobId, Pool, StoreError};
 
 pub use super::dry_run::{dry_run, DryRun, RenderedAction};
@@ -95,7 +97,11 @@ pub async fn apply(
     check_data(&req.data)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
-    let (job, tenant_name) = load(&tx, actor.tenant_id, req.job_id, true).await?;
+    let Loaded {
+        job,
+        tenant_name,
+        mut head,
+    } = load(&tx, actor.tenant_id, req.job_id, true).await?;
     // After the job lock: a concurrent duplicate waits for the first request, then finds
     // its stored result instead of failing on the version it moved.
     if let Some(key) = key {
@@ -107,39 +113,40 @@ pub async fn apply(
     let t = plan.transition();
 
     let run_ids: Vec<Uuid> = t.actions.iter().map(|_| Uuid::now_v7()).collect();
-    let event = append(
-        &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id: job.id.0,
-            event_type: "job.transitioned",
-            data: plan.event_data(&job.state, req, job.version + 1, &run_ids),
-            metadata: actor.metadata(),
-        },
-        StreamLock::HeldByCaller,
-    )
-    .await?;
-
+    let sealed = head.seal(NewEvent {
+        tenant_id: actor.tenant_id,
+        stream_id: job.id.0,
+        event_type: EventType::JobTransitioned,
+        data: plan.event_data(&job.state, req, job.version + 1, &run_ids),
+        metadata: actor.metadata(),
+    });
     let update = tx
         .prepare_cached(&format!(
             "UPDATE jobs SET state = $3, previous_state = $4, context = $5, version = version + 1, \
-             updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING {JOB_COLUMNS}"
+             stream_version = $6, stream_hash = $7, updated_at = now() \
+             WHERE id = $1 AND tenant_id = $2 RETURNING {JOB_COLUMNS}"
         ))
         .await
         .map_err(StoreError::from)?;
-    let row = tx
-        .query_one(
-            &update,
-            &[
-                &job.id.0,
-                &actor.tenant_id.0,
-                &t.to,
-                &job.state,
-                &merge(&job.context, &req.data),
-            ],
-        )
-        .await
-        .map_err(StoreError::from)?;
+    let context = merge(&job.context, &req.data);
+    let update_params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &job.id.0,
+        &actor.tenant_id.0,
+        &t.to,
+        &job.state,
+        &context,
+        &head.version,
+        &head.hash,
+    ];
+    // Sent together: tokio-postgres pipelines the two on the one connection.
+    let (mut events, row) = tokio::try_join!(log::insert(&tx, vec![sealed]), async {
+        tx.query_one(&update, &update_params)
+            .await
+            .map_err(StoreError::from)
+    })?;
+    let event = events
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("the transition's event was not returned".into()))?;
     let after = Job::from_row(&row)?;
 
     let ctx = plan.context(&after, &job.state, req, Some(&event));

@@ -6,6 +6,7 @@
 //! - [`verify`]: recomputing every chain and reporting the first break.
 
 pub mod append;
+pub mod event_type;
 pub mod hash;
 pub mod read;
 pub mod verify;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 
 use crate::EventId;
 
-pub use append::{append, NewEvent, StreamLock};
+pub use append::{append, insert, NewEvent, Sealed, StreamHead, StreamLock};
+pub use event_type::EventType;
 pub use read::{Cursor, EventFilter, Page};
 
 /// One event as stored, with its place in the log and in its stream.
@@ -28,7 +30,7 @@ pub struct Event {
     pub stream_id: Uuid,
     pub stream_version: i64,
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     pub data: Value,
     pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
@@ -65,7 +67,7 @@ impl Event {
             position: row.try_get("position")?,
             stream_id: row.try_get("stream_id")?,
             stream_version: row.try_get("stream_version")?,
-            event_type: row.try_get("type")?,
+            event_type: EventType::parse(row.try_get("type")?)?,
             data: crate::stored_json::read(row, "data"),
             metadata: crate::stored_json::read(row, "metadata"),
             recorded_at: row.try_get("recorded_at")?,

@@ -100,7 +100,7 @@ pub struct Queue {
 }
 
 /// The fence of one attempt: an item's id and the attempt number its claim gave it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Attempt {
     pub id: Uuid,
     pub attempt: i32,
@@ -198,6 +198,48 @@ impl Queue {
             )
             .await?;
         Ok(changed == 1)
+    }
+
+    /// Records how many attempts ended, in one statement inside the caller's transaction,
+    /// each fenced as in [`settle`](Queue::settle). Returns the attempts that took effect;
+    /// the others had lost their lease and the caller must write nothing about them.
+    pub async fn settle_all(
+        &self,
+        client: &impl GenericClient,
+        outcomes: &[(Attempt, &Settled)],
+    ) -> Result<Vec<Attempt>, StoreError> {
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE {} q SET status = u.status, next_attempt_at = u.retry_at, \
+                 last_status_code = u.code, last_error = u.error, lease_until = NULL, updated_at = now() \
+                 FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[]) \
+                      AS u(id, attempt, status, retry_at, code, error) \
+                 WHERE q.id = u.id AND q.status = 'running' AND q.attempts = u.attempt \
+                 RETURNING q.id, u.attempt",
+                self.table
+            ))
+            .await?;
+        let ids: Vec<Uuid> = outcomes.iter().map(|(a, _)| a.id).collect();
+        let attempts: Vec<i32> = outcomes.iter().map(|(a, _)| a.attempt).collect();
+        let statuses: Vec<&str> = outcomes.iter().map(|(_, s)| s.status.as_str()).collect();
+        let retry_at: Vec<Option<DateTime<Utc>>> =
+            outcomes.iter().map(|(_, s)| s.retry_at).collect();
+        let codes: Vec<Option<i32>> = outcomes.iter().map(|(_, s)| s.status_code).collect();
+        let errors: Vec<Option<&str>> = outcomes.iter().map(|(_, s)| s.error.as_deref()).collect();
+        let rows = client
+            .query(
+                &stmt,
+                &[&ids, &attempts, &statuses, &retry_at, &codes, &errors],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Attempt {
+                    id: r.try_get(0)?,
+                    attempt: r.try_get(1)?,
+                })
+            })
+            .collect()
     }
 
     /// Gives a claimed item back untouched, due again at `at` (now when `None`); the

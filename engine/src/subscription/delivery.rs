@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::connection::Sealed;
 use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
+use crate::log::EventType;
 use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
 
@@ -272,7 +273,7 @@ async fn disable(
             tx,
             delivery.tenant_id,
             metadata,
-            "subscription.disabled",
+            EventType::SubscriptionDisabled,
             &subscription,
         )
         .await?;

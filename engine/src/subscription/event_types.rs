@@ -1,36 +1,13 @@
 //! The event types a subscription (or a Zapier poll) may ask for, and the `*` patterns
 //! that select them.
 
-/// Every subscribable type with what it means. Tenant and API-key events stay in the log
-/// for auditors but are not sent out.
-pub const SUBSCRIBABLE: &[(&str, &str)] = &[
-    ("job.created", "A job was created."),
-    ("job.transitioned", "A job moved to another state."),
-    ("action.succeeded", "An action's request got a 2xx answer."),
-    (
-        "action.retry_scheduled",
-        "An action's attempt failed and will be retried.",
-    ),
-    ("action.failed", "An action failed for good."),
-    (
-        "action.skipped",
-        "An action was skipped after an earlier action failed.",
-    ),
-    ("connection.created", "A provider connection was stored."),
-    (
-        "connection.updated",
-        "A connection was renamed or got new credentials.",
-    ),
-    ("connection.deleted", "A connection was deleted."),
-    ("workflow.published", "A workflow version was published."),
-    ("subscription.created", "An event subscription was created."),
-    ("subscription.updated", "An event subscription was changed."),
-    ("subscription.deleted", "An event subscription was deleted."),
-    (
-        "subscription.disabled",
-        "A subscription was disabled because its target answered 410 Gone.",
-    ),
-];
+use crate::log::EventType;
+
+/// Every subscribable type, in catalogue order. Tenant, user and API-key events stay in
+/// the log for auditors but are not sent out.
+pub fn subscribable_types() -> impl Iterator<Item = EventType> {
+    EventType::ALL.into_iter().filter(|t| t.is_subscribable())
+}
 
 /// Whether `event_type` matches `pattern`, where `*` stands for any run of characters.
 pub fn matches(pattern: &str, event_type: &str) -> bool {
@@ -58,7 +35,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
             "'{pattern}' is not a Switchyard event type: use names like 'job.created' or patterns like 'job.*' (GET /api/hooks/event-types lists them)"
         ));
     }
-    if !SUBSCRIBABLE.iter().any(|(t, _)| matches(pattern, t)) {
+    if !subscribable_types().any(|t| matches(pattern, t.as_str())) {
         return Err(format!(
             "'{pattern}' matches no event type (GET /api/hooks/event-types lists them)"
         ));
@@ -73,7 +50,9 @@ pub fn like_pattern(pattern: &str) -> String {
 
 /// The subscribable types as a SQL array, for queries that must not return the others.
 pub fn subscribable() -> Vec<String> {
-    SUBSCRIBABLE.iter().map(|(t, _)| t.to_string()).collect()
+    subscribable_types()
+        .map(|t| t.as_str().to_string())
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::connection::Sealed;
 use crate::health::Health;
+use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, Pool, StoreError, TenantId};
 
@@ -96,7 +97,7 @@ pub(crate) async fn record(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant_id: TenantId,
     metadata: serde_json::Value,
-    event_type: &'static str,
+    event_type: EventType,
     s: &Subscription,
 ) -> Result<(), StoreError> {
     let data = json!({
@@ -159,7 +160,7 @@ pub async fn insert(
         &tx,
         actor.tenant_id,
         actor.metadata(),
-        "subscription.created",
+        EventType::SubscriptionCreated,
         &subscription,
     )
     .await?;
@@ -216,7 +217,7 @@ pub async fn update(
         &tx,
         actor.tenant_id,
         actor.metadata(),
-        "subscription.updated",
+        EventType::SubscriptionUpdated,
         &subscription,
     )
     .await?;
@@ -242,7 +243,7 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<bool, StoreE
         &tx,
         actor.tenant_id,
         actor.metadata(),
-        "subscription.deleted",
+        EventType::SubscriptionDeleted,
         &subscription,
     )
     .await?;

@@ -16,6 +16,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::api_key::Scope;
+use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, Pool, StoreError, TenantId, UserId};
 
@@ -142,7 +143,7 @@ pub async fn create(
         NewEvent {
             tenant_id: actor.tenant_id,
             stream_id: id.0,
-            event_type: "user.created",
+            event_type: EventType::UserCreated,
             data: json!({ "id": id, "email": email, "role": role }),
             metadata: actor.metadata(),
         },
@@ -220,7 +221,7 @@ pub async fn disable(pool: &Pool, actor: &Actor, id: UserId) -> Result<bool, Sto
         NewEvent {
             tenant_id: actor.tenant_id,
             stream_id: id.0,
-            event_type: "user.disabled",
+            event_type: EventType::UserDisabled,
             data: json!({ "id": id }),
             metadata: actor.metadata(),
         },

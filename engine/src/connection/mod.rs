@@ -2,6 +2,8 @@
 //! the vault (which lives with the worker; the engine never sees plaintext).
 //! Creating, changing and deleting a connection appends a metadata-only event.
 
+pub mod cache;
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::health::Health;
-use crate::log::{append, NewEvent, StreamLock};
+use crate::log::{append, EventType, NewEvent, StreamLock};
 pub use crate::sealed::Sealed;
 use crate::{Actor, Pool, StoreError, TenantId};
 
@@ -77,7 +79,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
 async fn record(
     tx: &deadpool_postgres::Transaction<'_>,
     actor: &Actor,
-    event_type: &'static str,
+    event_type: EventType,
     c: &Connection,
     extra: serde_json::Value,
 ) -> Result<(), StoreError> {
@@ -98,6 +100,12 @@ async fn record(
             metadata: actor.metadata(),
         },
         StreamLock::Take,
+    )
+    .await?;
+    // Delivered at commit: workers in other processes forget their cached row.
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&cache::CHANNEL, &c.id.to_string()],
     )
     .await?;
     Ok(())
@@ -121,7 +129,14 @@ pub async fn insert(
         )
         .await?;
     let connection = from_row(&row)?;
-    record(&tx, actor, "connection.created", &connection, json!({})).await?;
+    record(
+        &tx,
+        actor,
+        EventType::ConnectionCreated,
+        &connection,
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(connection)
 }
@@ -168,12 +183,13 @@ pub async fn update(
     record(
         &tx,
         actor,
-        "connection.updated",
+        EventType::ConnectionUpdated,
         &connection,
         json!({ "credentials_changed": changes.sealed.is_some() }),
     )
     .await?;
     tx.commit().await?;
+    cache::forget(id);
     Ok(Some(connection))
 }
 
@@ -209,8 +225,16 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, Sto
     }
     tx.execute("DELETE FROM connections WHERE id = $1", &[&id])
         .await?;
-    record(&tx, actor, "connection.deleted", &connection, json!({})).await?;
+    record(
+        &tx,
+        actor,
+        EventType::ConnectionDeleted,
+        &connection,
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
+    cache::forget(id);
     Ok(Removal::Removed)
 }
 
@@ -307,6 +331,20 @@ pub async fn mark_health(
     }
     .as_str();
     tx.execute(&stmt, &[&id, &health, &throttled]).await?;
+    Ok(())
+}
+
+/// [`mark_health`] (throttled) for each connection's latest outcome in a batch, in id
+/// order so that two batches cannot deadlock on the rows.
+pub async fn mark_health_all(
+    tx: &deadpool_postgres::Transaction<'_>,
+    latest: std::collections::HashMap<Uuid, bool>,
+) -> Result<(), StoreError> {
+    let mut latest: Vec<(Uuid, bool)> = latest.into_iter().collect();
+    latest.sort();
+    for (id, healthy) in latest {
+        mark_health(tx, id, healthy, true).await?;
+    }
     Ok(())
 }
 
