@@ -43,7 +43,7 @@ async fn a_worker_elsewhere_is_woken_by_a_commit_not_by_its_poll() {
         let client = app.pool.get().await.ok()?;
         let row = client
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN switchyard_work'",
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN switchyard_work%'",
                 &[],
             )
             .await

@@ -2,6 +2,7 @@
 //! deliveries and send them, each held to its subscription's per-minute limit.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
@@ -15,14 +16,47 @@ use crate::WorkerSignal;
 /// Events fanned out per pass.
 const DISPATCH_BATCH: i64 = 500;
 
-/// One dispatch pass; returns whether it moved past any event (there may be more).
-pub(super) async fn dispatch(inner: &Inner) -> bool {
-    match dispatch::dispatch(&inner.pool, DISPATCH_BATCH).await {
-        Ok(done) => done.events > 0,
-        Err(err) => {
-            tracing::warn!(error = %err, "could not fan events out to subscriptions");
-            false
+/// The least time between two fan-out passes. A busy worker loops after every finished
+/// item, and each pass is a transaction: pacing them lets one pass carry the events of
+/// many commits.
+const DISPATCH_GAP: Duration = Duration::from_millis(10);
+
+/// Paces fan-out passes; a pass asked for too soon is owed, and the loop comes back for it.
+pub(super) struct Pacer {
+    next: Instant,
+    owed: bool,
+}
+
+impl Pacer {
+    pub(super) fn new() -> Pacer {
+        Pacer {
+            next: Instant::now(),
+            owed: false,
         }
+    }
+
+    /// One dispatch pass if one is due; returns whether it moved past any event (there may
+    /// be more).
+    pub(super) async fn dispatch(&mut self, inner: &Inner) -> bool {
+        let now = Instant::now();
+        if now < self.next {
+            self.owed = true;
+            return false;
+        }
+        self.next = now + DISPATCH_GAP;
+        self.owed = false;
+        match dispatch::dispatch(&inner.pool, DISPATCH_BATCH).await {
+            Ok(done) => done.events > 0,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not fan events out to subscriptions");
+                false
+            }
+        }
+    }
+
+    /// When the loop must run again for an owed pass.
+    pub(super) fn owed_at(&self) -> Option<Instant> {
+        self.owed.then_some(self.next)
     }
 }
 

@@ -125,6 +125,7 @@ impl Worker {
             tokio::spawn(async move { wake::listen(&url, move || signal.wake()).await })
         });
         let mut last_recovery: Option<Instant> = None;
+        let mut pacer = deliveries::Pacer::new();
         tokio::pin!(shutdown);
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= self.config.recovery_interval) {
@@ -133,7 +134,7 @@ impl Worker {
             }
             // A bug in one pass must not end the loop for every tenant.
             let pass = isolate::isolated(async {
-                let dispatched = deliveries::dispatch(&self.inner).await;
+                let dispatched = pacer.dispatch(&self.inner).await;
                 let claimed = self.claim_into::<Actions>(&permits).await
                     + self.claim_into::<Deliveries>(&permits).await;
                 (dispatched, claimed)
@@ -146,6 +147,7 @@ impl Worker {
                 _ = &mut shutdown => break,
                 _ = self.signal.woken() => {}
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = sleep_until(pacer.owed_at()) => {}
             }
         }
         if let Some(listener) = listener {
@@ -213,5 +215,13 @@ impl Worker {
             });
         }
         count
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to come back for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

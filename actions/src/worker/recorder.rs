@@ -1,13 +1,15 @@
 //! Action outcomes recorded in batches (group commit). Each finished attempt hands its
-//! outcome to one recording task and waits for it to be written; the task writes whatever
-//! has gathered while the previous batch was being written, up to [`MAX_BATCH`], in one
-//! transaction ([`lane::record_all`]). Under load one transaction carries many outcomes;
-//! when idle an outcome is written alone at once, so batching adds no delay.
+//! outcome to the recording tasks and waits for it to be written; a free task takes
+//! whatever has gathered, up to [`MAX_BATCH`], and writes it in one transaction
+//! ([`lane::record_all`]). Under load one transaction carries many outcomes; when idle an
+//! outcome is written alone at once, so batching adds no delay. A few tasks write at once
+//! so that one batch waiting for a job's row lock (its transition in flight) does not
+//! hold up every other outcome.
 //!
 //! A batch that fails for a reason other than an outage is written again one outcome at a
 //! time, so one outcome the database refuses cannot hold back the others.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use switchyard_engine::job::lane::{self, ClaimedRun, Recorded, Recording};
 use switchyard_engine::{Pool, StoreError};
@@ -17,6 +19,9 @@ use super::persist;
 
 /// The most outcomes one transaction records.
 const MAX_BATCH: usize = 128;
+
+/// How many batches are written at once.
+const WRITERS: usize = 4;
 
 /// An outcome waiting to be written, and who waits for it.
 struct Entry {
@@ -49,7 +54,10 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(waiting) = taken {
-            tokio::spawn(write_batches(pool, waiting));
+            let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
+            for _ in 0..WRITERS {
+                tokio::spawn(write_batches(pool.clone(), waiting.clone()));
+            }
         }
     }
 
@@ -66,23 +74,40 @@ impl Recorder {
     }
 }
 
-async fn write_batches(pool: Pool, mut waiting: mpsc::UnboundedReceiver<Entry>) {
-    while let Some(first) = waiting.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
+/// One writing task: takes a batch (holding the queue only while taking it) and writes it.
+async fn write_batches(
+    pool: Pool,
+    waiting: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Entry>>>,
+) {
+    loop {
+        let batch = {
+            let mut waiting = waiting.lock().await;
+            let Some(first) = waiting.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match waiting.try_recv() {
+                    Ok(entry) => batch.push(entry),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         write(&pool, batch).await;
     }
 }
 
 async fn write(pool: &Pool, batch: Vec<Entry>) {
     let pairs: Vec<(&ClaimedRun, &Recording)> = batch.iter().map(|e| (&e.run, &e.rec)).collect();
+    let started = std::time::Instant::now();
     let written = persist::through_outage(|| lane::record_all(pool, &pairs)).await;
     drop(pairs);
+    tracing::debug!(
+        outcomes = batch.len(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "recorded a batch"
+    );
     match written {
         Ok(results) => {
             for (entry, result) in batch.into_iter().zip(results) {

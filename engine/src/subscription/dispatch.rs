@@ -23,13 +23,11 @@ pub struct Dispatched {
 pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let Some(row) = tx
-        .query_opt(
-            "SELECT tx_id::text, position FROM dispatch_cursor FOR UPDATE SKIP LOCKED",
-            &[],
-        )
-        .await?
-    else {
+    // Prepared once per connection: a busy worker runs a pass every few milliseconds.
+    let cursor = tx
+        .prepare_cached("SELECT tx_id::text, position FROM dispatch_cursor FOR UPDATE SKIP LOCKED")
+        .await?;
+    let Some(row) = tx.query_opt(&cursor, &[]).await? else {
         return Ok(Dispatched::default());
     };
     let from = Cursor {
@@ -39,15 +37,17 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
     // The end of this stretch: at most `batch` committed events on. Everything up to it is
     // below the snapshot horizon, so no event can still appear inside the stretch.
     let end = tx
-        .query_opt(
+        .prepare_cached(
             "SELECT tx_id::text, position, count(*) OVER () FROM (\
                SELECT tx_id, position FROM event_log \
                WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
                  AND (tx_id, position) > ($1::text::xid8, $2) \
                ORDER BY tx_id, position LIMIT $3) stretch \
              ORDER BY tx_id DESC, position DESC LIMIT 1",
-            &[&from.tx_id.to_string(), &from.position, &batch],
         )
+        .await?;
+    let end = tx
+        .query_opt(&end, &[&from.tx_id.to_string(), &from.position, &batch])
         .await?;
     let Some(end) = end else {
         return Ok(Dispatched::default());
@@ -57,8 +57,8 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
         position: end.get(1),
     };
     let events: i64 = end.get(2);
-    let deliveries = tx
-        .execute(
+    let insert = tx
+        .prepare_cached(
             "INSERT INTO deliveries (id, tenant_id, subscription_id, event_id, event_type, status, next_attempt_at) \
              SELECT gen_random_uuid(), e.tenant_id, s.id, e.event_id, e.type, 'pending', now() \
              FROM event_log e JOIN webhook_subscriptions s ON s.tenant_id = e.tenant_id \
@@ -70,6 +70,11 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
                            WHERE e.type LIKE replace(replace(p, '_', '\\_'), '*', '%')) \
              ORDER BY e.tx_id, e.position \
              ON CONFLICT (subscription_id, event_id) DO NOTHING",
+        )
+        .await?;
+    let deliveries = tx
+        .execute(
+            &insert,
             &[
                 &from.tx_id.to_string(),
                 &from.position,
@@ -79,11 +84,11 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
             ],
         )
         .await?;
-    tx.execute(
-        "UPDATE dispatch_cursor SET tx_id = $1::text::xid8, position = $2",
-        &[&to.tx_id.to_string(), &to.position],
-    )
-    .await?;
+    let advance = tx
+        .prepare_cached("UPDATE dispatch_cursor SET tx_id = $1::text::xid8, position = $2")
+        .await?;
+    tx.execute(&advance, &[&to.tx_id.to_string(), &to.position])
+        .await?;
     tx.commit().await?;
     Ok(Dispatched {
         events: events as u64,
