@@ -30,18 +30,38 @@ use tokio::sync::Notify;
 /// that nobody hears loses nothing. Workers of other processes hear of commits through
 /// [`switchyard_engine::wake`] (a NOTIFY after the commit, coalesced), never through a
 /// NOTIFY inside the committing transaction, which would serialise every commit.
+///
+/// Two things listen: the claiming loop (new due work) and the fan-out of events to
+/// subscriptions (every commit appends events, not every commit makes work).
 #[derive(Clone, Debug, Default)]
-pub struct WorkerSignal(Arc<Notify>);
+pub struct WorkerSignal(Arc<Signals>);
+
+#[derive(Debug, Default)]
+struct Signals {
+    work: Notify,
+    events: Notify,
+}
 
 impl WorkerSignal {
-    /// Tells the worker there may be new due work.
+    /// Tells the worker there may be new due work (and new events).
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.0.work.notify_one();
+        self.0.events.notify_one();
     }
 
-    /// Waits until woken (a wake that arrived earlier counts once).
+    /// Tells the worker there are new events, but no new work to claim.
+    pub fn events(&self) {
+        self.0.events.notify_one();
+    }
+
+    /// Waits until woken for work (a wake that arrived earlier counts once).
     pub async fn woken(&self) {
-        self.0.notified().await;
+        self.0.work.notified().await;
+    }
+
+    /// Waits until woken for events (a wake that arrived earlier counts once).
+    pub async fn events_woken(&self) {
+        self.0.events.notified().await;
     }
 }
 

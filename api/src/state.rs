@@ -59,6 +59,12 @@ impl AppState {
         self.announcer.announce();
     }
 
+    /// Events were committed but no work: only the fan-out to subscriptions beside this
+    /// API has something to do (other processes' fan-outs find them on their poll).
+    pub fn committed_events(&self) {
+        self.worker.events();
+    }
+
     /// What checking and sealing a connection's credentials takes.
     pub fn sealer(&self) -> switchyard_actions::connections::Sealer<'_> {
         switchyard_actions::connections::Sealer {

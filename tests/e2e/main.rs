@@ -17,6 +17,7 @@ mod hostile;
 mod idempotency;
 mod integrations;
 mod providers;
+mod recording;
 mod requests;
 mod subscriptions;
 mod support;

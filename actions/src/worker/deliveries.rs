@@ -2,61 +2,65 @@
 //! deliveries and send them, each held to its subscription's per-minute limit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
 
 use switchyard_engine::subscription::dispatch;
 
-use super::Inner;
+use tokio::sync::watch;
+
+use super::{isolate, Inner};
 use crate::deliveries::deliver;
 use crate::WorkerSignal;
 
 /// Events fanned out per pass.
 const DISPATCH_BATCH: i64 = 500;
 
-/// The least time between two fan-out passes. A busy worker loops after every finished
-/// item, and each pass is a transaction: pacing them lets one pass carry the events of
-/// many commits.
+/// The least time between two fan-out passes. A busy worker finishes an item every
+/// fraction of a millisecond and each pass is a transaction: pacing them lets one pass
+/// carry the events of many commits.
 const DISPATCH_GAP: Duration = Duration::from_millis(10);
 
-/// Paces fan-out passes; a pass asked for too soon is owed, and the loop comes back for it.
-pub(super) struct Pacer {
-    next: Instant,
-    owed: bool,
+/// Fans new events out to subscriptions until `stop` turns true. It runs as a task of its
+/// own beside the claiming loop, so that a pass never delays a claim: after each pass it
+/// waits [`DISPATCH_GAP`], then for new events (or `poll`) unless the pass was full.
+pub(super) async fn fan_out(
+    inner: Arc<Inner>,
+    signal: WorkerSignal,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let full = isolate::isolated(dispatch_once(&inner, &signal))
+            .await
+            .unwrap_or(false);
+        tokio::time::sleep(DISPATCH_GAP).await;
+        if full {
+            continue;
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = signal.events_woken() => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
 }
 
-impl Pacer {
-    pub(super) fn new() -> Pacer {
-        Pacer {
-            next: Instant::now(),
-            owed: false,
-        }
-    }
-
-    /// One dispatch pass if one is due; returns whether it moved past any event (there may
-    /// be more).
-    pub(super) async fn dispatch(&mut self, inner: &Inner) -> bool {
-        let now = Instant::now();
-        if now < self.next {
-            self.owed = true;
-            return false;
-        }
-        self.next = now + DISPATCH_GAP;
-        self.owed = false;
-        match dispatch::dispatch(&inner.pool, DISPATCH_BATCH).await {
-            Ok(done) => done.events > 0,
-            Err(err) => {
-                tracing::warn!(error = %err, "could not fan events out to subscriptions");
-                false
+/// One pass; returns whether it was full (more events may be waiting).
+async fn dispatch_once(inner: &Inner, signal: &WorkerSignal) -> bool {
+    match dispatch::dispatch(&inner.pool, DISPATCH_BATCH).await {
+        Ok(done) => {
+            if done.deliveries > 0 {
+                signal.wake();
             }
+            done.events >= DISPATCH_BATCH as u64
         }
-    }
-
-    /// When the loop must run again for an owed pass.
-    pub(super) fn owed_at(&self) -> Option<Instant> {
-        self.owed.then_some(self.next)
+        Err(err) => {
+            tracing::warn!(error = %err, "could not fan events out to subscriptions");
+            false
+        }
     }
 }
 

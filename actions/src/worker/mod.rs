@@ -12,8 +12,8 @@
 //! - [`persist`]: outcomes survive a database outage: their writes are retried.
 //! - `recorder`: action outcomes written in batches, many per transaction.
 //! - [`isolate`]: a panic on one item fails that item, not the loop.
-//! - [`deliveries`]: the same loop also fans new events out to subscriptions and sends
-//!   their deliveries, sharing the concurrency limit.
+//! - [`deliveries`]: a task beside the loop fans new events out to subscriptions; the
+//!   loop sends their deliveries, sharing the concurrency limit.
 //! - `actions`: one action run attempted and recorded.
 
 mod actions;
@@ -125,7 +125,13 @@ impl Worker {
             tokio::spawn(async move { wake::listen(&url, move || signal.wake()).await })
         });
         let mut last_recovery: Option<Instant> = None;
-        let mut pacer = deliveries::Pacer::new();
+        let (stop_fan_out, stopping) = tokio::sync::watch::channel(false);
+        let fan_out = tokio::spawn(deliveries::fan_out(
+            self.inner.clone(),
+            self.signal.clone(),
+            self.config.poll_interval,
+            stopping,
+        ));
         tokio::pin!(shutdown);
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= self.config.recovery_interval) {
@@ -134,25 +140,24 @@ impl Worker {
             }
             // A bug in one pass must not end the loop for every tenant.
             let pass = isolate::isolated(async {
-                let dispatched = pacer.dispatch(&self.inner).await;
-                let claimed = self.claim_into::<Actions>(&permits).await
-                    + self.claim_into::<Deliveries>(&permits).await;
-                (dispatched, claimed)
+                self.claim_into::<Actions>(&permits).await
+                    + self.claim_into::<Deliveries>(&permits).await
             });
-            let (dispatched, claimed) = pass.await.unwrap_or((false, 0));
-            if (claimed > 0 || dispatched) && permits.available_permits() > 0 {
+            let claimed = pass.await.unwrap_or(0);
+            if claimed > 0 && permits.available_permits() > 0 {
                 continue;
             }
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.signal.woken() => {}
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = sleep_until(pacer.owed_at()) => {}
             }
         }
         if let Some(listener) = listener {
             listener.abort();
         }
+        let _ = stop_fan_out.send(true);
+        let _ = fan_out.await;
         let all = self.config.concurrency as u32;
         if tokio::time::timeout(Duration::from_secs(20), permits.acquire_many(all))
             .await
@@ -215,13 +220,5 @@ impl Worker {
             });
         }
         count
-    }
-}
-
-/// Sleeps until `at`, or forever when there is nothing to come back for.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }

@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// Run the API and its worker as this many `switchyard serve` processes on the bench's
+    /// database (0: in the bench's own process).
+    #[arg(long, default_value_t = 0)]
+    pub processes: usize,
 }
 
 /// `switchyard keys ...`

@@ -158,7 +158,7 @@ impl JobsApi {
         Ok(match created {
             Created::New(job) => {
                 // Its `job.created` event may be due to subscribers.
-                self.state.committed();
+                self.state.committed_events();
                 CreateResponse::Created(Json(job.into()))
             }
             Created::Existing(job) => CreateResponse::Existing(Json(job.into())),

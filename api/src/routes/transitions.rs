@@ -100,8 +100,12 @@ impl TransitionsApi {
         let (result, replayed) = transition::apply(&self.state.pool, &actor, &req, key.as_ref())
             .await
             .map_err(map_error)?;
-        if !replayed && !result.actions.is_empty() {
-            self.state.committed();
+        if !replayed {
+            if result.actions.is_empty() {
+                self.state.committed_events();
+            } else {
+                self.state.committed();
+            }
         }
         Ok(TransitionResponse::Applied(Json(applied_body(result))))
     }

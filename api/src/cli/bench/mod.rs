@@ -1,11 +1,13 @@
-//! `switchyard bench`: the server, a receiver and a load generator in one process, on a
-//! fresh embedded database (or `DATABASE_URL`), measuring side by side: transitions over
-//! HTTP at concurrency 1, 8 and 32; actions delivered and recorded end to end (sustained,
-//! until the queue drains) and their commit-to-arrival latency at a quarter of that rate;
-//! and the baselines of `baseline`. Prints a table and can write the figures as JSON.
+//! `switchyard bench`: the server, a receiver and a load generator in one process (or the
+//! server as `--processes N` processes of its own), on a fresh embedded database (or
+//! `DATABASE_URL`), measuring side by side: transitions over HTTP at concurrency 1, 8 and
+//! 32; actions delivered and recorded end to end (sustained, until the queue drains) and
+//! their commit-to-arrival latency at half that rate; and the baselines of `baseline`.
+//! Prints a table and can write the figures as JSON.
 
 mod baseline;
 mod load;
+mod processes;
 mod receiver;
 mod report;
 mod setup;
@@ -30,8 +32,12 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
         "--seconds must be from 1 to 120"
     );
     let duration = Duration::from_secs(args.seconds);
-    let bench = Bench::start(cli).await?;
-    let mut report = Report::default();
+    anyhow::ensure!(args.processes <= 8, "--processes must be from 0 to 8");
+    let bench = Bench::start(cli, args.processes).await?;
+    let mut report = Report {
+        processes: args.processes,
+        ..Report::default()
+    };
 
     for concurrency in [1, 8, 32] {
         eprintln!("measuring transitions at concurrency {concurrency}…");
@@ -41,13 +47,14 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
     eprintln!("measuring end to end…");
     report.end_to_end = Some(end_to_end(&bench, duration).await?);
     let sustained = report.end_to_end.as_ref().map_or(0.0, |f| f.per_second);
-    let rate = (sustained / 4.0).max(10.0);
+    let rate = (sustained / 2.0).max(10.0);
     eprintln!("measuring commit-to-arrival latency at {rate:.0} actions/s…");
     report.latency = Some(latency(&bench, rate, duration).await?);
     eprintln!("measuring the baselines…");
     report.database = Some(baseline::database(&bench.pool, 32, duration).await?);
     report.http = Some(baseline::http(bench.receiver.url("/baseline"), 32, duration).await);
-    report.peak_rss_mib = peak_rss_mib();
+    report.peak_rss_mib =
+        peak_rss_mib_of("/proc/self/status").map(|own| own + bench.servers_peak_rss_mib());
 
     report.print();
     if let Some(path) = &args.out {
@@ -166,9 +173,9 @@ fn action_and_time(answer: &Value) -> Option<Committed> {
     Some((id, at))
 }
 
-/// The process's peak resident memory, from `/proc/self/status`.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A process's peak resident memory, from its `/proc/…/status`.
+fn peak_rss_mib_of(status: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status).ok()?;
     let kib: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))?

@@ -11,6 +11,9 @@ pub struct Report {
     pub latency: Option<Value>,
     pub database: Option<Figures>,
     pub http: Option<Figures>,
+    /// Server processes apart from the bench's own (0: served in the bench's process).
+    pub processes: usize,
+    /// Every process of the bench together (the bench's own and the servers').
     pub peak_rss_mib: Option<f64>,
 }
 
@@ -76,11 +79,19 @@ impl Report {
             "peak resident memory (MiB):                  {}",
             opt(self.peak_rss_mib)
         );
+        println!(
+            "server processes:                            {}",
+            match self.processes {
+                0 => "none apart (served in the bench's process)".to_string(),
+                n => n.to_string(),
+            }
+        );
     }
 
     pub fn to_json(&self) -> Value {
         json!({
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "processes": self.processes,
             "transitions": self.transitions,
             "end_to_end": self.end_to_end,
             "commit_to_arrival": self.latency,

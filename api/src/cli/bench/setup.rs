@@ -1,5 +1,6 @@
-//! The benchmark's world: a fresh database, the API and a worker in this process, the
-//! receiver, a tenant with a connection to it, two workflows and their jobs.
+//! The benchmark's world: a fresh database, the API and a worker (in this process, or as
+//! `--processes N` server processes), the receiver, a tenant with a connection to it, two
+//! workflows and their jobs.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::{tenant, Actor, Pool, TenantId};
 use tokio::sync::{oneshot, watch};
 
+use super::processes::Servers;
 use super::receiver::Receiver;
 use crate::cli::serve::spawn_worker;
 use crate::config::Cli;
@@ -45,24 +47,36 @@ impl Client {
     }
 }
 
+/// Where the API and the worker run.
+enum Serving {
+    /// In this process, as tasks.
+    Here {
+        stop_worker: watch::Sender<bool>,
+        worker: tokio::task::JoinHandle<()>,
+        stop_server: oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<std::io::Result<()>>,
+    },
+    /// As server processes of their own.
+    Apart(Servers),
+}
+
 pub struct Bench {
     pub pool: Pool,
     pub client: Client,
     pub receiver: Receiver,
     pub tick_jobs: Vec<String>,
     pub notify_jobs: Vec<String>,
-    base: String,
+    /// Each server's base URL; the load is spread over them.
+    bases: Vec<String>,
     tenant_id: TenantId,
     database: Database,
     temp_dir: Option<PathBuf>,
-    stop_worker: watch::Sender<bool>,
-    worker: tokio::task::JoinHandle<()>,
-    stop_server: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    serving: Serving,
 }
 
 impl Bench {
-    pub async fn start(cli: &Cli) -> anyhow::Result<Bench> {
+    /// Sets everything up; `processes` 0 serves in this process.
+    pub async fn start(cli: &Cli, processes: usize) -> anyhow::Result<Bench> {
         let mut db_args = cli.database.clone();
         let temp_dir = db_args
             .database_url
@@ -78,16 +92,30 @@ impl Bench {
         // The receiver is on 127.0.0.1.
         worker_config.policy.allow_private = true;
         worker_config.listen = Some(database.url.clone());
-        let keyring = Keyring::single(EncryptionKey::generate().0);
-        // The bench measures throughput, not the per-tenant limit.
-        let state = AppState::new(pool.clone(), keyring, &worker_config)?
-            .with_limits(crate::throttle::RequestLimits::OFF);
-        let (stop_worker, worker) = spawn_worker(&state, worker_config)?;
-        let (acceptor, addr) = server::bind("127.0.0.1:0").await?;
-        let (stop_server, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::run(acceptor, state, async {
-            let _ = stopped.await;
-        }));
+        let (key, encoded_key) = EncryptionKey::generate();
+        let (serving, bases) = if processes == 0 {
+            // The bench measures throughput, not the per-tenant limit.
+            let state = AppState::new(pool.clone(), Keyring::single(key), &worker_config)?
+                .with_limits(crate::throttle::RequestLimits::OFF);
+            let (stop_worker, worker) = spawn_worker(&state, worker_config)?;
+            let (acceptor, addr) = server::bind("127.0.0.1:0").await?;
+            let (stop_server, stopped) = oneshot::channel::<()>();
+            let server = tokio::spawn(server::run(acceptor, state, async {
+                let _ = stopped.await;
+            }));
+            let serving = Serving::Here {
+                stop_worker,
+                worker,
+                stop_server,
+                server,
+            };
+            (serving, vec![format!("http://{addr}")])
+        } else {
+            eprintln!("starting {processes} server processes…");
+            let servers = Servers::start(processes, &database.url, &encoded_key).await?;
+            let bases = servers.bases.clone();
+            (Serving::Apart(servers), bases)
+        };
         let receiver = Receiver::start().await?;
 
         let tenant_id = tenant::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4())).await?;
@@ -99,21 +127,17 @@ impl Bench {
                 .build()?,
             key: key.expose().to_string(),
         };
-        let base = format!("http://{addr}");
         let mut bench = Bench {
             pool,
             client,
             receiver,
             tick_jobs: Vec::new(),
             notify_jobs: Vec::new(),
-            base,
+            bases,
             tenant_id,
             database,
             temp_dir,
-            stop_worker,
-            worker,
-            stop_server,
-            server,
+            serving,
         };
         eprintln!("creating workflows and jobs…");
         let connection = bench
@@ -142,7 +166,7 @@ impl Bench {
         let resp = self
             .client
             .http
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.bases[0]))
             .bearer_auth(&self.client.key)
             .json(&body)
             .send()
@@ -164,11 +188,23 @@ impl Bench {
         Ok(ids)
     }
 
-    /// The transition URL of each job.
+    /// The transition URL of each job, the jobs spread over the servers.
     pub fn transition_urls(&self, jobs: &[String]) -> Vec<String> {
         jobs.iter()
-            .map(|id| format!("{}/api/v1/jobs/{id}/transitions", self.base))
+            .enumerate()
+            .map(|(i, id)| {
+                let base = &self.bases[i % self.bases.len()];
+                format!("{base}/api/v1/jobs/{id}/transitions")
+            })
             .collect()
+    }
+
+    /// The peak resident memory of the server processes (none when serving here).
+    pub fn servers_peak_rss_mib(&self) -> f64 {
+        match &self.serving {
+            Serving::Here { .. } => 0.0,
+            Serving::Apart(servers) => servers.peak_rss_mib(),
+        }
     }
 
     /// Action runs that succeeded, and that failed or were skipped.
@@ -211,10 +247,20 @@ impl Bench {
 
     /// Stops the server, the worker and the database, and removes a throwaway data dir.
     pub async fn stop(self) {
-        let _ = self.stop_server.send(());
-        let _ = self.server.await;
-        let _ = self.stop_worker.send(true);
-        let _ = self.worker.await;
+        match self.serving {
+            Serving::Here {
+                stop_worker,
+                worker,
+                stop_server,
+                server,
+            } => {
+                let _ = stop_server.send(());
+                let _ = server.await;
+                let _ = stop_worker.send(true);
+                let _ = worker.await;
+            }
+            Serving::Apart(servers) => servers.stop().await,
+        }
         // Close our connections before the cluster stops, rather than have it cut them.
         self.pool.close();
         drop(self.database);
