@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use switchyard_engine::ledger::LedgerEntry;
+use switchyard_engine::outcome::Outcome;
 use uuid::Uuid;
 
 use crate::egress::{self, EgressPolicy, GuardedResolver};
@@ -150,13 +151,13 @@ impl Response {
             .and(self.retry_after)
     }
 
-    /// `succeeded`, `timeout`, `network_error` or `failed`.
-    pub fn outcome(&self) -> &'static str {
+    /// How the request ended.
+    pub fn outcome(&self) -> Outcome {
         match (self.succeeded(), self.timed_out, self.status) {
-            (true, _, _) => "succeeded",
-            (false, true, _) => "timeout",
-            (false, false, None) => "network_error",
-            _ => "failed",
+            (true, _, _) => Outcome::Succeeded,
+            (false, true, _) => Outcome::Timeout,
+            (false, false, None) => Outcome::NetworkError,
+            _ => Outcome::Failed,
         }
     }
 
@@ -177,7 +178,7 @@ impl Response {
         LedgerEntry {
             connection_id,
             status_code: self.status.map(i32::from),
-            outcome: self.outcome().into(),
+            outcome: self.outcome(),
             bytes_out: self.bytes_out as i64,
             bytes_in: self.bytes_in as i64,
             duration_ms: self.duration_ms(),

@@ -6,6 +6,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::outcome::Outcome;
 use crate::{JobId, Pool, StoreError, TenantId};
 
 /// The kind of metered request an action or delivery makes.
@@ -16,8 +17,7 @@ pub const WEBHOOK_EGRESS: &str = "WebhookEgress";
 pub struct LedgerEntry {
     pub connection_id: Option<Uuid>,
     pub status_code: Option<i32>,
-    /// `succeeded`, `failed`, `timeout` or `network_error`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub bytes_out: i64,
     pub bytes_in: i64,
     pub duration_ms: i32,
@@ -33,7 +33,7 @@ pub struct LedgerRow {
     pub connection_id: Option<Uuid>,
     pub job_id: Option<Uuid>,
     pub status_code: Option<i32>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub bytes_out: i64,
     pub bytes_in: i64,
     pub duration_ms: i32,
@@ -153,23 +153,24 @@ pub async fn list(
             &[&tenant_id.0, &after.unwrap_or(0), &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| LedgerRow {
-            id: r.get(0),
-            kind: r.get(1),
-            source_id: r.get(2),
-            attempt: r.get(3),
-            connection_id: r.get(4),
-            job_id: r.get(5),
-            status_code: r.get(6),
-            outcome: r.get(7),
-            bytes_out: r.get(8),
-            bytes_in: r.get(9),
-            duration_ms: r.get(10),
-            recorded_at: r.get(11),
+    rows.iter()
+        .map(|r| {
+            Ok(LedgerRow {
+                id: r.get(0),
+                kind: r.get(1),
+                source_id: r.get(2),
+                attempt: r.get(3),
+                connection_id: r.get(4),
+                job_id: r.get(5),
+                status_code: r.get(6),
+                outcome: Outcome::parse(r.get(7))?,
+                bytes_out: r.get(8),
+                bytes_in: r.get(9),
+                duration_ms: r.get(10),
+                recorded_at: r.get(11),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Totals by kind and UTC day, for days in `[from, to]` (either may be open).

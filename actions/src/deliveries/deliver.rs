@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use switchyard_engine::outcome::Outcome;
 use switchyard_engine::subscription::delivery::{
     ClaimedDelivery, DeliveryFinish, DeliveryRecording,
 };
@@ -68,7 +69,7 @@ pub async fn attempt(
 pub(crate) fn not_sent(error: String) -> DeliveryRecording {
     DeliveryRecording {
         finish: DeliveryFinish::Failed,
-        outcome: "not_sent".into(),
+        outcome: Outcome::NotSent,
         status_code: None,
         error: Some(error),
         response_excerpt: String::new(),
@@ -98,7 +99,7 @@ fn sent(
     };
     DeliveryRecording {
         finish,
-        outcome: response.outcome().into(),
+        outcome: response.outcome(),
         status_code: response.status.map(i32::from),
         error: response.problem(),
         response_excerpt: response.excerpt.clone(),

@@ -111,7 +111,7 @@ impl UsageApi {
                     connection_id: r.connection_id,
                     job_id: r.job_id,
                     status_code: r.status_code,
-                    outcome: r.outcome,
+                    outcome: r.outcome.as_str().to_string(),
                     bytes_out: r.bytes_out,
                     bytes_in: r.bytes_in,
                     duration_ms: r.duration_ms,

@@ -11,6 +11,7 @@ use crate::connection::Sealed;
 use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::EventType;
+use crate::outcome::Outcome;
 use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
 
@@ -58,8 +59,7 @@ pub enum DeliveryFinish {
 #[derive(Clone, Debug)]
 pub struct DeliveryRecording {
     pub finish: DeliveryFinish,
-    /// `succeeded`, `failed`, `timeout`, `network_error` or `not_sent`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub status_code: Option<i32>,
     pub error: Option<String>,
     pub response_excerpt: String,
@@ -88,7 +88,7 @@ pub struct DeliveryView {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AttemptView {
     pub attempt: i32,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub status_code: Option<i32>,
     pub error: Option<String>,
     pub response_excerpt: String,
@@ -204,7 +204,7 @@ pub async fn record(
         &[
             &delivery.id,
             &delivery.attempt,
-            &rec.outcome,
+            &rec.outcome.as_str(),
             &rec.status_code,
             &rec.error,
             &rec.response_excerpt,

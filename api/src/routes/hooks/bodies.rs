@@ -140,7 +140,7 @@ impl From<DeliveryView> for Delivery {
                 .into_iter()
                 .map(|a| Attempt {
                     attempt: a.attempt,
-                    outcome: a.outcome,
+                    outcome: a.outcome.as_str().to_string(),
                     status_code: a.status_code,
                     error: a.error,
                     response_excerpt: a.response_excerpt,
