@@ -217,6 +217,7 @@ impl ApiKeyAuth {
             user_id: caller.principal.user_id,
             request_id: caller.request_id.clone(),
             idempotency_key: idempotency_key.map(str::to_string),
+            timer_id: None,
         })
     }
 }

@@ -14,6 +14,8 @@ pub struct Actor {
     pub user_id: Option<UserId>,
     pub request_id: String,
     pub idempotency_key: Option<String>,
+    /// The timer that acts, for the transitions timers apply.
+    pub timer_id: Option<uuid::Uuid>,
 }
 
 impl Actor {
@@ -25,6 +27,15 @@ impl Actor {
             user_id: None,
             request_id: uuid::Uuid::new_v4().to_string(),
             idempotency_key: None,
+            timer_id: None,
+        }
+    }
+
+    /// The actor `timer`: a timer of `tenant_id` firing.
+    pub fn timer(tenant_id: TenantId, timer_id: uuid::Uuid) -> Self {
+        Actor {
+            timer_id: Some(timer_id),
+            ..Actor::operator(tenant_id)
         }
     }
 
@@ -38,6 +49,10 @@ impl Actor {
         });
         if let Some(user_id) = self.user_id {
             metadata["actor_user_id"] = json!(user_id);
+        }
+        if let Some(timer_id) = self.timer_id {
+            metadata["actor"] = json!("timer");
+            metadata["timer_id"] = json!(timer_id);
         }
         metadata
     }

@@ -44,6 +44,7 @@ pub mod stored_json;
 pub mod subscription;
 pub mod template;
 pub mod tenant;
+pub mod timer;
 pub mod user;
 pub mod wake;
 pub mod workflow;

@@ -21,6 +21,7 @@ mod recording;
 mod requests;
 mod subscriptions;
 mod support;
+mod timers;
 mod transitions;
 mod users;
 mod wakeups;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use switchyard_engine::job::lane::{self, ClaimedRun};
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
+use switchyard_engine::timer::{self, ClaimedTimer};
 use switchyard_engine::{Pool, StoreError};
 
 use super::Inner;
@@ -18,6 +19,9 @@ pub(super) trait Kind: 'static {
     type Item: Send + 'static;
     /// What the log calls these items.
     const NAME: &'static str;
+    /// One claim of this kind takes at most 1/SHARE of all slots, so that a burst of it
+    /// (thousands of timers due at once) cannot starve the other kinds.
+    const SHARE: usize = 1;
 
     /// Claims up to `limit` due items under a lease.
     fn claim(
@@ -88,5 +92,33 @@ impl Kind for Deliveries {
         signal: WorkerSignal,
     ) -> impl Future<Output = ()> + Send + 'static {
         super::deliveries::process(inner, item, signal)
+    }
+}
+
+/// Timers, each fired as a transition by the actor `timer`.
+pub(super) struct Timers;
+
+impl Kind for Timers {
+    type Item = ClaimedTimer;
+    const NAME: &'static str = "timers";
+    const SHARE: usize = 2;
+
+    fn claim(
+        pool: &Pool,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ClaimedTimer>, StoreError>> + Send {
+        timer::claim(pool, limit)
+    }
+
+    fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        timer::recover_expired(pool)
+    }
+
+    fn process(
+        inner: Arc<Inner>,
+        item: ClaimedTimer,
+        signal: WorkerSignal,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        super::timers::process(inner, item, signal)
     }
 }

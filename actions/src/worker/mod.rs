@@ -15,6 +15,7 @@
 //! - [`deliveries`]: a task beside the loop fans new events out to subscriptions; the
 //!   loop sends their deliveries, sharing the concurrency limit.
 //! - `actions`: one action run attempted and recorded.
+//! - `timers`: one due timer fired as a transition by the actor `timer`.
 
 mod actions;
 pub mod attempt;
@@ -25,6 +26,7 @@ pub mod outcome;
 pub mod persist;
 mod recorder;
 pub mod retry;
+mod timers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,7 +41,7 @@ use crate::providers::ProviderEndpoints;
 use crate::sender::Sender;
 use crate::vault::Keyring;
 use crate::WorkerSignal;
-use kind::{Actions, Deliveries, Kind};
+use kind::{Actions, Deliveries, Kind, Timers};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -140,7 +142,10 @@ impl Worker {
             }
             // A bug in one pass must not end the loop for every tenant.
             let pass = isolate::isolated(async {
-                self.claim_into::<Actions>(&permits).await
+                // Timers first: a burst of due timers is claimed in batches like the rest,
+                // and what their transitions queue is claimed on the next pass.
+                self.claim_into::<Timers>(&permits).await
+                    + self.claim_into::<Actions>(&permits).await
                     + self.claim_into::<Deliveries>(&permits).await
             });
             let claimed = pass.await.unwrap_or(0);
@@ -173,6 +178,7 @@ impl Worker {
     async fn recover(&self) {
         self.recover_kind::<Actions>().await;
         self.recover_kind::<Deliveries>().await;
+        self.recover_kind::<Timers>().await;
     }
 
     async fn recover_kind<K: Kind>(&self) {
@@ -199,7 +205,8 @@ impl Worker {
         if free == 0 || (busy > 0 && free < self.config.concurrency.div_ceil(8)) {
             return 0;
         }
-        let items = match K::claim(&self.inner.pool, free as i64).await {
+        let limit = free.min((self.config.concurrency / K::SHARE).max(1));
+        let items = match K::claim(&self.inner.pool, limit as i64).await {
             Ok(items) => items,
             Err(err) => {
                 tracing::warn!(error = %err, "could not claim {}", K::NAME);

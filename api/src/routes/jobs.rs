@@ -152,6 +152,8 @@ impl JobsApi {
                 CreateJobError::WorkflowNotFound { .. } => {
                     ApiError::invalid("workflow", err.to_string())
                 }
+                // The initial state's timeout renders its time from the context.
+                CreateJobError::Timeout(message) => ApiError::invalid("context", message),
                 CreateJobError::Idempotency(err) => idempotency_error(err),
                 CreateJobError::Store(err) => err.into(),
             })?;

@@ -7,10 +7,13 @@ mod actions;
 mod duration;
 mod fields;
 mod model;
+mod timeouts;
 mod validate;
 
 pub use duration::{parse_duration, MAX_DURATION};
 pub use model::{
-    ActionSpec, PayloadTemplate, RetryPolicy, StateDef, TransitionDef, WorkflowDefinition,
+    ActionSpec, PayloadTemplate, RetryPolicy, StateDef, TimeoutDef, TransitionDef,
+    WorkflowDefinition,
 };
+pub use timeouts::{MAX_AHEAD, MIN_TIMEOUT};
 pub use validate::{validate, Problem};

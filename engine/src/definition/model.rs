@@ -24,6 +24,20 @@ pub struct StateDef {
     pub terminal: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Entering the state schedules this transition; leaving first cancels it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<TimeoutDef>,
+}
+
+/// A state's timeout: `transition` fires `after` a duration from entering the state, or
+/// `at` the time a template renders from the job (RFC 3339).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TimeoutDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    pub transition: String,
 }
 
 /// A named move from any of `from` to `to`, allowed when its guard is truthy.

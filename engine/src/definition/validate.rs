@@ -61,6 +61,7 @@ pub fn validate(doc: &Value) -> Result<WorkflowDefinition, Vec<Problem>> {
     }
 
     let edges = check_transitions(obj, &root, &state_names, &mut problems);
+    super::timeouts::check(obj, &root, &mut problems);
 
     if let Some(initial) = initial.filter(|i| state_names.contains_key(i)) {
         let reachable = reachable_from(initial, &edges);
@@ -109,7 +110,12 @@ fn check_states<'a>(
             );
             continue;
         };
-        unknown_keys(state, &at, &["name", "terminal", "description"], problems);
+        unknown_keys(
+            state,
+            &at,
+            &["name", "terminal", "description", "timeout"],
+            problems,
+        );
         optional_str(state, &at, "description", problems);
         let terminal = optional_bool(state, &at, "terminal", problems).unwrap_or(false);
         let Some(name) = required_str(state, &at, "name", problems) else {

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use thiserror::Error;
 
+use super::transition::TransitionError;
 use super::{Job, JOB_COLUMNS};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
 use crate::log::{self, EventType, NewEvent, StreamHead};
-use crate::{Actor, JobId, Pool, StoreError};
+use crate::{timer, workflow, Actor, JobId, Pool, StoreError};
 
 /// What a service asks for.
 #[derive(Clone, Debug)]
@@ -33,6 +34,9 @@ pub enum Created {
 pub enum CreateJobError {
     #[error("no workflow named '{name}'{}", .version.map(|v| format!(" with version {v}")).unwrap_or_default())]
     WorkflowNotFound { name: String, version: Option<i32> },
+    /// The initial state's timeout could not be set (its time did not render).
+    #[error("{0}")]
+    Timeout(String),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -114,7 +118,17 @@ pub async fn create(
     let created = match inserted {
         Some(row) => {
             log::insert(&tx, vec![created_event]).await?;
-            Created::New(Job::from_row(&row)?)
+            let job = Job::from_row(&row)?;
+            // The initial state may have a timeout: it starts now.
+            let definition = workflow::definition(&tx, workflow_id).await?;
+            let context = json!({ "job": job });
+            timer::on_move(&tx, actor, &job, None, &definition, &context, &mut head)
+                .await
+                .map_err(|err| match err {
+                    TransitionError::Store(err) => CreateJobError::Store(err),
+                    other => CreateJobError::Timeout(other.to_string()),
+                })?;
+            Created::New(job)
         }
         None => {
             let row = tx

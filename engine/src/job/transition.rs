@@ -21,7 +21,7 @@ use super::plan::{check_data, load, merge, plan, Loaded};
 use super::{Job, JOB_COLUMNS};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
 use crate::log::{self, Event, EventType, NewEvent};
-use crate::{Actor, JobId, Pool, StoreError};
+use crate::{timer, Actor, JobId, Pool, StoreError};
 
 pub use super::dry_run::{dry_run, DryRun, RenderedAction};
 
@@ -151,6 +151,16 @@ pub async fn apply(
 
     let ctx = plan.context(&after, &job.state, req, Some(&event));
     let actions = outbox::insert(&tx, &after, &event, t, &run_ids, &ctx).await?;
+    timer::on_move(
+        &tx,
+        actor,
+        &after,
+        Some(&job.state),
+        &plan.definition,
+        &ctx,
+        &mut head,
+    )
+    .await?;
     let result = TransitionResult {
         job: after,
         event,

@@ -32,6 +32,12 @@ pub enum EventType {
     ActionFailed,
     #[serde(rename = "action.skipped")]
     ActionSkipped,
+    #[serde(rename = "timer.scheduled")]
+    TimerScheduled,
+    #[serde(rename = "timer.fired")]
+    TimerFired,
+    #[serde(rename = "timer.cancelled")]
+    TimerCancelled,
     #[serde(rename = "connection.created")]
     ConnectionCreated,
     #[serde(rename = "connection.updated")]
@@ -49,7 +55,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 22] = [
         EventType::TenantCreated,
         EventType::UserCreated,
         EventType::UserDisabled,
@@ -61,6 +67,9 @@ impl EventType {
         EventType::ActionRetryScheduled,
         EventType::ActionFailed,
         EventType::ActionSkipped,
+        EventType::TimerScheduled,
+        EventType::TimerFired,
+        EventType::TimerCancelled,
         EventType::ConnectionCreated,
         EventType::ConnectionUpdated,
         EventType::ConnectionDeleted,
@@ -86,6 +95,9 @@ impl EventType {
             EventType::ActionRetryScheduled => "action.retry_scheduled",
             EventType::ActionFailed => "action.failed",
             EventType::ActionSkipped => "action.skipped",
+            EventType::TimerScheduled => "timer.scheduled",
+            EventType::TimerFired => "timer.fired",
+            EventType::TimerCancelled => "timer.cancelled",
             EventType::ConnectionCreated => "connection.created",
             EventType::ConnectionUpdated => "connection.updated",
             EventType::ConnectionDeleted => "connection.deleted",
@@ -120,6 +132,11 @@ impl EventType {
             EventType::ActionRetryScheduled => "An action's attempt failed and will be retried.",
             EventType::ActionFailed => "An action failed for good.",
             EventType::ActionSkipped => "An action was skipped after an earlier action failed.",
+            EventType::TimerScheduled => "A job entered a state with a timeout; its timer is set.",
+            EventType::TimerFired => "A timer fired: its transition was applied.",
+            EventType::TimerCancelled => {
+                "A timer was cancelled: the job left the state, or had moved on when it fired."
+            }
             EventType::ConnectionCreated => "A provider connection was stored.",
             EventType::ConnectionUpdated => "A connection was renamed or got new credentials.",
             EventType::ConnectionDeleted => "A connection was deleted.",

@@ -1,5 +1,5 @@
-//! One work queue for everything the worker does later: action runs and subscription
-//! deliveries today, timers next. A kind is a table with the queue's columns (`id`,
+//! One work queue for everything the worker does later: action runs, subscription
+//! deliveries and timers. A kind is a table with the queue's columns (`id`,
 //! `status`, `attempts`, `next_attempt_at`, `lease_until`, `last_status_code`,
 //! `last_error`, `updated_at`) and a [`Queue`] describing what is due and what a claim
 //! returns. The mechanism is the same for every kind:
@@ -40,16 +40,19 @@ pub enum Status {
     Failed,
     /// Not attempted: an earlier item of its lane failed.
     Skipped,
+    /// No longer wanted (a timer whose job left the state).
+    Cancelled,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Waiting,
         Status::Pending,
         Status::Running,
         Status::Succeeded,
         Status::Failed,
         Status::Skipped,
+        Status::Cancelled,
     ];
 
     /// The status as stored.
@@ -61,6 +64,7 @@ impl Status {
             Status::Succeeded => "succeeded",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
+            Status::Cancelled => "cancelled",
         }
     }
 
@@ -74,7 +78,10 @@ impl Status {
 
     /// Whether the item will not be attempted again (unless redelivered by hand).
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Succeeded | Status::Failed | Status::Skipped)
+        matches!(
+            self,
+            Status::Succeeded | Status::Failed | Status::Skipped | Status::Cancelled
+        )
     }
 }
 

@@ -1,0 +1,31 @@
+//! The worker's timer side: one due timer fired, as the actor `timer`.
+
+use std::sync::Arc;
+
+use switchyard_engine::timer::{self, ClaimedTimer, Fired};
+use switchyard_engine::StoreError;
+
+use super::{persist, Inner};
+use crate::WorkerSignal;
+
+#[tracing::instrument(skip_all, fields(timer.id = %t.id, job.id = %t.job_id))]
+pub(super) async fn process(inner: Arc<Inner>, t: ClaimedTimer, signal: WorkerSignal) {
+    match persist::through_outage(|| timer::fire(&inner.pool, &t)).await {
+        Ok(Fired::Applied) => {}
+        Ok(Fired::Cancelled(reason)) => tracing::info!(%reason, "a timer found its job moved on"),
+        Ok(Fired::Stale) => {
+            tracing::warn!(
+                "the lease expired before the timer was recorded; another attempt owns it"
+            )
+        }
+        Err(err @ StoreError::Unavailable(_)) => {
+            tracing::warn!(error = %err, "database unavailable while firing a timer; giving it back");
+            let _ = timer::release(&inner.pool, &t).await;
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not fire a timer; its lease will return it to the queue")
+        }
+    }
+    // The transition may have queued actions, and a slot is free.
+    signal.wake();
+}

@@ -1,0 +1,158 @@
+//! State timeouts: entering a state with a `timeout` schedules its transition, leaving the
+//! state cancels it, and a due timer fires once, as the actor `timer`, through the same
+//! expected-version check as any transition.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use switchyard_actions::vault::{EncryptionKey, Keyring};
+use switchyard_engine::timer::{self, Fired};
+
+use crate::support::cluster::fresh_database;
+use crate::support::{eventually, TestApp};
+
+/// `waiting --escalate--> escalated`, `waiting --start--> working`; `waiting` times out
+/// into `escalate` after `after`.
+fn workflow(after: &str) -> Value {
+    json!({
+        "name": "ticket", "initial": "waiting",
+        "states": [
+            {"name": "waiting", "timeout": {"after": after, "transition": "escalate"}},
+            {"name": "working"},
+            {"name": "escalated", "terminal": true}
+        ],
+        "transitions": [
+            {"name": "escalate", "from": ["waiting"], "to": "escalated"},
+            {"name": "start", "from": ["waiting"], "to": "working"}
+        ]
+    })
+}
+
+async fn job_state(app: &TestApp, id: &str) -> String {
+    let (_, job) = app.get(&format!("/api/v1/jobs/{id}"), &app.key).await;
+    job["state"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_state_timeout_fires_its_transition_as_the_timer() {
+    let app = TestApp::spawn().await;
+    app.publish(workflow("1s")).await;
+    let job = app.create_job("ticket").await;
+    let id = job["id"].as_str().unwrap();
+    let scheduled = app.job_events(id, "timer.scheduled").await;
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(scheduled[0]["data"]["transition"], "escalate");
+
+    eventually("the timer to fire", Duration::from_secs(30), || async {
+        (job_state(&app, id).await == "escalated").then_some(())
+    })
+    .await;
+    app.idle().await;
+    let moved = app.job_events(id, "job.transitioned").await;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["metadata"]["actor"], "timer");
+    assert_eq!(
+        moved[0]["metadata"]["timer_id"],
+        scheduled[0]["data"]["timer_id"]
+    );
+    let fired = app.job_events(id, "timer.fired").await;
+    assert_eq!(fired.len(), 1, "a timer fires once");
+    assert_eq!(fired[0]["data"]["transition_event_id"], moved[0]["id"]);
+    assert!(fired[0]["data"]["late_ms"].as_i64().unwrap() >= 0);
+    let (_, verify) = app.get("/api/v1/events/verify", &app.key).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+#[tokio::test]
+async fn leaving_the_state_cancels_its_timer() {
+    let app = TestApp::spawn().await;
+    app.publish(workflow("1h")).await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = app.transition(&id, json!({"transition": "start"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let cancelled = app.job_events(&id, "timer.cancelled").await;
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(
+        cancelled[0]["data"]["reason"],
+        "the job left state 'waiting'"
+    );
+    let client = app.pool.get().await.unwrap();
+    let open: i64 = client
+        .query_one(
+            "SELECT count(*) FROM timers WHERE job_id = $1::text::uuid AND status <> 'cancelled'",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(open, 0);
+}
+
+#[tokio::test]
+async fn a_timer_whose_job_moved_on_is_recorded_cancelled_not_applied() {
+    // No worker here: the test fires the timer itself, after a manual transition won.
+    let db_url = fresh_database().await;
+    let app = TestApp::spawn_api_only(&db_url, Keyring::single(EncryptionKey::generate().0)).await;
+    app.publish(workflow("1s")).await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let claimed = eventually("the timer to come due", Duration::from_secs(30), || async {
+        let claimed = timer::claim(&app.pool, 10).await.ok()?;
+        (!claimed.is_empty()).then_some(claimed)
+    })
+    .await;
+
+    // The job moves on while the timer is claimed but not yet fired.
+    let (status, body) = app.transition(&id, json!({"transition": "start"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fired = timer::fire(&app.pool, &claimed[0]).await.unwrap();
+    assert!(
+        matches!(fired, Fired::Cancelled(ref reason) if reason.contains("moved on")),
+        "{fired:?}"
+    );
+    assert_eq!(job_state(&app, &id).await, "working");
+    let moves = app.job_events(&id, "job.transitioned").await;
+    assert_eq!(moves.len(), 1, "only the manual transition applied");
+    let cancelled = app.job_events(&id, "timer.cancelled").await;
+    assert_eq!(cancelled.len(), 1);
+    assert!(cancelled[0]["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("moved on"));
+
+    // Firing again (a worker that lost its lease) writes nothing more.
+    assert_eq!(
+        timer::fire(&app.pool, &claimed[0]).await.unwrap(),
+        Fired::Stale
+    );
+}
+
+#[tokio::test]
+async fn timeouts_are_checked_at_publish() {
+    let app = TestApp::spawn().await;
+    let mut bad = workflow("1s");
+    bad["states"][0]["timeout"] = json!({"after": "500ms", "transition": "start", "colour": 1});
+    bad["states"][1]["timeout"] = json!({"after": "1h", "transition": "escalate"});
+    bad["states"][2]["timeout"] = json!({"at": "{{job.context.due", "transition": "escalate"});
+    let (status, body) = app.post("/api/v1/workflows", &app.key, bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let text = body.to_string();
+    for expected in [
+        "states[0].timeout.after",
+        "must be at least 1s",
+        "states[0].timeout.colour",
+        "states[1].timeout.transition",
+        "no transition named 'escalate' leaves state 'working'",
+        "a terminal state cannot time out",
+        "states[2].timeout.at",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
