@@ -156,3 +156,104 @@ async fn timeouts_are_checked_at_publish() {
         assert!(text.contains(expected), "{expected} in {text}");
     }
 }
+
+#[tokio::test]
+async fn a_transition_scheduled_over_the_api_fires_once_and_can_be_cancelled() {
+    let app = TestApp::spawn().await;
+    app.publish(workflow("7d")).await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, timer) = app
+        .transition(
+            &id,
+            json!({"transition": "start", "after": "1s", "data": {"by": "timer"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{timer}");
+    assert_eq!(timer["kind"], "scheduled");
+    assert_eq!(timer["status"], "pending");
+    let (_, job) = app.get(&format!("/api/v1/jobs/{id}"), &app.key).await;
+    let listed: Vec<&Value> = job["timers"].as_array().unwrap().iter().collect();
+    assert!(listed.iter().any(|t| t["id"] == timer["id"]), "{job}");
+
+    eventually(
+        "the scheduled transition",
+        Duration::from_secs(30),
+        || async { (job_state(&app, &id).await == "working").then_some(()) },
+    )
+    .await;
+    app.idle().await;
+    let (_, job) = app.get(&format!("/api/v1/jobs/{id}"), &app.key).await;
+    assert_eq!(job["context"]["by"], "timer");
+    let fired = app.job_events(&id, "timer.fired").await;
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0]["data"]["timer_id"], timer["id"]);
+
+    // Another, an hour away, cancelled over the API.
+    let (status, later) = app
+        .transition(
+            &id,
+            json!({"transition": "start", "at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{later}");
+    let (status, later) = app
+        .transition(&id, json!({"transition": "start", "after": "1h"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{later}");
+    let path = format!("/api/v1/jobs/{id}/timers/{}", later["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path, &app.key).await, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&path, &app.key).await, StatusCode::NOT_FOUND);
+    let (_, open) = app
+        .get(&format!("/api/v1/jobs/{id}/timers"), &app.key)
+        .await;
+    assert_eq!(open["items"], json!([]));
+    let cancelled = app.job_events(&id, "timer.cancelled").await;
+    assert_eq!(
+        cancelled.last().unwrap()["data"]["reason"],
+        "cancelled over the API"
+    );
+}
+
+#[tokio::test]
+async fn scheduling_refuses_what_it_cannot_keep() {
+    let app = TestApp::spawn().await;
+    app.publish(workflow("7d")).await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (body, field) in [
+        (
+            json!({"transition": "start", "after": "1s", "at": "2030-01-01T00:00:00Z"}),
+            "at",
+        ),
+        (json!({"to": "working", "after": "1s"}), "transition"),
+        (json!({"transition": "start", "after": "500ms"}), "after"),
+        (json!({"transition": "start", "after": "8d"}), "after"),
+        (json!({"transition": "nope", "after": "1s"}), "transition"),
+        (
+            json!({"transition": "start", "after": "1s", "data": [1]}),
+            "data",
+        ),
+    ] {
+        let (status, problem) = app.transition(&id, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {problem}"
+        );
+        assert!(problem.to_string().contains(field), "{body}: {problem}");
+    }
+    let (_, open) = app
+        .get(&format!("/api/v1/jobs/{id}/timers"), &app.key)
+        .await;
+    assert_eq!(
+        open["items"].as_array().unwrap().len(),
+        1,
+        "only the state's own timeout"
+    );
+}

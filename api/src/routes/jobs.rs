@@ -11,10 +11,12 @@ use switchyard_engine::job::create::{self, CreateJob, CreateJobError, Created};
 use switchyard_engine::job::outbox::{self, ActionRun};
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
+use switchyard_engine::timer;
 use switchyard_engine::{log, JobId};
 use uuid::Uuid;
 
 use super::events::{EventBody, EventList};
+use super::timers::TimerBody;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
@@ -39,6 +41,9 @@ pub struct JobBody {
     external_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// On `GET /api/v1/jobs/{id}`: the timers that have not fired or been cancelled.
+    #[oai(skip_serializing_if_is_none)]
+    timers: Option<Vec<TimerBody>>,
 }
 
 impl From<Job> for JobBody {
@@ -53,6 +58,7 @@ impl From<Job> for JobBody {
             external_id: j.external_id,
             created_at: j.created_at,
             updated_at: j.updated_at,
+            timers: None,
         }
     }
 }
@@ -171,10 +177,13 @@ impl JobsApi {
     #[oai(path = "/api/v1/jobs/:id", method = "get")]
     async fn get(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<JobBody>, ApiError> {
         let actor = auth.require(READERS)?;
-        read::get(&self.state.pool, actor.tenant_id, JobId(id.0))
+        let job = read::get(&self.state.pool, actor.tenant_id, JobId(id.0))
             .await?
-            .map(|job| Json(job.into()))
-            .ok_or_else(|| ApiError::not_found("job", id.0))
+            .ok_or_else(|| ApiError::not_found("job", id.0))?;
+        let timers = timer::list_open(&self.state.pool, actor.tenant_id, JobId(id.0)).await?;
+        let mut body = JobBody::from(job);
+        body.timers = Some(timers.into_iter().map(Into::into).collect());
+        Ok(Json(body))
     }
 
     /// The tenant's jobs, oldest first, optionally of one workflow or in one state.

@@ -9,6 +9,7 @@ mod hooks;
 mod integrations;
 mod jobs;
 mod paging;
+mod timers;
 mod transitions;
 mod usage;
 mod users;
@@ -54,6 +55,7 @@ pub type Api = OpenApiService<
         connections::ConnectionsApi,
         jobs::JobsApi,
         transitions::TransitionsApi,
+        timers::TimersApi,
         events::EventsApi,
         usage::UsageApi,
         integrations::IntegrationsApi,
@@ -84,6 +86,9 @@ pub fn api(state: AppState) -> Api {
                 state: state.clone(),
             },
             transitions::TransitionsApi {
+                state: state.clone(),
+            },
+            timers::TimersApi {
                 state: state.clone(),
             },
             events::EventsApi {

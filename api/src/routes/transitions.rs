@@ -1,5 +1,7 @@
-//! `POST /api/v1/jobs/{id}/transitions`: apply a transition, or dry-run it.
+//! `POST /api/v1/jobs/{id}/transitions`: apply a transition, dry-run it, or schedule it
+//! (`at` / `after`) as a timer.
 
+use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -10,11 +12,13 @@ use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::transition::{
     self, DryRun, TransitionError, TransitionRequest, TransitionResult,
 };
+use switchyard_engine::timer::Scheduled;
 use switchyard_engine::JobId;
 use uuid::Uuid;
 
 use super::events::EventBody;
 use super::jobs::{ActionRunBody, JobBody};
+use super::timers::{self, TimerBody};
 use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
@@ -34,8 +38,13 @@ struct TransitionBody {
     to: Option<String>,
     /// Data for the guard and templates; its top-level keys are merged into the job's context.
     data: Option<Value>,
-    /// Refuse (409) unless the job is at this version.
+    /// Refuse (409) unless the job is at this version. With `at` or `after`, checked when
+    /// the timer fires: a job that has moved on records the timer cancelled.
     expected_version: Option<i64>,
+    /// Schedule the transition (by name) for this time instead of applying it now.
+    at: Option<DateTime<Utc>>,
+    /// Schedule the transition (by name) this long from now (`30s`, `2h`, `3d`; at most 7d).
+    after: Option<String>,
 }
 
 #[derive(Object)]
@@ -65,6 +74,9 @@ enum TransitionResponse {
     /// What the transition would do; nothing was written.
     #[oai(status = 200)]
     DryRun(Json<DryRunBody>),
+    /// With `at` or `after`: the timer that will apply the transition.
+    #[oai(status = 202)]
+    Scheduled(Json<TimerBody>),
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]
@@ -83,6 +95,31 @@ impl TransitionsApi {
         let route = format!("POST /api/v1/jobs/{}/transitions", id.0);
         let key = idempotency_key(key.0, &route, &body.0)?;
         let actor = auth.require_keyed(&[Scope::Service], key.as_ref().map(|k| k.key.as_str()))?;
+        if body.0.at.is_some() || body.0.after.is_some() {
+            let body = body.0;
+            let due_at = timers::due_at(body.at, body.after.as_deref())?;
+            let Some(transition) = body.transition.filter(|_| body.to.is_none()) else {
+                return Err(ApiError::invalid(
+                    "transition",
+                    "a scheduled transition is given by name (\"transition\"), not by \"to\"",
+                ));
+            };
+            if dry_run.0.unwrap_or(false) {
+                return Err(ApiError::invalid(
+                    "dry_run",
+                    "a scheduled transition cannot be dry-run",
+                ));
+            }
+            let scheduled = Scheduled {
+                job_id: JobId(id.0),
+                transition,
+                data: timers::scheduled_data(body.data)?,
+                expected_version: body.expected_version,
+                due_at,
+            };
+            let timer = timers::schedule(&self.state, &actor, scheduled, key.as_ref()).await?;
+            return Ok(TransitionResponse::Scheduled(Json(timer)));
+        }
         let data = body.0.data.unwrap_or_else(|| json!({}));
         let req = TransitionRequest {
             job_id: JobId(id.0),

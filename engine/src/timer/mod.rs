@@ -8,6 +8,7 @@
 //! with the timer's id as its idempotency key, so a firing repeated after a crash
 //! finds its first result. If the job has moved on, the firing is recorded as cancelled.
 
+mod api;
 mod schedule;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ use crate::log::{self, EventType, NewEvent, StreamHead};
 use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Actor, JobId, Pool, StoreError, TenantId};
 
+pub use api::{cancel, list_open, schedule_transition, ScheduleError, Scheduled, TimerView};
 pub use schedule::on_move;
 
 /// Timers in the work queue. Firing is one short transaction; the lease covers it.
@@ -42,8 +44,8 @@ pub struct ClaimedTimer {
     pub state: String,
     pub transition: String,
     pub data: Value,
-    /// The job's version when the timer was scheduled.
-    pub job_version: i64,
+    /// The version firing expects the job at, if any.
+    pub job_version: Option<i64>,
     pub due_at: DateTime<Utc>,
     pub attempt: i32,
 }
@@ -109,15 +111,14 @@ pub async fn fire(pool: &Pool, timer: &ClaimedTimer) -> Result<Fired, StoreError
         transition: Some(timer.transition.clone()),
         to: None,
         data: timer.data.clone(),
-        expected_version: Some(timer.job_version),
+        expected_version: timer.job_version,
     };
     let key = IdempotencyKey::new(format!("timer:{}", timer.id), &[timer.id.as_bytes()]);
     let outcome = match transition::apply(pool, &actor, &request, Some(&key)).await {
         Ok((result, _)) => Ok(result.event.id.0),
         Err(TransitionError::Store(err)) => return Err(err),
-        Err(TransitionError::VersionConflict { actual, .. }) => Err(format!(
-            "the job moved on (it is at version {actual}, the timer was for {})",
-            timer.job_version
+        Err(TransitionError::VersionConflict { actual, expected }) => Err(format!(
+            "the job moved on (it is at version {actual}, the timer was for {expected})"
         )),
         Err(other) => Err(other.to_string()),
     };

@@ -94,7 +94,8 @@ async fn cancel_open(
     let stmt = tx
         .prepare_cached(
             "UPDATE timers SET status = 'cancelled', next_attempt_at = NULL, updated_at = now() \
-             WHERE job_id = $1 AND status = 'pending' RETURNING id, transition",
+             WHERE job_id = $1 AND kind = 'state_timeout' AND status = 'pending' \
+             RETURNING id, transition",
         )
         .await?;
     let rows = tx.query(&stmt, &[&job_id.0]).await?;
@@ -141,7 +142,7 @@ async fn due_at(timeout: &TimeoutDef, context: &Value) -> Result<DateTime<Utc>, 
 }
 
 /// Writes the job's stream head after appends outside its main update.
-pub(super) async fn move_head(
+pub(crate) async fn move_head(
     tx: &deadpool_postgres::Transaction<'_>,
     job_id: JobId,
     head: &StreamHead,

@@ -1,0 +1,227 @@
+//! Timers a service asks for: a transition scheduled at a time instead of applied now,
+//! cancelled on request, and a job's open timers listed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use thiserror::Error;
+use uuid::Uuid;
+
+use super::schedule::move_head;
+use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
+use crate::log::{self, EventType, NewEvent, StreamHead};
+use crate::queue::Status;
+use crate::{workflow, Actor, JobId, Pool, StoreError, TenantId};
+
+/// A timer as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TimerView {
+    pub id: Uuid,
+    pub job_id: JobId,
+    /// `state_timeout` or `scheduled`.
+    pub kind: String,
+    /// The state the timeout belongs to, or the job's state when it was scheduled.
+    pub state: String,
+    pub transition: String,
+    pub due_at: DateTime<Utc>,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, job_id, kind, state, transition, due_at, status, created_at";
+
+impl TimerView {
+    fn from_row(r: &tokio_postgres::Row) -> Result<TimerView, StoreError> {
+        Ok(TimerView {
+            id: r.try_get(0)?,
+            job_id: JobId(r.try_get(1)?),
+            kind: r.try_get(2)?,
+            state: r.try_get(3)?,
+            transition: r.try_get(4)?,
+            due_at: r.try_get(5)?,
+            status: Status::parse(r.try_get(6)?)?,
+            created_at: r.try_get(7)?,
+        })
+    }
+}
+
+/// Why a transition could not be scheduled.
+#[derive(Debug, Error)]
+pub enum ScheduleError {
+    #[error("job {0} not found")]
+    JobNotFound(JobId),
+    #[error("the workflow has no transition named '{0}'")]
+    UnknownTransition(String),
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A transition to take later.
+#[derive(Clone, Debug)]
+pub struct Scheduled {
+    pub job_id: JobId,
+    pub transition: String,
+    pub data: Value,
+    /// Firing refuses (and records the timer cancelled) unless the job is at this version.
+    pub expected_version: Option<i64>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Schedules a transition; appends `timer.scheduled` to the job's stream. Returns
+/// `(timer, replayed)`: with an idempotency key seen before, the timer it made.
+pub async fn schedule_transition(
+    pool: &Pool,
+    actor: &Actor,
+    scheduled: &Scheduled,
+    key: Option<&IdempotencyKey>,
+) -> Result<(TimerView, bool), ScheduleError> {
+    let Scheduled {
+        job_id,
+        transition,
+        data,
+        expected_version,
+        due_at,
+    } = scheduled;
+    let job_id = *job_id;
+    let mut client = pool.get().await.map_err(StoreError::from)?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let stmt = tx
+        .prepare_cached(
+            "SELECT workflow_id, state, stream_version, stream_hash FROM jobs \
+             WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+        )
+        .await
+        .map_err(StoreError::from)?;
+    let row = tx
+        .query_opt(&stmt, &[&job_id.0, &actor.tenant_id.0])
+        .await
+        .map_err(StoreError::from)?
+        .ok_or(ScheduleError::JobNotFound(job_id))?;
+    let workflow_id: Uuid = row.try_get(0).map_err(StoreError::from)?;
+    let state: String = row.try_get(1).map_err(StoreError::from)?;
+    let mut head = StreamHead::stored(
+        row.try_get(2).map_err(StoreError::from)?,
+        row.try_get(3).map_err(StoreError::from)?,
+    );
+    if let Some(key) = key {
+        if let Some(stored) = idempotency::lookup(&tx, actor.tenant_id, key).await? {
+            return Ok((stored, true));
+        }
+    }
+    // Whether it is allowed is decided when it fires, from the state the job is in then.
+    let definition = workflow::definition(&tx, workflow_id).await?;
+    if !definition.transitions.iter().any(|t| &t.name == transition) {
+        return Err(ScheduleError::UnknownTransition(transition.clone()));
+    }
+    let id = Uuid::now_v7();
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO timers (id, tenant_id, job_id, kind, state, transition, data, job_version, \
+                 due_at, status, next_attempt_at) \
+                 VALUES ($1, $2, $3, 'scheduled', $4, $5, $6, $7, $8, 'pending', $8) RETURNING {COLUMNS}"
+            ),
+            &[
+                &id,
+                &actor.tenant_id.0,
+                &job_id.0,
+                &state,
+                transition,
+                data,
+                expected_version,
+                due_at,
+            ],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    let view = TimerView::from_row(&row)?;
+    let sealed = head.seal(NewEvent {
+        tenant_id: actor.tenant_id,
+        stream_id: job_id.0,
+        event_type: EventType::TimerScheduled,
+        data: json!({
+            "timer_id": id, "kind": "scheduled", "state": state, "transition": transition,
+            "due_at": due_at, "job_version": expected_version,
+        }),
+        metadata: actor.metadata(),
+    });
+    log::insert(&tx, vec![sealed]).await?;
+    move_head(&tx, job_id, &head).await?;
+    if let Some(key) = key {
+        idempotency::remember(&tx, actor.tenant_id, key, &view).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((view, false))
+}
+
+/// Cancels a timer of the job that has not started firing; `false` when there is no such
+/// pending timer (unknown, another tenant's, fired or cancelled already).
+pub async fn cancel(
+    pool: &Pool,
+    actor: &Actor,
+    job_id: JobId,
+    timer_id: Uuid,
+) -> Result<bool, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let stmt = tx
+        .prepare_cached(
+            "SELECT stream_version, stream_hash FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+        )
+        .await?;
+    let Some(row) = tx
+        .query_opt(&stmt, &[&job_id.0, &actor.tenant_id.0])
+        .await?
+    else {
+        return Ok(false);
+    };
+    let mut head = StreamHead::stored(row.try_get(0)?, row.try_get(1)?);
+    let Some(row) = tx
+        .query_opt(
+            "UPDATE timers SET status = 'cancelled', next_attempt_at = NULL, updated_at = now() \
+             WHERE id = $1 AND job_id = $2 AND status = 'pending' RETURNING state, transition",
+            &[&timer_id, &job_id.0],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let (state, transition): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let sealed = head.seal(NewEvent {
+        tenant_id: actor.tenant_id,
+        stream_id: job_id.0,
+        event_type: EventType::TimerCancelled,
+        data: json!({
+            "timer_id": timer_id, "state": state, "transition": transition,
+            "reason": "cancelled over the API",
+        }),
+        metadata: actor.metadata(),
+    });
+    log::insert(&tx, vec![sealed]).await?;
+    move_head(&tx, job_id, &head).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The job's timers that have not fired or been cancelled, soonest first.
+pub async fn list_open(
+    pool: &Pool,
+    tenant_id: TenantId,
+    job_id: JobId,
+) -> Result<Vec<TimerView>, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM timers WHERE job_id = $1 AND tenant_id = $2 \
+             AND status IN ('pending', 'running') ORDER BY due_at, id"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&job_id.0, &tenant_id.0])
+        .await?
+        .iter()
+        .map(TimerView::from_row)
+        .collect()
+}
