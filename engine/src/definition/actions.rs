@@ -43,6 +43,7 @@ pub(super) fn check_actions(t: &Map<String, Value>, at: &JsonPath, problems: &mu
                 "timeout_ms",
                 "continue_on_failure",
                 "description",
+                "delay",
             ],
             problems,
         );
@@ -73,6 +74,13 @@ pub(super) fn check_actions(t: &Map<String, Value>, at: &JsonPath, problems: &mu
         }
         check_payload_template(action, &aat, problems);
         check_retry(action, &aat, problems);
+        if let Some(delay) = action.get("delay") {
+            match delay.as_str().map(parse_duration) {
+                None => problems.add(&aat.key("delay"), "must be a string like \"3d\""),
+                Some(Err(err)) => problems.add(&aat.key("delay"), err),
+                Some(Ok(_)) => {}
+            }
+        }
         if let Some(v) = action.get("timeout_ms") {
             match v.as_u64() {
                 Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => {}

@@ -69,6 +69,20 @@ pub struct ActionSpec {
     /// Let the remaining actions run even after this one finally fails.
     #[serde(default)]
     pub continue_on_failure: bool,
+    /// Send no sooner than this long after the transition committed (`30s`, `3d`; at
+    /// most 7d), still in the job's order: later actions of the job wait behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+}
+
+impl ActionSpec {
+    /// The delay in milliseconds (0 without one). Definitions were checked at publish.
+    pub fn delay_ms(&self) -> i64 {
+        self.delay
+            .as_deref()
+            .and_then(|d| super::parse_duration(d).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
 }
 
 /// Which connection to call, where, and with what body (every string leaf a template).

@@ -58,9 +58,10 @@ impl ActionRun {
 }
 
 /// Writes one row per action of `transition`, with the action spec and the template
-/// context snapshotted as of this commit, in one statement. The first action is due at
-/// once only when the job's lane has nothing unfinished (the statement's snapshot does not
-/// see its own rows).
+/// context snapshotted as of this commit, in one statement. The first action is due
+/// (at once, or after its delay) only when the job's lane has nothing unfinished (the
+/// statement's snapshot does not see its own rows); a delayed action keeps the time it may
+/// be sent from, for when its lane reaches it.
 pub(crate) async fn insert(
     tx: &deadpool_postgres::Transaction<'_>,
     job: &Job,
@@ -76,16 +77,20 @@ pub(crate) async fn insert(
         .prepare_cached(&format!(
             "WITH lane AS (SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $3 \
                            AND status IN ('waiting', 'pending', 'running')) AS busy), \
-             a AS (SELECT id, name, spec, n - 1 AS ordinal, (n = 1 AND NOT lane.busy) AS due \
-                   FROM unnest($7::uuid[], $8::text[], $9::jsonb[]) WITH ORDINALITY AS u(id, name, spec, n), lane) \
+             a AS (SELECT id, name, spec, n - 1 AS ordinal, (n = 1 AND NOT lane.busy) AS due, \
+                          CASE WHEN delay_ms > 0 THEN now() + make_interval(secs => delay_ms / 1000.0) END AS not_before \
+                   FROM unnest($7::uuid[], $8::text[], $9::jsonb[], $10::int8[]) \
+                        WITH ORDINALITY AS u(id, name, spec, delay_ms, n), lane) \
              INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
-             ordinal, name, spec, context, status, next_attempt_at) \
+             ordinal, name, spec, context, status, next_attempt_at, not_before) \
              SELECT a.id, $1, $3, $2, $4, $5, a.ordinal, a.name, a.spec, $6, \
-                    CASE WHEN a.due THEN 'pending' ELSE 'waiting' END, CASE WHEN a.due THEN now() END \
+                    CASE WHEN a.due THEN 'pending' ELSE 'waiting' END, \
+                    CASE WHEN a.due THEN coalesce(a.not_before, now()) END, a.not_before \
              FROM a RETURNING {RUN_COLUMNS}"
         ))
         .await?;
     let names: Vec<&str> = transition.actions.iter().map(|a| a.name.as_str()).collect();
+    let delays: Vec<i64> = transition.actions.iter().map(|a| a.delay_ms()).collect();
     let specs = transition
         .actions
         .iter()
@@ -105,6 +110,7 @@ pub(crate) async fn insert(
                 &run_ids,
                 &names,
                 &specs,
+                &delays,
             ],
         )
         .await?;

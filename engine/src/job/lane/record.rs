@@ -262,8 +262,8 @@ async fn skip_after_failures(
     Ok(skipped)
 }
 
-/// Makes each lane's next waiting action due, unless something of that lane is already
-/// due or running.
+/// Makes each lane's next waiting action due (a delayed one at its time), unless
+/// something of that lane is already due or running.
 async fn release_next(
     tx: &deadpool_postgres::Transaction<'_>,
     jobs: &[Uuid],
@@ -273,7 +273,8 @@ async fn release_next(
     }
     let stmt = tx
         .prepare_cached(
-            "UPDATE action_runs SET status = 'pending', next_attempt_at = now(), updated_at = now() \
+            "UPDATE action_runs SET status = 'pending', \
+             next_attempt_at = greatest(now(), coalesce(not_before, now())), updated_at = now() \
              WHERE id IN (SELECT DISTINCT ON (job_id) id FROM action_runs \
                           WHERE job_id = ANY($1) AND status = 'waiting' \
                           ORDER BY job_id, event_position, ordinal) \
