@@ -19,6 +19,20 @@ pub struct TransitionContext<'a> {
     pub data: &'a Value,
 }
 
+/// The `job` part of the context.
+pub fn job_fields(job: &Job) -> Value {
+    json!({
+        "id": job.id,
+        "current_state": job.state,
+        "previous_state": job.previous_state,
+        "workflow": job.workflow,
+        "workflow_version": job.workflow_version,
+        "version": job.version,
+        "context": job.context,
+        "external_id": job.external_id,
+    })
+}
+
 /// Builds the context for `job` as it is (before the transition, for guards) or as it will
 /// be (after, for action templates).
 pub fn build(
@@ -29,19 +43,7 @@ pub fn build(
     last_actions: Value,
 ) -> Value {
     let mut ctx = Map::new();
-    ctx.insert(
-        "job".into(),
-        json!({
-            "id": job.id,
-            "current_state": job.state,
-            "previous_state": job.previous_state,
-            "workflow": job.workflow,
-            "workflow_version": job.workflow_version,
-            "version": job.version,
-            "context": job.context,
-            "external_id": job.external_id,
-        }),
-    );
+    ctx.insert("job".into(), job_fields(job));
     ctx.insert(
         "tenant".into(),
         json!({ "id": job.tenant_id, "name": tenant_name }),

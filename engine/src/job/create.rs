@@ -8,7 +8,7 @@ use super::transition::TransitionError;
 use super::{Job, JOB_COLUMNS};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
 use crate::log::{self, EventType, NewEvent, StreamHead};
-use crate::{timer, workflow, Actor, JobId, Pool, StoreError};
+use crate::{context, timer, workflow, Actor, JobId, Pool, StoreError};
 
 /// What a service asks for.
 #[derive(Clone, Debug)]
@@ -121,7 +121,8 @@ pub async fn create(
             let job = Job::from_row(&row)?;
             // The initial state may have a timeout: it starts now.
             let definition = workflow::definition(&tx, workflow_id).await?;
-            let context = json!({ "job": job });
+            // A new job has no transition or event yet: its timeout sees only the job.
+            let context = json!({ "job": context::job_fields(&job) });
             timer::on_move(&tx, actor, &job, None, &definition, &context, &mut head)
                 .await
                 .map_err(|err| match err {
