@@ -12,6 +12,7 @@ use switchyard_engine::definition::WorkflowDefinition;
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
 use switchyard_engine::log::{self, Event};
+use switchyard_engine::timer;
 use switchyard_engine::{workflow, JobId, StoreError};
 use uuid::Uuid;
 
@@ -133,6 +134,18 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
         None => (String::new(), Vec::new()),
     };
     let events = timeline_html(state, &job).await?;
+    let can_move = visit.may(&[Scope::Service]);
+    let timers: Vec<Value> = timer::list_open(&state.pool, job.tenant_id, job.id)
+        .await?
+        .into_iter()
+        .map(|t| {
+            json!({
+                "id": t.id.to_string(), "job_id": job.id.to_string(), "kind": t.kind,
+                "state": t.state, "transition": t.transition, "due_at": when(&t.due_at),
+                "can_cancel": can_move,
+            })
+        })
+        .collect();
     visit.page(
         &format!("Job {}", job.id),
         "job",
@@ -143,7 +156,8 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "context": pretty(&job.context),
             "diagram": diagram,
             "allowed": allowed,
-            "can_move": visit.may(&[Scope::Service]),
+            "can_move": can_move,
+            "timers": timers,
             "timeline": events,
         }),
     )
@@ -209,6 +223,26 @@ fn timeline_item(event: &Event) -> Value {
             };
             (outcome, headline)
         }
+        "timer.scheduled" => (
+            "timer",
+            format!("Timer set: {} at {}", text("transition"), text("due_at")),
+        ),
+        "timer.fired" => (
+            "timer",
+            format!(
+                "Timer fired: {} ({} ms late)",
+                text("transition"),
+                d.get("late_ms").and_then(Value::as_i64).unwrap_or_default()
+            ),
+        ),
+        "timer.cancelled" => (
+            "timer",
+            format!(
+                "Timer cancelled: {} ({})",
+                text("transition"),
+                text("reason")
+            ),
+        ),
         other => ("other", other.to_string()),
     };
     json!({

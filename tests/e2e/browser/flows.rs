@@ -257,3 +257,35 @@ async fn a_subscription_shows_its_delivery_log_and_redelivers() {
     .await;
     assert_no_console_errors(&browser, "subscriptions").await;
 }
+
+#[tokio::test]
+async fn a_jobs_timers_are_shown_and_one_is_cancelled_from_its_page() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    app.publish(json!({
+        "name": "ticket", "initial": "waiting",
+        "states": [
+            {"name": "waiting", "timeout": {"after": "1h", "transition": "escalate"}},
+            {"name": "escalated", "terminal": true}
+        ],
+        "transitions": [{"name": "escalate", "from": ["waiting"], "to": "escalated"}]
+    }))
+    .await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser.goto(&format!("/admin/jobs/{id}")).await;
+    browser.wait_text("#timeline", "Timer set: escalate").await;
+    let timers = browser.wait_text("main", "Cancel timer").await;
+    assert!(timers.contains("state_timeout"), "{timers}");
+    browser.click("Cancel timer").await;
+    browser.accept_dialog().await;
+    browser.wait_text("main", "No timer is set.").await;
+    browser
+        .wait_text(
+            "#timeline",
+            "Timer cancelled: escalate (cancelled over the API)",
+        )
+        .await;
+    assert_no_console_errors(&browser, "the job page with timers").await;
+}
