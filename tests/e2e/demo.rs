@@ -66,6 +66,9 @@ fn the_demo_walks_a_job_through_delivers_its_actions_and_keeps_serving() {
         "action.retry_scheduled",
         "WebhookEgress: 6 requests (3 succeeded, 3 failed)",
         "hash chains verified: ok=true",
+        "timer.fired",
+        "\"sent\" -> \"follow_up\" by timer",
+        "/reminders",
         "export SWITCHYARD_KEY=sy_",
     ] {
         assert!(

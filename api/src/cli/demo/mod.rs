@@ -1,9 +1,11 @@
 //! `switchyard demo`: the embedded database, a demo tenant and key, connections to a local
 //! catch-hook receiver, the fixture workflows, a narrated walk of one job (with each
-//! delivered request, a failing action and its retries), then the API and worker keep
-//! serving so the README's curl walk-through can continue.
+//! delivered request, a failing action and its retries), a quote whose state timeout
+//! fires, then the API and worker keep serving so the README's curl walk-through can
+//! continue.
 
 mod catch_hook;
+mod timer_walk;
 mod walk;
 
 use anyhow::Context;
@@ -23,6 +25,7 @@ const FIELD_SERVICE: &str = include_str!("../../../../fixtures/workflows/field_s
 const APPROVAL: &str = include_str!("../../../../fixtures/workflows/purchase_approval.json");
 const NOTIFIED: &str =
     include_str!("../../../../fixtures/workflows/field_service_job_notified.json");
+const QUOTE: &str = include_str!("../../../../fixtures/workflows/quote_follow_up.json");
 
 /// The demo webhook connection's signing secret (demo data, not a credential).
 const DEMO_SIGNING_SECRET: &str = "demo-signing-secret";
@@ -96,7 +99,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let notified = NOTIFIED
         .replace("$CRM_CONNECTION_ID", &crm.id.to_string())
         .replace("$ZAPIER_CONNECTION_ID", &zapier.id.to_string());
-    for fixture in [FIELD_SERVICE, APPROVAL, notified.as_str()] {
+    let quote = QUOTE.replace("$CRM_CONNECTION_ID", &crm.id.to_string());
+    for fixture in [FIELD_SERVICE, APPROVAL, notified.as_str(), quote.as_str()] {
         let doc: Value = serde_json::from_str(fixture)?;
         let published = workflow::publish(&state.pool, &actor, &doc).await?;
         say(&format!(
@@ -105,6 +109,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         ));
     }
     walk::walk(&state, &actor, &hook).await?;
+    timer_walk::walk(&state, &actor, &hook).await?;
     hook.narrate();
 
     println!();
