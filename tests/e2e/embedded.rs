@@ -81,7 +81,7 @@ pub async fn wait_ready(http: &reqwest::Client, base: &str) {
     .await;
 }
 
-fn postmaster_pid(data: &Path) -> Option<i32> {
+pub fn postmaster_pid(data: &Path) -> Option<i32> {
     std::fs::read_to_string(data.join("pg/postmaster.pid"))
         .ok()?
         .lines()
@@ -91,7 +91,7 @@ fn postmaster_pid(data: &Path) -> Option<i32> {
         .ok()
 }
 
-fn alive(pid: i32) -> bool {
+pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
             !s.rsplit_once(')')
@@ -107,7 +107,7 @@ pub fn kill9(pid: i32) {
 }
 
 /// Sends an API request with `key`; the status and JSON body.
-async fn call(req: reqwest::RequestBuilder, key: &str) -> (StatusCode, Value) {
+pub async fn call(req: reqwest::RequestBuilder, key: &str) -> (StatusCode, Value) {
     read(req.bearer_auth(key).send().await.unwrap()).await
 }
 

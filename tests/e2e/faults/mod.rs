@@ -5,6 +5,7 @@ mod database_restart;
 mod receiver_outage;
 mod scale_out;
 mod sigkill;
+mod timers;
 
 use serde_json::{json, Value};
 
