@@ -32,7 +32,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchyard_engine::{wake, Pool};
+use switchyard_engine::{timer, wake, Pool};
 use tokio::sync::Semaphore;
 
 use crate::deliveries::DeliveryConfig;
@@ -152,10 +152,13 @@ impl Worker {
             if claimed > 0 && permits.available_permits() > 0 {
                 continue;
             }
+            // Timers are due at a time nobody commits at: sleep until the next one (or the
+            // poll, whichever is sooner) so they fire on time rather than at the next poll.
+            let pause = self.until_next_timer().await;
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.signal.woken() => {}
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
         if let Some(listener) = listener {
@@ -171,6 +174,21 @@ impl Worker {
             tracing::warn!(
                 "stopping with actions still in flight; their leases will return them to the queue"
             );
+        }
+    }
+
+    /// The poll interval, or less when a timer is due sooner. A timer already due that
+    /// this pass did not claim (every slot busy) is looked at again shortly, not at once:
+    /// a finishing item wakes the loop anyway.
+    async fn until_next_timer(&self) -> Duration {
+        const PAST_DUE: Duration = Duration::from_millis(20);
+        let poll = self.config.poll_interval;
+        match timer::next_due(&self.inner.pool).await {
+            Ok(Some(due)) => (due - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(PAST_DUE)
+                .min(poll),
+            _ => poll,
         }
     }
 

@@ -272,6 +272,18 @@ impl Queue {
         Ok(())
     }
 
+    /// When the next pending item comes due (`None`: nothing pending).
+    pub async fn next_due(&self, pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT min(next_attempt_at) FROM {} WHERE status = 'pending'",
+                self.table
+            ))
+            .await?;
+        Ok(client.query_one(&stmt, &[]).await?.try_get(0)?)
+    }
+
     /// An SQL condition, true while this queue has an item due or in flight.
     pub fn busy_sql(&self) -> String {
         format!(

@@ -92,6 +92,11 @@ pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedTimer>, StoreEr
         .collect()
 }
 
+/// When the next pending timer is due, so a worker can wake for it rather than poll.
+pub async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
+    TIMERS.next_due(pool).await
+}
+
 /// Returns timers whose worker died mid-firing to the queue.
 pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
     TIMERS.recover_expired(pool).await

@@ -2,7 +2,8 @@
 //! server as `--processes N` processes of its own), on a fresh embedded database (or
 //! `DATABASE_URL`), measuring side by side: transitions over HTTP at concurrency 1, 8 and
 //! 32; actions delivered and recorded end to end (sustained, until the queue drains) and
-//! their commit-to-arrival latency at half that rate; and the baselines of `baseline`.
+//! their commit-to-arrival latency at half that rate; timer lateness at 200 timers/s; and
+//! the baselines of `baseline`.
 //! Prints a table and can write the figures as JSON.
 
 mod baseline;
@@ -12,6 +13,7 @@ mod receiver;
 mod report;
 mod setup;
 mod stats;
+mod timers;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +26,9 @@ use load::{closed_loop, open_loop};
 use report::Report;
 use setup::Bench;
 use stats::Figures;
+
+/// Timers due per second in the lateness measurement: a steady load of its own.
+const TIMER_RATE: f64 = 200.0;
 
 /// Runs every measurement; each takes `--seconds`.
 pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
@@ -50,6 +55,8 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
     let rate = (sustained / 2.0).max(10.0);
     eprintln!("measuring commit-to-arrival latency at {rate:.0} actions/s…");
     report.latency = Some(latency(&bench, rate, duration).await?);
+    eprintln!("measuring timer lateness at {TIMER_RATE:.0} timers/s…");
+    report.timers = Some(timers::lateness(&bench, TIMER_RATE, duration).await?);
     eprintln!("measuring the baselines…");
     report.database = Some(baseline::database(&bench.pool, 32, duration).await?);
     report.http = Some(baseline::http(bench.receiver.url("/baseline"), 32, duration).await);

@@ -9,6 +9,8 @@ pub struct Report {
     pub transitions: Vec<Figures>,
     pub end_to_end: Option<Figures>,
     pub latency: Option<Value>,
+    /// Timer lateness: `{due_per_second, timers, figures}`.
+    pub timers: Option<Value>,
     pub database: Option<Figures>,
     pub http: Option<Figures>,
     /// Server processes apart from the bench's own (0: served in the bench's process).
@@ -66,6 +68,19 @@ impl Report {
                 opt(f["max_ms"].as_f64())
             );
         }
+        if let Some(timers) = &self.timers {
+            let f = &timers["figures"];
+            println!(
+                "{:<46} {:>5} {:>9.0} {:>7} {:>9} {:>9} {:>9}",
+                "timer lateness (timers due per second)",
+                "-",
+                timers["due_per_second"].as_f64().unwrap_or_default(),
+                f["errors"].as_u64().unwrap_or_default(),
+                opt(f["p50_ms"].as_f64()),
+                opt(f["p99_ms"].as_f64()),
+                opt(f["max_ms"].as_f64())
+            );
+        }
         println!();
         println!(
             "transitions (concurrency 32) / baseline (a): {}",
@@ -95,6 +110,7 @@ impl Report {
             "transitions": self.transitions,
             "end_to_end": self.end_to_end,
             "commit_to_arrival": self.latency,
+            "timer_lateness": self.timers,
             "baseline_database": self.database,
             "baseline_http": self.http,
             "ratios": {

@@ -188,6 +188,11 @@ impl Bench {
         Ok(ids)
     }
 
+    /// The bench's tenant.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
     /// The transition URL of each job, the jobs spread over the servers.
     pub fn transition_urls(&self, jobs: &[String]) -> Vec<String> {
         jobs.iter()
