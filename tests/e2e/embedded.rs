@@ -101,6 +101,29 @@ pub fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// `switchyard tenant create` on the cluster in `data`; the new tenant's API key.
+pub fn create_tenant(bin: &Path, data: &Path, name: &str) -> String {
+    let out = Command::new(bin)
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "tenant",
+            "create",
+            "--name",
+            name,
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant: Value = serde_json::from_slice(&out.stdout).unwrap();
+    tenant["api_key"].as_str().unwrap().to_string()
+}
+
 pub fn kill9(pid: i32) {
     // SAFETY: sending a signal has no memory-safety preconditions.
     unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -135,25 +158,7 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
     let mut first = serve(&bin, &data);
     wait_ready(&http, &first.base).await;
     // A second process attaches to the running cluster instead of fighting over it.
-    let out = Command::new(&bin)
-        .args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "tenant",
-            "create",
-            "--name",
-            "survivor",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tenant: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let key = tenant["api_key"].as_str().unwrap().to_string();
+    let key = create_tenant(&bin, &data, "survivor");
 
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(

@@ -3,7 +3,7 @@
 //! once at start-up, and its event says how late.
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::embedded::{
-    alive, binary, call, free_port, kill9, postmaster_pid, spawn_serve, wait_ready,
+    alive, binary, call, create_tenant, free_port, kill9, postmaster_pid, spawn_serve, wait_ready,
 };
 use crate::support::eventually;
 
@@ -89,27 +89,7 @@ async fn timers_survive_sigkill_and_a_restart_and_fire_late_once() {
     let http = reqwest::Client::new();
     let mut server = start(&bin, &data);
     wait_ready(&http, &server.base).await;
-    let out = Command::new(&bin)
-        .args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "tenant",
-            "create",
-            "--name",
-            "timers",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["api_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = create_tenant(&bin, &data, "timers");
     let workflow = json!({
         "name": "ticket", "initial": "waiting",
         "states": [
