@@ -278,6 +278,9 @@ async fn a_jobs_timers_are_shown_and_one_is_cancelled_from_its_page() {
     browser.wait_text("#timeline", "Timer set: escalate").await;
     let timers = browser.wait_text("main", "Cancel timer").await;
     assert!(timers.contains("state_timeout"), "{timers}");
+    browser.resize((390, 844)).await;
+    browser.assert_fits("the job page with a timer").await;
+    browser.resize((1280, 900)).await;
     browser.click("Cancel timer").await;
     browser.accept_dialog().await;
     browser.wait_text("main", "No timer is set.").await;
