@@ -200,10 +200,20 @@ async fn a_transition_scheduled_over_the_api_fires_once_and_can_be_cancelled() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{later}");
+    // With an Idempotency-Key, a repeat answers with the timer it made, and makes no other.
+    let path = format!("/api/v1/jobs/{id}/transitions");
+    let body = json!({"transition": "start", "after": "1h"});
     let (status, later) = app
-        .transition(&id, json!({"transition": "start", "after": "1h"}))
+        .post_keyed(&path, &app.key, "later-1", body.clone())
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{later}");
+    let (status, again) = app.post_keyed(&path, &app.key, "later-1", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["id"], later["id"]);
+    let (_, open) = app
+        .get(&format!("/api/v1/jobs/{id}/timers"), &app.key)
+        .await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
     let path = format!("/api/v1/jobs/{id}/timers/{}", later["id"].as_str().unwrap());
     assert_eq!(app.delete(&path, &app.key).await, StatusCode::NO_CONTENT);
     assert_eq!(app.delete(&path, &app.key).await, StatusCode::NOT_FOUND);
