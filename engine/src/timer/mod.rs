@@ -118,7 +118,9 @@ pub async fn fire(pool: &Pool, timer: &ClaimedTimer) -> Result<Fired, StoreError
         data: timer.data.clone(),
         expected_version: timer.job_version,
     };
-    let key = IdempotencyKey::new(format!("timer:{}", timer.id), &[timer.id.as_bytes()]);
+    // A key no client can send (a header value cannot hold a line break), so a client's
+    // Idempotency-Key never collides with a timer's.
+    let key = IdempotencyKey::new(format!("timer\n{}", timer.id), &[timer.id.as_bytes()]);
     let outcome = match transition::apply(pool, &actor, &request, Some(&key)).await {
         Ok((result, _)) => Ok(result.event.id.0),
         Err(TransitionError::Store(err)) => return Err(err),
