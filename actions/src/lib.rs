@@ -19,6 +19,7 @@ pub mod providers;
 pub mod redact;
 pub mod sender;
 pub mod signing;
+pub mod trace;
 pub mod vault;
 pub mod worker;
 

@@ -2,18 +2,27 @@
 
 use clap::Parser;
 use switchyard_api::cli;
-use switchyard_api::config::{AuditCommand, Cli, Command, KeysCommand, TenantCommand, UserCommand};
+use switchyard_api::config::{
+    AuditCommand, Cli, Command, KeysCommand, LogFormat, TenantCommand, UserCommand,
+};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let args = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let args = Cli::parse();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
     match args.budgets.budgets() {
         Ok(budgets) => switchyard_engine::budget::configure(budgets),
         Err(err) => {

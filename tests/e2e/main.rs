@@ -16,6 +16,7 @@ mod faults;
 mod hostile;
 mod idempotency;
 mod integrations;
+mod observability;
 mod providers;
 mod recording;
 mod requests;

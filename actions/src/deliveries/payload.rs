@@ -81,6 +81,7 @@ pub fn headers(
         ("idempotency-key", id.to_string()),
         ("webhook-id", id.to_string()),
         ("webhook-timestamp", timestamp.to_string()),
+        ("traceparent", crate::trace::traceparent(id)),
         (
             "user-agent",
             concat!("Switchyard/", env!("CARGO_PKG_VERSION")).to_string(),

@@ -122,6 +122,7 @@ pub fn build(
     headers.push(("idempotency-key", id.to_string()));
     headers.push(("webhook-id", id.to_string()));
     headers.push(("webhook-timestamp", timestamp.to_string()));
+    headers.push(("traceparent", crate::trace::traceparent(id)));
     headers.push((
         "user-agent",
         concat!("Switchyard/", env!("CARGO_PKG_VERSION")).to_string(),

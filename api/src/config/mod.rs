@@ -26,8 +26,25 @@ pub struct Cli {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub budgets: BudgetArgs,
+    /// How log lines are written to standard error: `text`, or `json` (one object a line,
+    /// with the span fields) for a log collector.
+    #[arg(
+        long,
+        env = "SWITCHYARD_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The shape of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where the data lives.
