@@ -163,6 +163,16 @@ async fn a_failing_receiver_gets_five_attempts_then_marks_failing_and_a_redelive
     assert_eq!(sub["enabled"], true);
 
     // Manual redelivery after the receiver recovers: one more attempt, and failing clears.
+    // It goes out at least two seconds after the first attempt (by the clock), so that its
+    // attempt time differs from the event's.
+    let first_sent: i64 = receiver.requests()[0]
+        .header("webhook-timestamp")
+        .parse()
+        .unwrap();
+    eventually("two seconds to pass", Duration::from_secs(10), || async {
+        (chrono::Utc::now().timestamp() >= first_sent + 2).then_some(())
+    })
+    .await;
     answer.store(200, Ordering::SeqCst);
     let delivery_id = delivery["id"].as_str().unwrap();
     let (status, body) = app
@@ -189,6 +199,14 @@ async fn a_failing_receiver_gets_five_attempts_then_marks_failing_and_a_redelive
             .iter()
             .all(|r| r.header("webhook-id") == delivery_id),
         "every attempt carries the delivery's id"
+    );
+    // Replay checks use webhook-timestamp, the attempt's time: a retry's is new, while the
+    // event's own timestamp is the same in every attempt.
+    let resent: i64 = requests[5].header("webhook-timestamp").parse().unwrap();
+    assert!(resent >= first_sent + 2, "{resent} vs {first_sent}");
+    assert_eq!(
+        requests[0].json()["event"]["timestamp"],
+        requests[5].json()["event"]["timestamp"]
     );
 }
 
