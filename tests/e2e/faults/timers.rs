@@ -47,25 +47,28 @@ async fn ticket(http: &reqwest::Client, s: &Server, key: &str) -> (String, DateT
     (id, due)
 }
 
-/// Waits until `id` has escalated; returns its `timer.fired` events.
+/// Waits until `id` has escalated and its firing is recorded (the transition commits
+/// first, `timer.fired` in the transaction after it); returns its `timer.fired` events.
 async fn fired(http: &reqwest::Client, s: &Server, key: &str, id: &str) -> Vec<Value> {
     eventually("the timer to fire", Duration::from_secs(60), || async {
         let (_, job) = call(http.get(format!("{}/api/v1/jobs/{id}", s.base)), key).await;
-        (job["state"] == "escalated").then_some(())
+        if job["state"] != "escalated" {
+            return None;
+        }
+        let (_, events) = call(
+            http.get(format!("{}/api/v1/jobs/{id}/events?limit=1000", s.base)),
+            key,
+        )
+        .await;
+        let fired: Vec<Value> = events["items"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["type"] == "timer.fired")
+            .cloned()
+            .collect();
+        (!fired.is_empty()).then_some(fired)
     })
-    .await;
-    let (_, events) = call(
-        http.get(format!("{}/api/v1/jobs/{id}/events?limit=1000", s.base)),
-        key,
-    )
-    .await;
-    events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == "timer.fired")
-        .cloned()
-        .collect()
+    .await
 }
 
 /// Waits (by the clock, not by a worker) until `due` is more than a second past.
