@@ -22,6 +22,7 @@ mod recording;
 mod requests;
 mod subscriptions;
 mod support;
+mod timer_burst;
 mod timers;
 mod transitions;
 mod users;
