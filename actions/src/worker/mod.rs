@@ -127,6 +127,7 @@ impl Worker {
             tokio::spawn(async move { wake::listen(&url, move || signal.wake()).await })
         });
         let mut last_recovery: Option<Instant> = None;
+        let mut next_timer = NextTimer::default();
         let (stop_fan_out, stopping) = tokio::sync::watch::channel(false);
         let fan_out = tokio::spawn(deliveries::fan_out(
             self.inner.clone(),
@@ -154,7 +155,9 @@ impl Worker {
             }
             // Timers are due at a time nobody commits at: sleep until the next one (or the
             // poll, whichever is sooner) so they fire on time rather than at the next poll.
-            let pause = self.until_next_timer().await;
+            let pause = next_timer
+                .pause(&self.inner.pool, self.config.poll_interval)
+                .await;
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.signal.woken() => {}
@@ -174,21 +177,6 @@ impl Worker {
             tracing::warn!(
                 "stopping with actions still in flight; their leases will return them to the queue"
             );
-        }
-    }
-
-    /// The poll interval, or less when a timer is due sooner. A timer already due that
-    /// this pass did not claim (every slot busy) is looked at again shortly, not at once:
-    /// a finishing item wakes the loop anyway.
-    async fn until_next_timer(&self) -> Duration {
-        const PAST_DUE: Duration = Duration::from_millis(20);
-        let poll = self.config.poll_interval;
-        match timer::next_due(&self.inner.pool).await {
-            Ok(Some(due)) => (due - chrono::Utc::now())
-                .to_std()
-                .unwrap_or(PAST_DUE)
-                .min(poll),
-            _ => poll,
         }
     }
 
@@ -245,5 +233,39 @@ impl Worker {
             });
         }
         count
+    }
+}
+
+/// When the next pending timer is due, as last read. A busy loop sleeps after nearly every
+/// pass, so the time is read again only once a poll interval has passed or the timer it
+/// knew of has come due. A timer scheduled meanwhile is at least a second away (`after`)
+/// or already due (a past `at`, claimed on the wake its commit sends), so nothing fires
+/// late for it.
+#[derive(Default)]
+struct NextTimer {
+    read_at: Option<Instant>,
+    due: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl NextTimer {
+    /// The poll interval, or less when a timer is due sooner. A timer already due that
+    /// this pass did not claim (every slot busy) is looked at again shortly, not at once:
+    /// a finishing item wakes the loop anyway.
+    async fn pause(&mut self, pool: &Pool, poll: Duration) -> Duration {
+        const PAST_DUE: Duration = Duration::from_millis(20);
+        let now = chrono::Utc::now();
+        let stale = self.read_at.is_none_or(|at| at.elapsed() >= poll)
+            || self.due.is_some_and(|due| due <= now);
+        if stale {
+            self.due = timer::next_due(pool).await.ok().flatten();
+            self.read_at = Some(Instant::now());
+        }
+        match self.due {
+            Some(due) => (due - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(PAST_DUE)
+                .min(poll),
+            None => poll,
+        }
     }
 }
