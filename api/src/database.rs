@@ -37,6 +37,9 @@ pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
         }
     };
     let pool = store::connect(&url, args.db_pool_size)?;
+    store::check(&pool, &url)
+        .await
+        .context("connecting to PostgreSQL")?;
     let applied = store::migrate(&pool).await.context("applying migrations")?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");

@@ -11,13 +11,12 @@
 //! ([`crate::connection::cache::CHANNEL`]) and drops the changed row from this process's
 //! cache.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use crate::connection::cache;
 use crate::Pool;
@@ -68,15 +67,15 @@ impl Announcer {
 /// `woken` once then, and forgetting every cached connection: announcements may have been
 /// missed). Runs until dropped.
 pub async fn listen(url: &str, woken: impl Fn() + Send + 'static) {
-    let config = match tokio_postgres::Config::from_str(url) {
-        Ok(config) => config,
+    let target = match crate::store::target(url) {
+        Ok(target) => target,
         Err(err) => {
             tracing::warn!(error = %err, "cannot listen for work announcements; polling only");
             return;
         }
     };
     loop {
-        match config.connect(NoTls).await {
+        match target.config.connect(target.tls.clone()).await {
             Ok((client, mut connection)) => {
                 let mut messages =
                     futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));

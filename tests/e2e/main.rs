@@ -17,6 +17,7 @@ mod hostile;
 mod idempotency;
 mod integrations;
 mod observability;
+mod postgres_tls;
 mod providers;
 mod recording;
 mod requests;

@@ -1,14 +1,15 @@
 //! The PostgreSQL pool and schema migrations.
 
-use std::str::FromStr;
+pub mod tls;
+
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 use crate::StoreError;
 
 pub use deadpool_postgres::Pool;
+pub use tls::{target, SslMode, Target};
 
 mod embedded_migrations {
     refinery::embed_migrations!("../migrations");
@@ -17,15 +18,16 @@ mod embedded_migrations {
 /// Builds a pool for `url` with at most `max_size` connections. Connections are opened
 /// lazily; a checkout waits at most a few seconds so an outage answers instead of hanging.
 pub fn connect(url: &str, max_size: usize) -> Result<Pool, StoreError> {
-    let mut config = tokio_postgres::Config::from_str(url)
-        .map_err(|err| StoreError::Unavailable(format!("DATABASE_URL is not valid: {err}")))?;
+    let Target {
+        mut config, tls, ..
+    } = target(url)?;
     config.connect_timeout(Duration::from_secs(5));
     if config.get_application_name().is_none() {
         config.application_name("switchyard");
     }
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -37,6 +39,37 @@ pub fn connect(url: &str, max_size: usize) -> Result<Pool, StoreError> {
         .create_timeout(Some(Duration::from_secs(5)))
         .build()
         .map_err(|err| StoreError::Unavailable(err.to_string()))
+}
+
+/// Opens a first connection to say early, and clearly, why the database cannot be used:
+/// above all a server certificate that `sslmode` refuses.
+pub async fn check(pool: &Pool, url: &str) -> Result<(), StoreError> {
+    let Err(err) = pool.get().await else {
+        return Ok(());
+    };
+    // tokio-postgres keeps the handshake's reason in the error's sources.
+    let inner: &dyn std::error::Error = match &err {
+        deadpool_postgres::PoolError::Backend(inner) => inner,
+        other => other,
+    };
+    let mut text = inner.to_string();
+    let mut source = inner.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    if !text.contains("TLS") && !text.contains("certificate") {
+        return Err(StoreError::from(err));
+    }
+    let mode = target(url).map(|t| t.mode).unwrap_or(SslMode::Prefer);
+    Err(StoreError::Unavailable(format!(
+        "the TLS connection to PostgreSQL failed ({mode}): {text}. With verify-ca the server's \
+         certificate must be signed by a CA in sslrootcert; with verify-full it must also name \
+         the host in DATABASE_URL"
+    )))
 }
 
 /// Applies every migration in `migrations/` that has not run yet. An advisory lock makes
