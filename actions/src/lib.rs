@@ -66,21 +66,35 @@ impl WorkerSignal {
     }
 }
 
-/// Whether the worker loop beside an API still runs. A loop that ended without being
-/// asked to (a bug that escaped its guards) makes `/readyz` answer 503, so an
-/// orchestrator restarts the process instead of routing work to a server whose actions
-/// no longer move.
+/// Whether this process should get work. A worker loop that ended without being asked to
+/// (a bug that escaped its guards) makes `/readyz` answer 503, so an orchestrator restarts
+/// the process instead of routing work to a server whose actions no longer move; a
+/// process draining after SIGTERM answers 503 too, so load balancers stop sending to it.
 #[derive(Clone, Debug, Default)]
-pub struct WorkerHealth(Arc<std::sync::atomic::AtomicBool>);
+pub struct WorkerHealth {
+    dead: Arc<std::sync::atomic::AtomicBool>,
+    draining: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl WorkerHealth {
     /// Records that the loop has died.
     pub fn mark_dead(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.dead.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// False once the loop has died.
     pub fn alive(&self) -> bool {
-        !self.0.load(std::sync::atomic::Ordering::SeqCst)
+        !self.dead.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records that the process is shutting down.
+    pub fn mark_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -8,6 +8,7 @@ use poem::{Endpoint, EndpointExt, Route};
 use crate::allow::AllowHeader;
 use crate::body_limit::BodyLimit;
 use crate::console;
+use crate::metrics::http::HttpMetrics;
 use crate::openapi;
 use crate::problem;
 use crate::request_rule::RequestRule;
@@ -16,11 +17,12 @@ use crate::state::AppState;
 
 /// Builds the application: `/openapi.json`, `/docs`, the console under `/admin`, and the
 /// API.
-pub fn build(state: AppState) -> impl Endpoint {
+pub fn build(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let api = routes::api(state.clone());
     let document = openapi::document(&api.spec());
     let docs = api.swagger_ui();
     let json = document.json;
+    let routes = Arc::new(document.routes);
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
             .content_type("application/json")
@@ -37,8 +39,9 @@ pub fn build(state: AppState) -> impl Endpoint {
         .data(state)
         .with(Tracing)
         .catch_all_error(problem::from_poem_error)
-        .with(AllowHeader(Arc::new(document.routes)))
+        .with(AllowHeader(routes.clone()))
         .map_to_response()
+        .with(HttpMetrics(routes))
 }
 
 /// The OpenAPI document as served, for snapshotting and for clients.

@@ -18,6 +18,7 @@ pub mod console;
 pub mod database;
 pub mod idempotency;
 pub mod json_body;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod request_rule;

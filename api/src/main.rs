@@ -34,7 +34,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(serve) => cli::serve::run(&args, serve).await.map(|_| true),
         Command::Demo(demo) => cli::demo::run(&args, demo).await.map(|_| true),
         Command::Bench(bench) => cli::bench::run(&args, bench).await.map(|_| true),
-        Command::Worker => cli::serve::run_worker(&args).await.map(|_| true),
+        Command::Worker(worker) => cli::serve::run_worker(&args, worker).await.map(|_| true),
         Command::Keys(KeysCommand::Rotate) => cli::keys::rotate(&args.database, &args.vault)
             .await
             .map(|_| true),

@@ -31,6 +31,21 @@ impl Route {
         self.segments.iter().filter(|s| s.starts_with('{')).count()
     }
 
+    /// The template as the document writes it, e.g. `/api/v1/jobs/{id}`.
+    pub fn template(&self) -> String {
+        self.segments.join("/")
+    }
+
+    /// Whether the router's pattern for a route (`/api/v1/jobs/:param0`, its parameters
+    /// renamed) is this template.
+    pub fn is_pattern(&self, pattern: &str) -> bool {
+        let parts: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+        parts.len() == self.segments.len()
+            && self.segments.iter().zip(&parts).all(|(template, part)| {
+                (template.starts_with('{') && part.starts_with(':')) || template == part
+            })
+    }
+
     /// Whether `path` is an instance of this template.
     pub fn matches(&self, path: &str) -> bool {
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();

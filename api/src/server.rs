@@ -16,8 +16,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use poem::endpoint::BoxEndpoint;
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Endpoint, EndpointExt};
+use poem::{Endpoint, EndpointExt, Response};
 use tokio::net::TcpListener;
 
 use crate::app;
@@ -48,7 +49,17 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let app = Arc::new(app::build(state).boxed());
+    serve(bound, app::build(state).boxed(), shutdown).await
+}
+
+/// Serves any endpoint (the API, or the worker's metrics) on `bound` until `shutdown`
+/// completes, with the same header timeout and drain.
+pub async fn serve(
+    bound: Bound,
+    app: BoxEndpoint<'static, Response>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let app = Arc::new(app);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

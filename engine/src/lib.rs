@@ -36,6 +36,7 @@ pub mod job;
 pub mod json_path;
 pub mod ledger;
 pub mod log;
+pub mod metrics;
 pub mod outcome;
 pub mod queue;
 pub mod sealed;

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
+use switchyard_engine::metrics;
+use switchyard_engine::outcome::Outcome;
 
 use super::{attempt, isolate, outcome, persist, Inner};
 use crate::WorkerSignal;
@@ -12,8 +14,19 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
     let attempted = isolate::isolated(attempt::attempt(&inner, &run))
         .await
         .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
-    if let attempt::Attempted::Deferred(err) = &attempted {
-        tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
+    match &attempted {
+        attempt::Attempted::Deferred(err) => {
+            tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
+        }
+        attempt::Attempted::Drained => {
+            tracing::info!("stopping before the request left; giving the action back");
+        }
+        _ => {}
+    }
+    if matches!(
+        attempted,
+        attempt::Attempted::Deferred(_) | attempt::Attempted::Drained
+    ) {
         if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
             tracing::warn!(error = %err, "could not release the run; its lease will");
         }
@@ -23,6 +36,7 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
         Ok(recording) => recording,
         Err(error) => outcome::recording(&run, &attempt::Attempted::NotSent { error }),
     };
+    count(&attempted);
     match inner.recorder.record(run, recording).await {
         Ok(Recorded::Done) => {}
         Ok(Recorded::Stale) => tracing::warn!(
@@ -34,4 +48,20 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
     }
     // The lane may have released its next action, and a slot is free: look again now.
     signal.wake();
+}
+
+/// The attempt in [`switchyard_engine::metrics::ACTION_ATTEMPTS`].
+fn count(attempted: &attempt::Attempted) {
+    match attempted {
+        attempt::Attempted::Sent(sent) => metrics::action_attempt(
+            sent.provider.as_str(),
+            sent.response.outcome(),
+            sent.response.status,
+            Some(sent.response.duration),
+        ),
+        attempt::Attempted::NotSent { .. } => {
+            metrics::action_attempt("none", Outcome::NotSent, None, None)
+        }
+        attempt::Attempted::Deferred(_) | attempt::Attempted::Drained => {}
+    }
 }

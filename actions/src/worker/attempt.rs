@@ -26,17 +26,20 @@ pub enum Attempted {
     Sent(Sent),
     /// The database was unreachable while preparing; the run is given back untouched.
     Deferred(StoreError),
+    /// The worker began to stop before the request left; the run is given back untouched.
+    Drained,
 }
 
 /// A request that left, and what came back.
 #[derive(Debug)]
 pub struct Sent {
     pub connection_id: Uuid,
+    pub provider: Provider,
     pub response: Response,
 }
 
 enum Prepared {
-    Ready(Outbound, Uuid, Duration),
+    Ready(Outbound, Uuid, Provider, Duration),
     Refused(String),
 }
 
@@ -45,8 +48,11 @@ pub async fn attempt(inner: &Inner, run: &ClaimedRun) -> Attempted {
     match prepare(inner, run).await {
         Err(err) => Attempted::Deferred(err),
         Ok(Prepared::Refused(error)) => Attempted::NotSent { error },
-        Ok(Prepared::Ready(outbound, connection_id, timeout)) => {
-            send(inner, outbound, connection_id, timeout).await
+        // The last moment to give the run back unsent: once the request leaves, the
+        // worker waits for its answer.
+        Ok(Prepared::Ready(..)) if inner.draining() => Attempted::Drained,
+        Ok(Prepared::Ready(outbound, connection_id, provider, timeout)) => {
+            send(inner, outbound, connection_id, provider, timeout).await
         }
     }
 }
@@ -124,18 +130,20 @@ async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(DEFAULT_TIMEOUT);
-    Ok(Prepared::Ready(outbound, connection_id, timeout))
+    Ok(Prepared::Ready(outbound, connection_id, provider, timeout))
 }
 
 async fn send(
     inner: &Inner,
     outbound: Outbound,
     connection_id: Uuid,
+    provider: Provider,
     timeout: Duration,
 ) -> Attempted {
     match inner.sender.send(outbound, timeout).await {
         Ok(response) => Attempted::Sent(Sent {
             connection_id,
+            provider,
             response,
         }),
         Err(error) => Attempted::NotSent { error },

@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
 
+use switchyard_engine::metrics;
+use switchyard_engine::outcome::Outcome;
 use switchyard_engine::subscription::dispatch;
 
 use tokio::sync::watch;
@@ -66,6 +68,15 @@ async fn dispatch_once(inner: &Inner, signal: &WorkerSignal) -> bool {
 
 #[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
 pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: WorkerSignal) {
+    if inner.draining() {
+        // Stopping: give it back unsent for another worker (or this one, restarted).
+        if let Err(err) =
+            super::persist::through_outage(|| delivery::defer(&inner.pool, &d, Utc::now())).await
+        {
+            tracing::warn!(error = %err, "could not give a delivery back; its lease will");
+        }
+        return;
+    }
     match delivery::take_slot(&inner.pool, d.subscription_id, inner.deliveries.per_minute).await {
         Ok(None) => {}
         Ok(Some(free_at)) => {
@@ -88,6 +99,12 @@ pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: Worke
     let recording = super::isolate::isolated(attempt)
         .await
         .unwrap_or_else(deliver::not_sent);
+    let sent = recording.outcome != Outcome::NotSent;
+    metrics::delivery_attempt(
+        recording.outcome,
+        recording.status_code.and_then(|c| u16::try_from(c).ok()),
+        sent.then(|| Duration::from_millis(recording.duration_ms.max(0) as u64)),
+    );
     match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),

@@ -60,6 +60,9 @@ pub struct WorkerConfig {
     /// The database URL to LISTEN on for work other processes commit
     /// ([`switchyard_engine::wake`]); `None` polls only.
     pub listen: Option<String>,
+    /// How long a stopping worker waits for its requests in flight
+    /// (`SWITCHYARD_DRAIN_TIMEOUT`).
+    pub drain_timeout: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -72,6 +75,7 @@ impl Default for WorkerConfig {
             endpoints: ProviderEndpoints::default(),
             deliveries: DeliveryConfig::default(),
             listen: None,
+            drain_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -84,6 +88,16 @@ pub struct Inner {
     pub(crate) endpoints: ProviderEndpoints,
     pub(crate) deliveries: DeliveryConfig,
     pub(crate) recorder: recorder::Recorder,
+    /// Set when the worker is asked to stop: an item whose request has not left yet is
+    /// given back instead of sent.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
+}
+
+impl Inner {
+    /// Whether the worker is stopping; see [`Inner::draining`].
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// A worker; [`Worker::run`] until shutdown.
@@ -108,6 +122,7 @@ impl Worker {
             endpoints: config.endpoints.clone(),
             deliveries: config.deliveries.clone(),
             recorder: recorder::Recorder::new(),
+            draining: Default::default(),
         };
         Ok(Worker {
             inner: Arc::new(inner),
@@ -116,8 +131,10 @@ impl Worker {
         })
     }
 
-    /// Claims and runs actions until `shutdown` completes, then waits up to 20 seconds for
-    /// the actions in flight; any still running then are released by their leases.
+    /// Claims and runs actions until `shutdown` completes, then drains: it claims nothing
+    /// more, gives back what it claimed but has not sent yet, and waits up to the drain
+    /// timeout for the requests in flight and their outcomes. Anything still running then
+    /// returns to the queue when its lease expires.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
         self.inner.recorder.start(self.inner.pool.clone());
@@ -167,16 +184,23 @@ impl Worker {
         if let Some(listener) = listener {
             listener.abort();
         }
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop_fan_out.send(true);
         let _ = fan_out.await;
         let all = self.config.concurrency as u32;
-        if tokio::time::timeout(Duration::from_secs(20), permits.acquire_many(all))
+        let in_flight = self.config.concurrency - permits.available_permits();
+        tracing::info!(in_flight, "draining: waiting for the requests in flight");
+        if tokio::time::timeout(self.config.drain_timeout, permits.acquire_many(all))
             .await
             .is_err()
         {
             tracing::warn!(
-                "stopping with actions still in flight; their leases will return them to the queue"
+                "the drain timeout passed with requests still in flight; their leases will return them to the queue"
             );
+        } else {
+            tracing::info!("drained");
         }
     }
 

@@ -27,6 +27,7 @@ pub fn recording(run: &ClaimedRun, attempted: &Attempted) -> Recording {
         Attempted::Deferred(err) => {
             not_sent(details, format!("the database was unreachable: {err}"))
         }
+        Attempted::Drained => not_sent(details, "the worker was stopping".into()),
     }
 }
 

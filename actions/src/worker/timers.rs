@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use switchyard_engine::metrics;
 use switchyard_engine::timer::{self, ClaimedTimer, Fired};
 use switchyard_engine::StoreError;
 
@@ -11,8 +12,11 @@ use crate::WorkerSignal;
 #[tracing::instrument(skip_all, fields(timer.id = %t.id, job.id = %t.job_id))]
 pub(super) async fn process(inner: Arc<Inner>, t: ClaimedTimer, signal: WorkerSignal) {
     match persist::through_outage(|| timer::fire(&inner.pool, &t)).await {
-        Ok(Fired::Applied) => {}
-        Ok(Fired::Cancelled(reason)) => tracing::info!(%reason, "a timer found its job moved on"),
+        Ok(Fired::Applied) => metrics::timer("fired"),
+        Ok(Fired::Cancelled(reason)) => {
+            metrics::timer("cancelled");
+            tracing::info!(%reason, "a timer found its job moved on")
+        }
         Ok(Fired::Stale) => {
             tracing::warn!(
                 "the lease expired before the timer was recorded; another attempt owns it"

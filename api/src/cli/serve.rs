@@ -7,43 +7,76 @@ use std::sync::Arc;
 use anyhow::Context;
 use futures_util::FutureExt;
 use switchyard_actions::worker::Worker;
-use switchyard_actions::WorkerSignal;
+use switchyard_actions::{WorkerHealth, WorkerSignal};
 use tokio::sync::watch;
 
-use crate::config::{Cli, ServeArgs};
+use crate::config::{Cli, ServeArgs, WorkerOnlyArgs};
 use crate::database;
 use crate::server;
 use crate::state::AppState;
 
-/// Serves the API with a worker beside it. On shutdown the API drains first, then the
-/// worker finishes its actions in flight, then the embedded cluster stops.
+/// Serves the API with a worker beside it until Ctrl-C or SIGTERM, then drains: `/readyz`
+/// answers 503 at once, the worker claims nothing more and finishes its requests in
+/// flight (up to the drain timeout) while the API still answers, then the API lets its
+/// requests finish and closes, and the embedded cluster stops.
 pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let mut worker_config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
     worker_config.listen = Some(database.url.clone());
+    crate::metrics::handle();
     let state =
         AppState::new(database.pool.clone(), keyring, &worker_config)?.with_limits(args.limits());
+    let health = state.worker_health.clone();
     let (acceptor, addr) = server::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let (stop, worker) = spawn_worker(&state, worker_config)?;
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(server::run(acceptor, state, async move {
+        let _ = api_stopped.await;
+    }));
     tracing::info!(%addr, "Switchyard API listening; docs at http://{addr}/docs");
-    server::run(acceptor, state, shutdown).await?;
+    shutdown.await;
+    health.mark_draining();
     let _ = stop.send(true);
     let _ = worker.await;
+    let _ = stop_api.send(());
+    api.await.context("the API task")??;
     drop(database);
+    tracing::info!("stopped");
     Ok(())
 }
 
 /// Runs only a worker: scale actions out by running more of these against one database.
-pub async fn run_worker(cli: &Cli) -> anyhow::Result<()> {
+/// With `--metrics-listen` it serves `/metrics`, `/healthz` and `/readyz` there.
+pub async fn run_worker(cli: &Cli, args: &WorkerOnlyArgs) -> anyhow::Result<()> {
     let shutdown = super::shutdown_signal();
     let keyring = database::keyring(&cli.database, &cli.vault)?;
     let mut config = cli.worker.config(&cli.providers)?;
     let database = database::open(&cli.database).await?;
     config.listen = Some(database.url.clone());
+    crate::metrics::handle();
+    let health = WorkerHealth::default();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = match &args.metrics_listen {
+        Some(addr) => {
+            let (local, task) = crate::metrics::listener::spawn(
+                addr,
+                database.pool.clone(),
+                health.clone(),
+                async move {
+                    let _ = metrics_stopped.await;
+                },
+            )
+            .await
+            .with_context(|| format!("listening for metrics on {addr}"))?;
+            tracing::info!(addr = %local, "metrics at http://{local}/metrics");
+            Some(task)
+        }
+        None => None,
+    };
     let worker = Worker::new(
         database.pool.clone(),
         Arc::new(keyring),
@@ -51,8 +84,19 @@ pub async fn run_worker(cli: &Cli) -> anyhow::Result<()> {
         WorkerSignal::default(),
     )?;
     tracing::info!("Switchyard worker running");
-    worker.run(shutdown).await;
+    let draining = health.clone();
+    worker
+        .run(async move {
+            shutdown.await;
+            draining.mark_draining();
+        })
+        .await;
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     drop(database);
+    tracing::info!("stopped");
     Ok(())
 }
 

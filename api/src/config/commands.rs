@@ -8,7 +8,7 @@ pub enum Command {
     /// Run the HTTP API and an action worker.
     Serve(ServeArgs),
     /// Run only an action worker.
-    Worker,
+    Worker(WorkerOnlyArgs),
     /// Set up a demo tenant and workflows, walk through a job, then keep serving.
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
@@ -27,6 +27,14 @@ pub enum Command {
     Keys(KeysCommand),
     /// Measure transitions and action delivery against same-machine baselines.
     Bench(BenchArgs),
+}
+
+/// Options of `switchyard worker`.
+#[derive(Clone, Debug, Args)]
+pub struct WorkerOnlyArgs {
+    /// Serve `GET /metrics`, `/healthz` and `/readyz` on this address (a worker has no API).
+    #[arg(long, env = "SWITCHYARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Options of `switchyard bench`.

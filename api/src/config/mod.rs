@@ -10,6 +10,7 @@ mod commands;
 pub use budgets::BudgetArgs;
 pub use commands::{
     AuditCommand, BenchArgs, Command, DemoArgs, KeysCommand, ServeArgs, TenantCommand, UserCommand,
+    WorkerOnlyArgs,
 };
 
 /// Switchyard: an event-sourced workflow engine.
@@ -188,6 +189,14 @@ pub struct WorkerArgs {
         global = true
     )]
     pub allowed_cidrs: String,
+    /// How long a stopping process waits for its requests in flight (e.g. `20s`, `2m`).
+    #[arg(
+        long,
+        env = "SWITCHYARD_DRAIN_TIMEOUT",
+        default_value = "20s",
+        global = true
+    )]
+    pub drain_timeout: String,
     #[command(flatten)]
     pub deliveries: DeliveryArgs,
 }
@@ -287,6 +296,8 @@ impl WorkerArgs {
             },
             endpoints: providers.endpoints(),
             deliveries: self.deliveries.config()?,
+            drain_timeout: switchyard_engine::definition::parse_duration(&self.drain_timeout)
+                .map_err(|err| anyhow::anyhow!("SWITCHYARD_DRAIN_TIMEOUT: {err}"))?,
             ..Default::default()
         })
     }

@@ -1,9 +1,9 @@
-//! `GET /healthz` (the process runs) and `GET /readyz` (the database answers and the
-//! worker loop runs).
+//! `GET /healthz` (the process runs), `GET /readyz` (the database answers, the worker
+//! loop runs, the process is not draining) and `GET /metrics` (Prometheus text).
 
 use poem::http::StatusCode;
-use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use switchyard_engine::store;
 
 use super::ApiTags;
@@ -30,9 +30,18 @@ impl HealthApi {
     }
 
     /// Readiness: answers 200 when the database can be reached and the worker loop runs,
-    /// 503 otherwise.
+    /// 503 otherwise, and 503 from the moment the process is asked to stop.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self) -> Result<Json<Status>, ApiError> {
+        if self.state.worker_health.draining() {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "draining",
+                "Not ready",
+                "this process is shutting down; send requests to another one",
+            )
+            .into());
+        }
         if !self.state.worker_health.alive() {
             return Err(Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -56,4 +65,21 @@ impl HealthApi {
             .into())
         }
     }
+
+    /// Prometheus metrics: transitions, action attempts and deliveries, queue depth, the
+    /// dispatcher's lag, HTTP requests and the database pool. Labels carry no ids.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self) -> MetricsText {
+        MetricsText::Ok(PlainText(crate::metrics::render(&self.state.pool).await))
+    }
+}
+
+#[derive(ApiResponse)]
+enum MetricsText {
+    /// The metrics; the names are listed in the README.
+    #[oai(
+        status = 200,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"
+    )]
+    Ok(PlainText<String>),
 }

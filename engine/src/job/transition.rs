@@ -87,12 +87,50 @@ pub enum TransitionError {
     Store(#[from] StoreError),
 }
 
-/// Applies the transition; returns `(result, replayed)`.
+/// Applies the transition; returns `(result, replayed)`. Counted in
+/// [`crate::metrics::TRANSITIONS`] under the job's workflow once it is known.
 pub async fn apply(
     pool: &Pool,
     actor: &Actor,
     req: &TransitionRequest,
     key: Option<&IdempotencyKey>,
+) -> Result<(TransitionResult, bool), TransitionError> {
+    let mut workflow = None;
+    let applied = apply_counted(pool, actor, req, key, &mut workflow).await;
+    let outcome = match &applied {
+        Ok((_, false)) => "applied",
+        Ok((_, true)) => "replayed",
+        Err(err) => err.metric_label(),
+    };
+    crate::metrics::transition(workflow.as_deref().unwrap_or("unknown"), outcome);
+    applied
+}
+
+impl TransitionError {
+    /// Why a transition was refused, as a metric label.
+    fn metric_label(&self) -> &'static str {
+        match self {
+            TransitionError::JobNotFound(_) => "not_found",
+            TransitionError::Invalid { .. } => "invalid",
+            TransitionError::VersionConflict { .. } => "conflict",
+            TransitionError::UnknownTransition { .. }
+            | TransitionError::NotAllowed { .. }
+            | TransitionError::Ambiguous { .. } => "not_allowed",
+            TransitionError::GuardFailed { .. } | TransitionError::GuardError { .. } => {
+                "guard_failed"
+            }
+            TransitionError::Idempotency(_) => "idempotency_conflict",
+            TransitionError::Store(_) => "error",
+        }
+    }
+}
+
+async fn apply_counted(
+    pool: &Pool,
+    actor: &Actor,
+    req: &TransitionRequest,
+    key: Option<&IdempotencyKey>,
+    workflow: &mut Option<String>,
 ) -> Result<(TransitionResult, bool), TransitionError> {
     check_data(&req.data)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
@@ -102,6 +140,7 @@ pub async fn apply(
         tenant_name,
         mut head,
     } = load(&tx, actor.tenant_id, req.job_id, true).await?;
+    *workflow = Some(job.workflow.clone());
     // After the job lock: a concurrent duplicate waits for the first request, then finds
     // its stored result instead of failing on the version it moved.
     if let Some(key) = key {

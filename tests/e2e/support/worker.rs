@@ -23,5 +23,6 @@ pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerC
             ..DeliveryConfig::default()
         },
         listen: None,
+        drain_timeout: std::time::Duration::from_secs(20),
     }
 }
