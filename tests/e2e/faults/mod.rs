@@ -3,13 +3,35 @@
 
 mod database_restart;
 mod receiver_outage;
+mod rolling_restart;
 mod scale_out;
 mod sigkill;
 mod timers;
 
+use std::process::{Child, Command, Stdio};
+
 use serde_json::{json, Value};
 
+use crate::embedded::binary;
 use crate::support::TestApp;
+/// A `switchyard` process on the shared database.
+pub fn spawn(db_url: &str, key: &str, args: &[&str]) -> Child {
+    Command::new(binary())
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("INTEGRATION_SECRET_ENCRYPTION_KEY", key)
+        .env("SWITCHYARD_ALLOW_PRIVATE_TARGETS", "true")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+pub fn serve(db_url: &str, key: &str, port: u16) -> Child {
+    let listen = format!("127.0.0.1:{port}");
+    spawn(db_url, key, &["serve", "--listen", &listen])
+}
 
 /// One action per transition, retried every 250 ms, 20 attempts in all.
 pub fn patient_action(connection: &str) -> Value {
@@ -37,6 +59,25 @@ pub fn transition_load(
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     acknowledged: &Acknowledged,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    paced_transition_load(
+        bases,
+        key,
+        jobs,
+        stop,
+        acknowledged,
+        std::time::Duration::ZERO,
+    )
+}
+
+/// [`transition_load`], each client pausing `pause` after each acknowledged transition.
+pub fn paced_transition_load(
+    bases: &[String],
+    key: &str,
+    jobs: &[String],
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acknowledged: &Acknowledged,
+    pause: std::time::Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
     use std::sync::atomic::Ordering;
     (0..4)
         .map(|c| {
@@ -62,6 +103,7 @@ pub fn transition_load(
                                 let event = body["event"]["id"].as_str().unwrap().to_string();
                                 acknowledged.lock().unwrap().push((job.clone(), event));
                             }
+                            tokio::time::sleep(pause).await;
                         }
                         _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                     }

@@ -3,7 +3,6 @@
 //! arrives, each action has exactly one final outcome, and a receiver de-duplicating by
 //! Idempotency-Key sees each action once.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,30 +10,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use switchyard_actions::vault::EncryptionKey;
 
-use super::{assert_nothing_lost, patient_action, transition_load, Acknowledged};
-use crate::embedded::{binary, free_port, kill9, wait_ready};
+use super::{assert_nothing_lost, patient_action, serve, spawn, transition_load, Acknowledged};
+use crate::embedded::{free_port, kill9, wait_ready};
 use crate::support::cluster::fresh_database;
 use crate::support::eventually;
 use crate::support::receiver::Receiver;
-
-/// A `switchyard` process on the shared database.
-fn spawn(db_url: &str, key: &str, args: &[&str]) -> Child {
-    Command::new(binary())
-        .args(args)
-        .env("DATABASE_URL", db_url)
-        .env("INTEGRATION_SECRET_ENCRYPTION_KEY", key)
-        .env("SWITCHYARD_ALLOW_PRIVATE_TARGETS", "true")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-fn serve(db_url: &str, key: &str, port: u16) -> Child {
-    let listen = format!("127.0.0.1:{port}");
-    spawn(db_url, key, &["serve", "--listen", &listen])
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
