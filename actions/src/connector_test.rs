@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::json;
-use switchyard_engine::connection;
+use switchyard_engine::connection::{self, TestResult};
 use switchyard_engine::{Actor, Pool, StoreError};
 use uuid::Uuid;
 
@@ -80,15 +80,20 @@ pub async fn send(
     };
     let outcome = match sender.send(outbound, TEST_TIMEOUT).await {
         Ok(response) => {
-            connection::record_test(
-                pool,
-                actor.tenant_id,
-                id,
-                test_id,
-                response.succeeded(),
-                Some(&response.ledger_entry(Some(id))),
-            )
-            .await?;
+            let observed = match response.succeeded() {
+                true => None,
+                false => Some(
+                    response
+                        .problem()
+                        .unwrap_or_else(|| "the test failed".into()),
+                ),
+            };
+            let result = TestResult {
+                observed,
+                status_code: response.status,
+                sent: Some(&response.ledger_entry(Some(id))),
+            };
+            connection::record_test(pool, actor.tenant_id, id, test_id, result).await?;
             TestOutcome {
                 delivered: response.succeeded(),
                 status_code: response.status,
@@ -97,7 +102,12 @@ pub async fn send(
             }
         }
         Err(refused) => {
-            connection::record_test(pool, actor.tenant_id, id, test_id, false, None).await?;
+            let result = TestResult {
+                observed: Some(refused.clone()),
+                status_code: None,
+                sent: None,
+            };
+            connection::record_test(pool, actor.tenant_id, id, test_id, result).await?;
             TestOutcome {
                 delivered: false,
                 status_code: None,

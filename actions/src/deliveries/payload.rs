@@ -29,7 +29,7 @@ impl EventView<'_> {
             "id": self.id,
             "type": self.event_type,
             "timestamp": self.recorded_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "source": source(self.event_type),
+            "source": source(self.event_type, self.data),
             "tenantId": self.tenant_id,
             "streamId": self.stream_id,
             "position": self.position,
@@ -39,8 +39,12 @@ impl EventView<'_> {
 }
 
 /// What the event is about: `job` (action events are in the job's stream), `connection`,
-/// `workflow` or `subscription`.
-fn source(event_type: &str) -> &str {
+/// `workflow` or `subscription`; for seed 002's `app:*` names, the app (the provider), as
+/// the seed's examples show.
+fn source<'a>(event_type: &'a str, data: &'a Value) -> &'a str {
+    if event_type.starts_with("app:") {
+        return data["appType"].as_str().unwrap_or("connection");
+    }
     match event_type
         .split_once('.')
         .map_or(event_type, |(kind, _)| kind)

@@ -116,7 +116,8 @@ fn check_event_types(patterns: &[String]) -> Result<Vec<String>, SubscriptionErr
     let mut kept: Vec<String> = Vec::new();
     for (i, pattern) in patterns.iter().enumerate() {
         let pattern = pattern.trim();
-        event_types::check_pattern(pattern).map_err(|m| invalid(&format!("eventTypes[{i}]"), m))?;
+        event_types::check_subscription_pattern(pattern)
+            .map_err(|m| invalid(&format!("eventTypes[{i}]"), m))?;
         if !kept.iter().any(|p| p == pattern) {
             kept.push(pattern.to_string());
         }
@@ -244,8 +245,12 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Subscrip
 }
 
 /// The catalogue of subscribable event types.
+/// Seed 002's names come after Switchyard's, each saying which event it stands for.
 pub fn catalogue() -> serde_json::Value {
-    json!(event_types::subscribable_types()
-        .map(|t| json!({ "type": t, "description": t.description() }))
-        .collect::<Vec<_>>())
+    let ours = event_types::subscribable_types()
+        .map(|t| json!({ "type": t, "description": t.description() }));
+    let seed = event_types::SEED_NAMES
+        .iter()
+        .map(|(name, t)| json!({ "type": name, "description": t.description(), "alias_of": t }));
+    json!(ours.chain(seed).collect::<Vec<_>>())
 }

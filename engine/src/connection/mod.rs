@@ -5,7 +5,7 @@
 pub mod cache;
 mod health;
 
-pub use health::{mark_health, mark_health_all, record_test};
+pub use health::{mark_health, mark_health_all, record_test, Observed, TestResult};
 
 use std::collections::HashSet;
 
@@ -137,7 +137,8 @@ pub async fn insert(
         actor,
         EventType::ConnectionCreated,
         &connection,
-        json!({}),
+        // Seed 002's `app:connected` payload.
+        json!({ "appType": connection.provider, "status": "connected" }),
     )
     .await?;
     tx.commit().await?;
@@ -233,7 +234,8 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, Sto
         actor,
         EventType::ConnectionDeleted,
         &connection,
-        json!({}),
+        // Seed 002's `app:disconnected` payload.
+        json!({ "appType": connection.provider, "status": "disconnected", "reason": "user_initiated" }),
     )
     .await?;
     tx.commit().await?;

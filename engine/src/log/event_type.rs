@@ -44,6 +44,12 @@ pub enum EventType {
     ConnectionUpdated,
     #[serde(rename = "connection.deleted")]
     ConnectionDeleted,
+    #[serde(rename = "connection.failing")]
+    ConnectionFailing,
+    #[serde(rename = "connection.recovered")]
+    ConnectionRecovered,
+    #[serde(rename = "connection.tested")]
+    ConnectionTested,
     #[serde(rename = "subscription.created")]
     SubscriptionCreated,
     #[serde(rename = "subscription.updated")]
@@ -52,10 +58,14 @@ pub enum EventType {
     SubscriptionDeleted,
     #[serde(rename = "subscription.disabled")]
     SubscriptionDisabled,
+    #[serde(rename = "subscription.failing")]
+    SubscriptionFailing,
+    #[serde(rename = "subscription.recovered")]
+    SubscriptionRecovered,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 27] = [
         EventType::TenantCreated,
         EventType::UserCreated,
         EventType::UserDisabled,
@@ -73,11 +83,16 @@ impl EventType {
         EventType::ConnectionCreated,
         EventType::ConnectionUpdated,
         EventType::ConnectionDeleted,
+        EventType::ConnectionFailing,
+        EventType::ConnectionRecovered,
+        EventType::ConnectionTested,
         EventType::WorkflowPublished,
         EventType::SubscriptionCreated,
         EventType::SubscriptionUpdated,
         EventType::SubscriptionDeleted,
         EventType::SubscriptionDisabled,
+        EventType::SubscriptionFailing,
+        EventType::SubscriptionRecovered,
     ];
 
     /// The dotted name, as stored and sent.
@@ -101,10 +116,15 @@ impl EventType {
             EventType::ConnectionCreated => "connection.created",
             EventType::ConnectionUpdated => "connection.updated",
             EventType::ConnectionDeleted => "connection.deleted",
+            EventType::ConnectionFailing => "connection.failing",
+            EventType::ConnectionRecovered => "connection.recovered",
+            EventType::ConnectionTested => "connection.tested",
             EventType::SubscriptionCreated => "subscription.created",
             EventType::SubscriptionUpdated => "subscription.updated",
             EventType::SubscriptionDeleted => "subscription.deleted",
             EventType::SubscriptionDisabled => "subscription.disabled",
+            EventType::SubscriptionFailing => "subscription.failing",
+            EventType::SubscriptionRecovered => "subscription.recovered",
         }
     }
 
@@ -140,11 +160,24 @@ impl EventType {
             EventType::ConnectionCreated => "A provider connection was stored.",
             EventType::ConnectionUpdated => "A connection was renamed or got new credentials.",
             EventType::ConnectionDeleted => "A connection was deleted.",
+            EventType::ConnectionFailing => {
+                "A connection's request failed after it had been healthy (or untried)."
+            }
+            EventType::ConnectionRecovered => {
+                "A connection's request succeeded after it had been failing."
+            }
+            EventType::ConnectionTested => "A connector's test event was sent, or failed to be.",
             EventType::SubscriptionCreated => "An event subscription was created.",
             EventType::SubscriptionUpdated => "An event subscription was changed.",
             EventType::SubscriptionDeleted => "An event subscription was deleted.",
             EventType::SubscriptionDisabled => {
                 "A subscription was disabled because its target answered 410 Gone."
+            }
+            EventType::SubscriptionFailing => {
+                "A delivery of a subscription used up its attempts: its endpoint is failing."
+            }
+            EventType::SubscriptionRecovered => {
+                "A delivery of a failing subscription succeeded: its endpoint is back."
             }
         })
     }

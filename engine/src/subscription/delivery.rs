@@ -24,7 +24,7 @@ pub static DELIVERIES: Queue = Queue::new(
     "AND s.enabled",
     "60",
     "c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
-     e.event_id, e.type, e.stream_id, e.position, e.data, e.recorded_at",
+     e.event_id, c.event_type, e.stream_id, e.position, e.data, e.recorded_at",
     "JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN event_log e ON e.event_id = c.event_id",
 );
 
@@ -231,20 +231,69 @@ pub async fn record(
         DeliveryFinish::Retry(_) => None,
     };
     // At most about once a second unless the health changes: a busy subscription's
-    // deliveries would otherwise queue on this one row.
-    tx.execute(
-        "UPDATE webhook_subscriptions SET health = coalesce($2, health), \
-         last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END WHERE id = $1 \
-         AND (health <> coalesce($2, health) OR ($3 AND (last_delivery_at IS NULL \
-              OR last_delivery_at < now() - interval '1 second')))",
-        &[&delivery.subscription_id, &health, &rec.ledger.is_some()],
-    )
-    .await?;
+    // deliveries would otherwise queue on this one row. The old health is read under the
+    // row lock, so a change is seen (and announced) once.
+    let changed = tx
+        .query_opt(
+            &format!(
+                "WITH old AS (SELECT id, health FROM webhook_subscriptions WHERE id = $1 FOR UPDATE) \
+                 UPDATE webhook_subscriptions s SET health = coalesce($2, s.health), \
+                 last_delivery_at = CASE WHEN $3 THEN now() ELSE s.last_delivery_at END FROM old \
+                 WHERE s.id = old.id AND (old.health <> coalesce($2, old.health) \
+                   OR ($3 AND (s.last_delivery_at IS NULL OR s.last_delivery_at < now() - interval '1 second'))) \
+                 RETURNING old.health AS old_health, {}",
+                super::COLUMNS
+                    .split(", ")
+                    .map(|c| format!("s.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &[&delivery.subscription_id, &health, &rec.ledger.is_some()],
+        )
+        .await?;
+    if let Some(row) = changed {
+        announce_health(&tx, delivery, rec, &row).await?;
+    }
     if rec.finish == DeliveryFinish::Gone {
         disable(&tx, delivery).await?;
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Appends `subscription.failing` when a delivery used up its attempts on a subscription
+/// that was healthy (or untried), and `subscription.recovered` when one succeeds on a
+/// failing subscription: the events a receiver pages someone on.
+async fn announce_health(
+    tx: &deadpool_postgres::Transaction<'_>,
+    delivery: &ClaimedDelivery,
+    rec: &DeliveryRecording,
+    row: &tokio_postgres::Row,
+) -> Result<(), StoreError> {
+    let before = Health::parse(row.try_get("old_health")?)?;
+    let subscription = super::from_row(row)?;
+    let event_type = match (before, subscription.health) {
+        (Health::Healthy | Health::Unknown, Health::Failing) => EventType::SubscriptionFailing,
+        (Health::Failing, Health::Healthy) => EventType::SubscriptionRecovered,
+        _ => return Ok(()),
+    };
+    let metadata = serde_json::json!({
+        "actor_key_id": null, "request_id": null, "idempotency_key": null,
+        "delivery_id": delivery.id,
+    });
+    let extra = serde_json::json!({
+        "previous_health": before, "delivery_id": delivery.id, "event_id": delivery.event_id,
+        "status_code": rec.status_code, "error": rec.error,
+    });
+    super::record_with(
+        tx,
+        delivery.tenant_id,
+        metadata,
+        event_type,
+        &subscription,
+        extra,
+    )
+    .await
 }
 
 /// Disables the subscription after a 410 and says so in its stream.

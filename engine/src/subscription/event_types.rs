@@ -1,7 +1,47 @@
 //! The event types a subscription (or a Zapier poll) may ask for, and the `*` patterns
 //! that select them.
+//!
+//! Subscriptions may also name connection events by seed 002's names (`app:*`). The log
+//! holds Switchyard's names only; a subscription that asked for a seed name is sent the
+//! event under that name (the event's data carries the seed's payload fields).
 
 use crate::log::EventType;
+
+/// Seed 002's names for connection events, and the events they stand for.
+pub const SEED_NAMES: [(&str, EventType); 5] = [
+    ("app:connected", EventType::ConnectionCreated),
+    ("app:disconnected", EventType::ConnectionDeleted),
+    ("app:health_warning", EventType::ConnectionFailing),
+    ("app:health_cleared", EventType::ConnectionRecovered),
+    ("app:health_check", EventType::ConnectionTested),
+];
+
+/// The seed names as SQL arrays: names, and the types they stand for.
+pub fn seed_names() -> (Vec<String>, Vec<String>) {
+    SEED_NAMES
+        .iter()
+        .map(|(name, t)| (name.to_string(), t.as_str().to_string()))
+        .unzip()
+}
+
+/// Checks a subscription's pattern: a Switchyard pattern, or seed 002's names (`app:*`
+/// patterns too).
+pub fn check_subscription_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.starts_with("app:") {
+        let known = pattern[4..]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '*');
+        if known && SEED_NAMES.iter().any(|(name, _)| matches(pattern, name)) {
+            return Ok(());
+        }
+        let names: Vec<&str> = SEED_NAMES.iter().map(|(name, _)| *name).collect();
+        return Err(format!(
+            "'{pattern}' is not one of the app events Switchyard sends: {}",
+            names.join(", ")
+        ));
+    }
+    check_pattern(pattern)
+}
 
 /// Every subscribable type, in catalogue order. Tenant, user and API-key events stay in
 /// the log for auditors but are not sent out.
@@ -71,5 +111,18 @@ mod tests {
         assert!(check_pattern("app:health_warning").is_err());
         assert!(check_pattern("tenant.created").is_err());
         assert_eq!(like_pattern("action.retry_*"), "action.retry\\_%");
+    }
+
+    #[test]
+    fn seed_names_are_accepted_by_subscriptions_only() {
+        assert!(check_subscription_pattern("app:health_warning").is_ok());
+        assert!(check_subscription_pattern("app:*").is_ok());
+        assert!(check_subscription_pattern("job.*").is_ok());
+        let err = check_subscription_pattern("app:connecting").unwrap_err();
+        assert!(err.contains("app:health_cleared"), "{err}");
+        assert!(check_pattern("app:health_warning").is_err());
+        for (_, t) in SEED_NAMES {
+            assert!(t.is_subscribable());
+        }
     }
 }

@@ -100,11 +100,26 @@ pub(crate) async fn record(
     event_type: EventType,
     s: &Subscription,
 ) -> Result<(), StoreError> {
-    let data = json!({
+    record_with(tx, tenant_id, metadata, event_type, s, json!({})).await
+}
+
+/// [`record`], with `extra` fields after the subscription's.
+pub(crate) async fn record_with(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant_id: TenantId,
+    metadata: serde_json::Value,
+    event_type: EventType,
+    s: &Subscription,
+    extra: serde_json::Value,
+) -> Result<(), StoreError> {
+    let mut data = json!({
         "id": s.id, "name": s.name, "url_preview": s.url_preview,
         "event_types": s.event_types, "enabled": s.enabled,
-        "disabled_reason": s.disabled_reason,
+        "disabled_reason": s.disabled_reason, "health": s.health,
     });
+    if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
     append(
         tx,
         NewEvent {

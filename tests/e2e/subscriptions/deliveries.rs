@@ -19,23 +19,31 @@ async fn the_seeds_body_subscribes_and_deliveries_arrive_signed_in_the_seeds_sha
     let app = TestApp::spawn().await;
     let url = receiver.url("/webhook?token=s3cr3t-path");
 
-    // The seed's example verbatim: its app:* types are not Switchyard's, and the problem
-    // says which entry and where to find the real ones.
     let seed = json!({
         "name": "My Connection Monitor",
         "url": url,
         "eventTypes": ["app:health_warning", "app:health_cleared"],
         "secret": SECRET
     });
-    let (status, problem) = app
+    // The seed's example verbatim is accepted, its app:* names kept as given.
+    let (status, created) = app
         .post("/api/hooks/webhooks", &app.key, seed.clone())
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["eventTypes"],
+        json!(["app:health_warning", "app:health_cleared"])
+    );
+    // A seed name Switchyard never sends is refused, naming the entry and the ones it does.
+    let mut unknown = seed.clone();
+    unknown["eventTypes"] = json!(["app:connecting"]);
+    let (status, problem) = app.post("/api/hooks/webhooks", &app.key, unknown).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["field"], "eventTypes[0]");
     assert!(problem["detail"]
         .as_str()
         .unwrap()
-        .contains("/api/hooks/event-types"));
+        .contains("app:health_warning"));
 
     let (_, types) = app.get("/api/hooks/event-types", &app.key).await;
     let types: Vec<&str> = types["items"]

@@ -2,6 +2,7 @@
 //! 410 disabling, manual redelivery, the rate limit and the subscription limit.
 
 mod deliveries;
+mod health_events;
 mod management;
 
 use std::time::Duration;

@@ -90,11 +90,19 @@ pub async fn record_all(
         })
         .collect();
     // The last outcome of each connection in the batch is its health now.
-    let health: HashMap<Uuid, bool> = live
+    let health: HashMap<Uuid, connection::Observed> = live
         .iter()
         .filter_map(|(_, rec)| {
             let connection = rec.ledger.as_ref()?.connection_id?;
-            Some((connection, rec.finish == Finish::Succeeded))
+            let observed = match rec.finish {
+                Finish::Succeeded => None,
+                _ => Some(
+                    rec.error
+                        .clone()
+                        .unwrap_or_else(|| "the request failed".into()),
+                ),
+            };
+            Some((connection, observed))
         })
         .collect();
     let lanes: Vec<Uuid> = live
