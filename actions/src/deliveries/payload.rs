@@ -110,8 +110,11 @@ mod tests {
 
     #[test]
     fn action_events_come_from_the_job() {
-        assert_eq!(source("action.failed"), "job");
-        assert_eq!(source("connection.created"), "connection");
-        assert_eq!(source("job.created"), "job");
+        let none = Value::Null;
+        assert_eq!(source("action.failed", &none), "job");
+        assert_eq!(source("connection.created", &none), "connection");
+        assert_eq!(source("job.created", &none), "job");
+        let app = json!({"appType": "twilio"});
+        assert_eq!(source("app:health_warning", &app), "twilio");
     }
 }

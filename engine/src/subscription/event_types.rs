@@ -27,8 +27,8 @@ pub fn seed_names() -> (Vec<String>, Vec<String>) {
 /// Checks a subscription's pattern: a Switchyard pattern, or seed 002's names (`app:*`
 /// patterns too).
 pub fn check_subscription_pattern(pattern: &str) -> Result<(), String> {
-    if pattern.starts_with("app:") {
-        let known = pattern[4..]
+    if let Some(name) = pattern.strip_prefix("app:") {
+        let known = name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c == '_' || c == '*');
         if known && SEED_NAMES.iter().any(|(name, _)| matches(pattern, name)) {
