@@ -264,10 +264,12 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             event_types: vec!["job.*".into()],
             secret: Some("hook-secret".into()),
             enabled: None,
+            backfill: None,
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .0;
     let client = app.pool.get().await.unwrap();
     let (_, sealed) = connection::sealed(&client, app.tenant_id, ids[0])
         .await

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use switchyard_engine::connection::Sealed;
+pub use switchyard_engine::subscription::recovery::{Backfill, MAX_BACKFILL};
 use switchyard_engine::subscription::{
     self, event_types, Inserted, NewSubscription, Subscription, SubscriptionChanges,
 };
@@ -23,6 +24,8 @@ pub struct SubscriptionInput {
     pub event_types: Vec<String>,
     pub secret: Option<String>,
     pub enabled: Option<bool>,
+    /// Deliver events recorded before the subscription, from here.
+    pub backfill: Option<Backfill>,
 }
 
 /// A change; `None` keeps the current value. `secret: Some(None)` removes the secret.
@@ -44,6 +47,8 @@ pub enum SubscriptionError {
     NotFound(Uuid),
     #[error("a tenant may have at most {0} subscriptions; delete one first")]
     LimitReached(i64),
+    #[error("the backfill would cover more than {MAX_BACKFILL} events; start it later")]
+    BackfillTooLarge,
     #[error("{0}")]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -163,7 +168,7 @@ pub fn open(
         .map_err(|_| VaultError::Corrupt(format!("subscription {id}'s target is not valid")))
 }
 
-/// Validates and stores a subscription.
+/// Validates and stores a subscription; returns it and the deliveries its backfill queued.
 pub async fn create(
     pool: &Pool,
     keyring: &Keyring,
@@ -171,7 +176,7 @@ pub async fn create(
     policy: &EgressPolicy,
     actor: &Actor,
     input: SubscriptionInput,
-) -> Result<Subscription, SubscriptionError> {
+) -> Result<(Subscription, u64), SubscriptionError> {
     let name = check_name(&input.name)?;
     let url = check_url(&input.url, config, policy)?;
     let event_types = check_event_types(&input.event_types)?;
@@ -187,10 +192,12 @@ pub async fn create(
         has_secret,
         event_types,
         enabled: input.enabled.unwrap_or(true),
+        backfill: input.backfill,
     };
     match subscription::insert(pool, actor, new, config.max_subscriptions).await? {
-        Inserted::Created(s) => Ok(s),
+        Inserted::Created(s, backfilled) => Ok((s, backfilled)),
         Inserted::LimitReached(_) => Err(SubscriptionError::LimitReached(config.max_subscriptions)),
+        Inserted::BackfillTooLarge => Err(SubscriptionError::BackfillTooLarge),
     }
 }
 

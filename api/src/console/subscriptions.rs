@@ -7,7 +7,7 @@ use poem::{handler, Request};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
-use switchyard_engine::subscription::delivery;
+use switchyard_engine::subscription::delivery_log as delivery;
 use switchyard_engine::subscription::event_types::subscribable_types;
 use switchyard_engine::subscription::{self, Subscription};
 use uuid::Uuid;

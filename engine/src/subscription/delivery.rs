@@ -1,9 +1,9 @@
 //! Deliveries as the worker moves them through the one work queue ([`crate::queue`]):
-//! claimed under a lease, held to the subscription's rate limit, and recorded (the delivery, its attempt, a ledger row, the subscription's
-//! health) in one transaction. Also the delivery log and manual redelivery.
+//! claimed under a lease, held to the subscription's rate limit, and recorded (the
+//! delivery, its attempt, a ledger row, the subscription's health) in one transaction.
+//! The delivery log and redelivery are in [`super::delivery_log`].
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -66,35 +66,6 @@ pub struct DeliveryRecording {
     pub duration_ms: i32,
     /// Present when a request actually left.
     pub ledger: Option<LedgerEntry>,
-}
-
-/// A delivery in the log, with its attempts.
-#[derive(Clone, Debug, Serialize)]
-pub struct DeliveryView {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub status: Status,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub attempt_log: Vec<AttemptView>,
-}
-
-/// One attempt in the delivery log.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AttemptView {
-    pub attempt: i32,
-    pub outcome: Outcome,
-    pub status_code: Option<i32>,
-    pub error: Option<String>,
-    pub response_excerpt: String,
-    pub duration_ms: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub recorded_at: DateTime<Utc>,
 }
 
 impl ClaimedDelivery {
@@ -328,84 +299,4 @@ async fn disable(
         .await?;
     }
     Ok(())
-}
-
-/// The subscription's deliveries, newest first, with their attempts.
-pub async fn list(
-    pool: &Pool,
-    tenant_id: TenantId,
-    subscription_id: Uuid,
-    before: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
-) -> Result<Vec<DeliveryView>, StoreError> {
-    let client = pool.get().await?;
-    let (before_at, before_id) = before.unzip();
-    let rows = client
-        .query(
-            "SELECT d.id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at, \
-                    d.last_status_code, d.last_error, d.created_at, d.updated_at, \
-                    coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'outcome', a.outcome, \
-                        'status_code', a.status_code, 'error', a.error, 'response_excerpt', a.response_excerpt, \
-                        'duration_ms', a.duration_ms, 'next_attempt_at', a.next_attempt_at, \
-                        'recorded_at', a.recorded_at) ORDER BY a.attempt) \
-                      FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json) \
-             FROM deliveries d WHERE d.subscription_id = $1 AND d.tenant_id = $2 \
-               AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4)) \
-             ORDER BY d.created_at DESC, d.id DESC LIMIT $5",
-            &[&subscription_id, &tenant_id.0, &before_at, &before_id, &limit],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let attempts: Value = r.get(10);
-            Ok(DeliveryView {
-                id: r.get(0),
-                event_id: r.get(1),
-                event_type: r.get(2),
-                status: Status::parse(r.get(3))?,
-                attempts: r.get(4),
-                next_attempt_at: r.get(5),
-                last_status_code: r.get(6),
-                last_error: r.get(7),
-                created_at: r.get(8),
-                updated_at: r.get(9),
-                attempt_log: serde_json::from_value(attempts)
-                    .map_err(|err| StoreError::Corrupt(format!("delivery attempts: {err}")))?,
-            })
-        })
-        .collect()
-}
-
-/// Why a redelivery was not scheduled.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Redelivery {
-    Scheduled,
-    NotFound,
-    /// It is already waiting for or making an attempt.
-    InProgress(String),
-}
-
-/// Schedules one more attempt of a finished delivery, now.
-pub async fn redeliver(
-    pool: &Pool,
-    tenant_id: TenantId,
-    subscription_id: Uuid,
-    delivery_id: Uuid,
-) -> Result<Redelivery, StoreError> {
-    let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            "WITH target AS (SELECT id, status FROM deliveries \
-                             WHERE id = $1 AND subscription_id = $2 AND tenant_id = $3 FOR UPDATE), \
-             moved AS (UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now() \
-                       FROM target WHERE d.id = target.id AND target.status IN ('succeeded', 'failed') RETURNING 1) \
-             SELECT target.status, EXISTS (SELECT 1 FROM moved) FROM target",
-            &[&delivery_id, &subscription_id, &tenant_id.0],
-        )
-        .await?;
-    Ok(match row {
-        None => Redelivery::NotFound,
-        Some(r) if r.get::<_, bool>(1) => Redelivery::Scheduled,
-        Some(r) => Redelivery::InProgress(r.get(0)),
-    })
 }

@@ -58,19 +58,11 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
     };
     let events: i64 = end.get(2);
     let insert = tx
-        .prepare_cached(
-            // The delivered type is the event's own when a pattern selects it, else the
-            // seed name ($6, standing for $7) that a pattern selects.
+        .prepare_cached(&format!(
             "INSERT INTO deliveries (id, tenant_id, subscription_id, event_id, event_type, status, next_attempt_at) \
              SELECT gen_random_uuid(), m.tenant_id, m.subscription_id, m.event_id, m.delivered, 'pending', now() \
              FROM (SELECT e.tenant_id, s.id AS subscription_id, e.event_id, e.tx_id, e.position, \
-                     CASE WHEN EXISTS (SELECT 1 FROM unnest(s.event_types) p \
-                                       WHERE e.type LIKE replace(replace(p, '_', '\\_'), '*', '%')) \
-                          THEN e.type \
-                          ELSE (SELECT a.name FROM unnest($6::text[], $7::text[]) a(name, stands_for) \
-                                WHERE a.stands_for = e.type AND EXISTS (SELECT 1 FROM unnest(s.event_types) p \
-                                  WHERE a.name LIKE replace(replace(p, '_', '\\_'), '*', '%')) LIMIT 1) \
-                     END AS delivered \
+                     {delivered} AS delivered \
                    FROM event_log e JOIN webhook_subscriptions s ON s.tenant_id = e.tenant_id \
                    WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
                      AND (e.tx_id, e.position) <= ($3::text::xid8, $4) \
@@ -79,7 +71,8 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
              WHERE m.delivered IS NOT NULL \
              ORDER BY m.tx_id, m.position \
              ON CONFLICT (subscription_id, event_id) DO NOTHING",
-        )
+            delivered = super::event_types::delivered_type_sql("$6", "$7")
+        ))
         .await?;
     let (seed_names, stands_for) = super::event_types::seed_names();
     let deliveries = tx

@@ -24,6 +24,23 @@ pub fn seed_names() -> (Vec<String>, Vec<String>) {
         .unzip()
 }
 
+/// The SQL expression for the type a delivery of event `e` to subscription `s` carries:
+/// the event's own when one of the subscription's patterns selects it, else the seed name
+/// (from the arrays `names` and `stands_for`, SQL parameters) that one selects, else NULL
+/// (no delivery).
+pub fn delivered_type_sql(names: &str, stands_for: &str) -> String {
+    const SELECTS: &str = "LIKE replace(replace(p, '_', '\\_'), '*', '%')";
+    format!(
+        "CASE WHEN EXISTS (SELECT 1 FROM unnest(s.event_types) p WHERE e.type {SELECTS}) \
+              THEN e.type \
+              ELSE (SELECT a.name FROM unnest({names}::text[], {stands_for}::text[]) a(name, stands_for) \
+                    WHERE a.stands_for = e.type \
+                      AND EXISTS (SELECT 1 FROM unnest(s.event_types) p WHERE a.name {SELECTS}) \
+                    LIMIT 1) \
+         END"
+    )
+}
+
 /// Checks a subscription's pattern: a Switchyard pattern, or seed 002's names (`app:*`
 /// patterns too).
 pub fn check_subscription_pattern(pattern: &str) -> Result<(), String> {

@@ -5,11 +5,15 @@
 //!
 //! - [`event_types`]: what may be subscribed to, and `*` patterns.
 //! - [`dispatch`]: fanning the log out into deliveries, exactly once per subscription.
-//! - [`delivery`]: claiming, rate limiting, recording and redelivering deliveries.
+//! - [`delivery`]: claiming, rate limiting and recording deliveries.
+//! - [`delivery_log`]: the delivery log, and redelivering one delivery.
+//! - [`recovery`]: recovering a window of failed deliveries; backfilling a new subscription.
 
 pub mod delivery;
+pub mod delivery_log;
 pub mod dispatch;
 pub mod event_types;
+pub mod recovery;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,6 +56,8 @@ pub struct NewSubscription {
     pub has_secret: bool,
     pub event_types: Vec<String>,
     pub enabled: bool,
+    /// Deliver the events recorded before the subscription, from here.
+    pub backfill: Option<recovery::Backfill>,
 }
 
 /// What to change; `None` keeps the current value.
@@ -67,9 +73,12 @@ pub struct SubscriptionChanges {
 /// The outcome of an insert.
 #[derive(Debug)]
 pub enum Inserted {
-    Created(Subscription),
+    /// Created, with the number of deliveries its backfill queued.
+    Created(Subscription, u64),
     /// The tenant already has this many subscriptions.
     LimitReached(i64),
+    /// The backfill would cover more events than allowed; nothing was stored.
+    BackfillTooLarge,
 }
 
 const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
@@ -179,8 +188,16 @@ pub async fn insert(
         &subscription,
     )
     .await?;
+    let backfilled = match new.backfill {
+        None => 0,
+        Some(from) => match recovery::backfill(&tx, subscription.id, from).await {
+            Ok(n) => n,
+            Err(recovery::BackfillError::TooMany) => return Ok(Inserted::BackfillTooLarge),
+            Err(recovery::BackfillError::Store(err)) => return Err(err),
+        },
+    };
     tx.commit().await?;
-    Ok(Inserted::Created(subscription))
+    Ok(Inserted::Created(subscription, backfilled))
 }
 
 /// Changes a subscription. Enabling it again clears the reason it was disabled.

@@ -4,6 +4,7 @@
 mod deliveries;
 mod health_events;
 mod management;
+mod recovery;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_engine::subscription::delivery::DeliveryView;
+use switchyard_engine::subscription::delivery_log::DeliveryView;
 use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
@@ -22,6 +22,38 @@ pub struct CreateWebhook {
     /// Signs each delivery (`X-Hook-Signature`, `webhook-signature`) when given.
     pub secret: Option<String>,
     pub enabled: Option<bool>,
+    /// Also deliver the events recorded before this subscription, from a time or a
+    /// cursor of the events API (at most 10,000 events).
+    pub backfill: Option<BackfillFrom>,
+}
+
+/// Where a backfill starts: give exactly one.
+#[derive(Object, Deserialize)]
+pub struct BackfillFrom {
+    /// Events recorded at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Events after this `next_cursor` of `GET /api/v1/events`.
+    pub after: Option<String>,
+}
+
+/// A window of failed deliveries to queue again.
+#[derive(Object, Deserialize)]
+pub struct RecoverWebhook {
+    /// Deliveries created at or after this time.
+    pub since: DateTime<Utc>,
+    /// And before this one; now when left out.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What a recovery queued.
+#[derive(Object)]
+pub struct Recovered {
+    /// Failed deliveries queued again for one more attempt each, oldest first.
+    pub requeued: u64,
+    /// Failed deliveries of the window left for another call (one call queues at most 1000).
+    pub remaining: u64,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
 }
 
 #[derive(Object, Deserialize)]
@@ -56,6 +88,9 @@ pub struct Webhook {
     pub last_delivery_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// On creation with a backfill: the deliveries it queued.
+    #[oai(skip_serializing_if_is_none)]
+    pub backfilled: Option<u64>,
 }
 
 impl From<Subscription> for Webhook {
@@ -72,6 +107,7 @@ impl From<Subscription> for Webhook {
             last_delivery_at: s.last_delivery_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            backfilled: None,
         }
     }
 }
@@ -119,6 +155,11 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `live`, or `backfill` (asked for when the subscription was created).
+    pub origin: String,
+    /// When a finished delivery was last queued again, and by what: `retry` or `recover`.
+    pub requeued_at: Option<DateTime<Utc>>,
+    pub requeued_by: Option<String>,
     pub attempt_log: Vec<Attempt>,
 }
 
@@ -135,6 +176,9 @@ impl From<DeliveryView> for Delivery {
             last_error: d.last_error,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            origin: d.origin,
+            requeued_at: d.requeued_at,
+            requeued_by: d.requeued_by,
             attempt_log: d
                 .attempt_log
                 .into_iter()

@@ -11,11 +11,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, OpenApi};
 use switchyard_actions::deliveries::subscriptions::{
-    self, SubscriptionError, SubscriptionInput, SubscriptionUpdate,
+    self, Backfill, SubscriptionError, SubscriptionInput, SubscriptionUpdate,
 };
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::subscription as store;
-use switchyard_engine::subscription::delivery::{self, Redelivery};
+use switchyard_engine::subscription::delivery_log::{self as delivery, Redelivery};
+use switchyard_engine::subscription::recovery;
 use uuid::Uuid;
 
 use super::{paging, ApiTags};
@@ -24,7 +25,8 @@ use crate::json_body::JsonBody;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use bodies::{
-    CreateWebhook, DeliveryList, EventTypes, Redelivered, UpdateWebhook, Webhook, WebhookList,
+    BackfillFrom, CreateWebhook, DeliveryList, EventTypes, RecoverWebhook, Recovered, Redelivered,
+    UpdateWebhook, Webhook, WebhookList,
 };
 
 pub struct HooksApi {
@@ -70,7 +72,23 @@ fn subscription_error(err: SubscriptionError) -> ApiError {
             format!("{detail}; set the URL again, or configure the key it was sealed with"),
         )
         .into(),
+        SubscriptionError::BackfillTooLarge => ApiError::invalid("backfill", detail),
         SubscriptionError::Store(err) => err.into(),
+    }
+}
+
+/// The backfill's start: a time or a cursor, exactly one.
+fn backfill_from(from: BackfillFrom) -> Result<Backfill, ApiError> {
+    match (from.since, from.after) {
+        (Some(since), None) => Ok(Backfill::Since(since)),
+        (None, Some(after)) => after
+            .parse()
+            .map(Backfill::After)
+            .map_err(|msg: String| ApiError::invalid("backfill.after", msg)),
+        _ => Err(ApiError::invalid(
+            "backfill",
+            "give exactly one of since (a time) or after (a next_cursor of GET /api/v1/events)",
+        )),
     }
 }
 
@@ -85,7 +103,8 @@ impl HooksApi {
     ) -> Result<CreateResponse, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let body = body.0;
-        let created = subscriptions::create(
+        let backfill = body.backfill.map(backfill_from).transpose()?;
+        let (created, backfilled) = subscriptions::create(
             &self.state.pool,
             &self.state.keyring,
             &self.state.deliveries,
@@ -97,11 +116,17 @@ impl HooksApi {
                 event_types: body.event_types,
                 secret: body.secret,
                 enabled: body.enabled,
+                backfill,
             },
         )
         .await
         .map_err(subscription_error)?;
-        Ok(CreateResponse::Created(Json(created.into())))
+        if backfilled > 0 {
+            self.state.committed();
+        }
+        let mut webhook = Webhook::from(created);
+        webhook.backfilled = backfill.map(|_| backfilled);
+        Ok(CreateResponse::Created(Json(webhook)))
     }
 
     /// The tenant's subscriptions.
@@ -246,6 +271,44 @@ impl HooksApi {
             .into()),
         }
     }
+
+    /// Queue again every failed delivery created in a window (`since`, and `until` or
+    /// now), for one more attempt each: after a receiver's outage. One call queues at most
+    /// 1000, oldest first, and says how many remain; calling again is safe (only deliveries
+    /// still failed are queued). Each shows `requeuedBy: "recover"` in the delivery log.
+    #[oai(path = "/api/hooks/webhooks/:id/recover", method = "post")]
+    async fn recover(
+        &self,
+        auth: ApiKeyAuth,
+        id: Path<Uuid>,
+        body: JsonBody<RecoverWebhook>,
+    ) -> Result<RecoverResponse, ApiError> {
+        let actor = auth.require(&[Scope::Full])?;
+        let since = body.0.since;
+        let until = body.0.until.unwrap_or_else(Utc::now);
+        if until <= since {
+            return Err(ApiError::invalid("until", "must be later than since"));
+        }
+        let recovered = recovery::recover(&self.state.pool, actor.tenant_id, id.0, since, until)
+            .await?
+            .ok_or_else(|| ApiError::not_found("webhook", id.0))?;
+        if recovered.requeued > 0 {
+            self.state.committed();
+        }
+        Ok(RecoverResponse::Accepted(Json(Recovered {
+            requeued: recovered.requeued,
+            remaining: recovered.remaining,
+            since,
+            until,
+        })))
+    }
+}
+
+#[derive(ApiResponse)]
+enum RecoverResponse {
+    /// The window's failed deliveries (up to 1000) are queued again.
+    #[oai(status = 202)]
+    Accepted(Json<Recovered>),
 }
 
 fn parse_delivery_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
