@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::egress::EgressPolicy;
 use crate::providers::{check_credentials, endpoint_preview, Provider, ProviderEndpoints};
+use crate::rotation::{self, Previous, PREVIOUS_SIGNING_SECRET};
 use crate::vault::Keyring;
 
 /// What a designer sends.
@@ -74,6 +75,8 @@ pub struct Sealer<'a> {
     pub keyring: &'a Keyring,
     pub endpoints: &'a ProviderEndpoints,
     pub policy: &'a EgressPolicy,
+    /// How long a replaced signing secret keeps signing beside the new one.
+    pub secret_overlap: std::time::Duration,
 }
 
 fn seal(
@@ -82,8 +85,9 @@ fn seal(
     id: Uuid,
     provider: Provider,
     credentials: &Value,
+    previous: Option<&Previous>,
 ) -> Result<(Sealed, String), ConnectionError> {
-    let checked =
+    let mut checked =
         check_credentials(provider, credentials).map_err(|p| ConnectionError::Invalid {
             field: p.field,
             message: p.message,
@@ -99,6 +103,10 @@ fn seal(
         }
     }
     let preview = endpoint_preview(provider, &checked, sealer.endpoints);
+    if let Some(previous) = previous {
+        let kept = serde_json::to_value(previous).expect("a secret and a time serialise");
+        checked.insert(PREVIOUS_SIGNING_SECRET.into(), kept);
+    }
     let plaintext = serde_json::to_vec(&checked).expect("a JSON object serialises");
     let (ciphertext, key_id) = sealer.keyring.encrypt(actor.tenant_id.0, id, &plaintext);
     Ok((Sealed { ciphertext, key_id }, preview))
@@ -114,7 +122,7 @@ pub async fn create(
     let provider = parse_provider(&input.provider)?;
     let connection_name = check_name(&input.connection_name)?;
     let id = Uuid::now_v7();
-    let (sealed, endpoint_preview) = seal(sealer, actor, id, provider, &input.credentials)?;
+    let (sealed, endpoint_preview) = seal(sealer, actor, id, provider, &input.credentials, None)?;
     let new = NewConnection {
         id,
         provider: provider.as_str().into(),
@@ -143,7 +151,32 @@ pub async fn update(
     }
     if let Some(credentials) = credentials {
         let provider = parse_provider(&current.provider)?;
-        changes.sealed = Some(seal(sealer, actor, id, provider, &credentials)?);
+        // A new signing secret: the old one keeps signing for the overlap.
+        let old = stored_credentials(pool, sealer, actor, id).await?;
+        let secret = |c: &serde_json::Map<String, Value>| {
+            c.get("signing_secret")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let kept = old
+            .get(PREVIOUS_SIGNING_SECRET)
+            .and_then(|v| serde_json::from_value::<Previous>(v.clone()).ok());
+        let new_secret = credentials.as_object().and_then(secret);
+        let previous = rotation::after_change(
+            secret(&old).as_deref(),
+            new_secret.as_deref(),
+            kept,
+            sealer.secret_overlap,
+        );
+        changes.previous_secret_until = previous.as_ref().map(|p| p.until);
+        changes.sealed = Some(seal(
+            sealer,
+            actor,
+            id,
+            provider,
+            &credentials,
+            previous.as_ref(),
+        )?);
     }
     connection::update(pool, actor, id, changes)
         .await?
@@ -172,12 +205,9 @@ pub async fn patch_credentials(
     if fields.is_empty() {
         return update(pool, sealer, actor, id, connection_name, None).await;
     }
-    let client = pool.get().await.map_err(StoreError::from)?;
-    let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
-        .await?
-        .ok_or(ConnectionError::NotFound(id))?;
-    drop(client);
-    let mut credentials = open_credentials(sealer.keyring, actor, id, &sealed)?;
+    let mut credentials = stored_credentials(pool, sealer, actor, id).await?;
+    // Derived again by the update from the old and new secrets.
+    credentials.remove(PREVIOUS_SIGNING_SECRET);
     for (field, value) in fields {
         match value {
             Some(value) => credentials.insert(field.to_string(), value),
@@ -193,6 +223,21 @@ pub async fn patch_credentials(
         Some(Value::Object(credentials)),
     )
     .await
+}
+
+/// The connection's credentials as stored (with a replaced secret still signing).
+async fn stored_credentials(
+    pool: &Pool,
+    sealer: &Sealer<'_>,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<serde_json::Map<String, Value>, ConnectionError> {
+    let client = pool.get().await.map_err(StoreError::from)?;
+    let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
+        .await?
+        .ok_or(ConnectionError::NotFound(id))?;
+    drop(client);
+    open_credentials(sealer.keyring, actor, id, &sealed)
 }
 
 /// Opens a connection's sealed credentials as a JSON object.

@@ -9,6 +9,7 @@
 //! - [`sender`]: one request out through the egress guard, and what came back.
 //! - [`redact`]: credentials removed from the response excerpts that are kept.
 //! - [`signing`]: Standard Webhooks and the seeds' signature headers.
+//! - [`rotation`]: a replaced signing secret keeps signing beside the new one for a while.
 //! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
 
 pub mod connections;
@@ -17,6 +18,7 @@ pub mod deliveries;
 pub mod egress;
 pub mod providers;
 pub mod redact;
+pub mod rotation;
 pub mod sender;
 pub mod signing;
 pub mod trace;

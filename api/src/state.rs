@@ -71,6 +71,7 @@ impl AppState {
             keyring: &self.keyring,
             endpoints: &self.endpoints,
             policy: &self.policy,
+            secret_overlap: self.deliveries.secret_overlap,
         }
     }
 

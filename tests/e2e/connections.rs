@@ -242,6 +242,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
                     keyring: &keyring,
                     endpoints: &endpoints,
                     policy: &Default::default(),
+                    secret_overlap: std::time::Duration::from_secs(60),
                 },
                 &actor,
                 input,

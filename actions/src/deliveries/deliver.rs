@@ -52,10 +52,17 @@ pub async fn attempt(
     let outbound = Outbound {
         method: reqwest::Method::POST,
         url,
-        headers: payload::headers(&id, Utc::now().timestamp(), &body, target.secret.as_deref()),
+        headers: payload::headers(
+            &id,
+            Utc::now().timestamp(),
+            &body,
+            target.secret.as_deref(),
+            target.previous.as_ref(),
+        ),
         body,
         secrets: std::iter::once(target.url.clone())
             .chain(target.secret.clone())
+            .chain(target.previous.as_ref().map(|p| p.secret.clone()))
             .collect(),
     };
     match sender.send(outbound, config.timeout).await {

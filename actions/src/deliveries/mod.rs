@@ -25,6 +25,8 @@ pub struct DeliveryConfig {
     pub require_https: bool,
     /// How long a receiver has to answer.
     pub timeout: Duration,
+    /// How long a replaced signing secret keeps signing beside the new one.
+    pub secret_overlap: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -39,6 +41,7 @@ impl Default for DeliveryConfig {
             max_payload_bytes: 256 * 1024,
             require_https: false,
             timeout: Duration::from_secs(10),
+            secret_overlap: crate::rotation::DEFAULT_OVERLAP,
         }
     }
 }

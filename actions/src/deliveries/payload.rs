@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use switchyard_engine::subscription::delivery::ClaimedDelivery;
 use uuid::Uuid;
 
+use crate::rotation::{self, Previous};
 use crate::signing;
 
 /// An event as subscribers and pollers see it.
@@ -74,11 +75,14 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
 
 /// The headers of one attempt. `id` (the delivery's) is the same on every attempt, so a
 /// receiver can de-duplicate.
+/// During a rotation's overlap `previous` signs `webhook-signature` too; the seed's
+/// single-valued `X-Hook-Signature` carries the current secret's only.
 pub fn headers(
     id: &str,
     timestamp: i64,
     body: &[u8],
     secret: Option<&str>,
+    previous: Option<&Previous>,
 ) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         ("content-type", "application/json".to_string()),
@@ -94,7 +98,7 @@ pub fn headers(
     if let Some(secret) = secret {
         headers.push((
             "webhook-signature",
-            signing::standard_webhooks(secret, id, timestamp, body),
+            rotation::standard_webhooks(secret, previous, id, timestamp, body),
         ));
         let hook = signing::hook_signature(secret, body);
         // Seed 004 promised the same signature under this name.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::DeliveryConfig;
 use crate::egress::EgressPolicy;
 use crate::providers::url_preview;
+use crate::rotation::{self, Previous};
 use crate::vault::{Keyring, VaultError};
 
 /// What a subscriber sends (seed 002's fields).
@@ -62,11 +63,13 @@ fn invalid(field: &str, message: impl Into<String>) -> SubscriptionError {
     }
 }
 
-/// The target and secret as sealed together.
+/// The target and secret as sealed together, with a replaced secret while it still signs.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Target {
     pub url: String,
     pub secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Previous>,
 }
 
 fn check_name(name: &str) -> Result<String, SubscriptionError> {
@@ -182,8 +185,16 @@ pub async fn create(
     let event_types = check_event_types(&input.event_types)?;
     let secret = check_secret(input.secret)?;
     let id = Uuid::now_v7();
-    let (sealed, url_preview, has_secret) =
-        seal(keyring, actor.tenant_id, id, &Target { url, secret });
+    let (sealed, url_preview, has_secret) = seal(
+        keyring,
+        actor.tenant_id,
+        id,
+        &Target {
+            url,
+            secret,
+            previous: None,
+        },
+    );
     let new = NewSubscription {
         id,
         name,
@@ -225,15 +236,24 @@ pub async fn update(
             .await?
             .ok_or(SubscriptionError::NotFound(id))?;
         let current = open(keyring, actor.tenant_id, id, &sealed)?;
+        let secret = match update.secret {
+            Some(secret) => check_secret(secret)?,
+            None => current.secret.clone(),
+        };
+        let previous = rotation::after_change(
+            current.secret.as_deref(),
+            secret.as_deref(),
+            current.previous,
+            config.secret_overlap,
+        );
+        changes.previous_secret_until = previous.as_ref().map(|p| p.until);
         let target = Target {
             url: match update.url {
                 Some(url) => check_url(&url, config, policy)?,
                 None => current.url,
             },
-            secret: match update.secret {
-                Some(secret) => check_secret(secret)?,
-                None => current.secret,
-            },
+            secret,
+            previous,
         };
         changes.sealed = Some(seal(keyring, actor.tenant_id, id, &target));
     }

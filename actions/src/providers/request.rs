@@ -6,6 +6,7 @@ use thiserror::Error;
 use url::Url;
 
 use super::{Provider, ProviderEndpoints};
+use crate::rotation::{self, Previous, PREVIOUS_SIGNING_SECRET};
 use crate::signing;
 
 /// An action's payload after rendering.
@@ -105,9 +106,12 @@ pub fn build(
         Provider::Webhook => {
             let body = json_body();
             if let Some(secret) = credentials.get("signing_secret").and_then(Value::as_str) {
+                // During a rotation's overlap the replaced secret signs too; the seed's
+                // single-valued `x-opensend-signature` carries the current one only.
+                let previous = previous_secret(credentials);
                 headers.push((
                     "webhook-signature",
-                    signing::standard_webhooks(secret, id, timestamp, &body),
+                    rotation::standard_webhooks(secret, previous.as_ref(), id, timestamp, &body),
                 ));
                 headers.push(("x-opensend-timestamp", timestamp.to_string()));
                 headers.push((
@@ -134,6 +138,7 @@ pub fn build(
         .filter_map(Value::as_str)
         .map(str::to_string)
         .collect();
+    secrets.extend(previous_secret(credentials).map(|p| p.secret));
     secrets.extend(
         headers
             .iter()
@@ -275,4 +280,10 @@ mod tests {
             "https://x.test/hook/sub?k=2&a=1"
         );
     }
+}
+
+/// A replaced signing secret kept in the credentials, if any.
+fn previous_secret(credentials: &Map<String, Value>) -> Option<Previous> {
+    let kept = credentials.get(PREVIOUS_SIGNING_SECRET)?;
+    serde_json::from_value(kept.clone()).ok()
 }

@@ -244,6 +244,15 @@ pub struct DeliveryArgs {
         global = true
     )]
     pub require_https_subscriptions: bool,
+    /// How long a replaced signing secret (a subscription's or a connector's) keeps
+    /// signing beside the new one, e.g. `24h`; `0s` stops it at once.
+    #[arg(
+        long,
+        env = "SWITCHYARD_SECRET_OVERLAP",
+        default_value = "24h",
+        global = true
+    )]
+    pub secret_overlap: String,
 }
 
 impl DeliveryArgs {
@@ -264,7 +273,10 @@ impl DeliveryArgs {
             self.max_delivery_bytes >= 1024,
             "SWITCHYARD_MAX_DELIVERY_BYTES must be at least 1024"
         );
+        let secret_overlap = switchyard_engine::definition::parse_duration(&self.secret_overlap)
+            .map_err(|err| anyhow::anyhow!("SWITCHYARD_SECRET_OVERLAP: {err}"))?;
         Ok(DeliveryConfig {
+            secret_overlap,
             retry_schedule,
             per_minute: self.deliveries_per_minute,
             max_subscriptions: self.max_subscriptions,

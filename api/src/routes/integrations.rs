@@ -60,6 +60,9 @@ struct ConnectorConnection {
     /// Scheme and host of the webhook URL; never its path, query or secret.
     endpoint_preview: String,
     last_event_at: Option<DateTime<Utc>>,
+    /// After the signing secret was replaced: until when the old one also signs
+    /// (`webhook-signature` carries both).
+    previous_secret_expires_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -75,6 +78,7 @@ impl From<Connection> for ConnectorConnection {
             health: c.health.to_string(),
             endpoint_preview: c.endpoint_preview,
             last_event_at: c.last_event_at,
+            previous_secret_expires_at: c.previous_secret_until.filter(|at| *at > Utc::now()),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -31,6 +31,8 @@ pub struct Connection {
     /// From recent requests.
     pub health: Health,
     pub last_event_at: Option<DateTime<Utc>>,
+    /// Until when the previous signing secret still signs beside the current one.
+    pub previous_secret_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,6 +53,8 @@ pub struct ConnectionChanges {
     pub connection_name: Option<String>,
     /// New credentials and the preview of their endpoint.
     pub sealed: Option<(Sealed, String)>,
+    /// With `sealed`: until when a previous signing secret sealed in it still signs.
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 /// The outcome of a delete.
@@ -63,7 +67,7 @@ pub enum Removal {
 }
 
 const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_preview, health, \
-     last_event_at, created_at, updated_at";
+     last_event_at, previous_secret_until, created_at, updated_at";
 
 fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
     Ok(Connection {
@@ -74,6 +78,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
         endpoint_preview: row.try_get("endpoint_preview")?,
         health: Health::parse(row.try_get("health")?)?,
         last_event_at: row.try_get("last_event_at")?,
+        previous_secret_until: row.try_get("previous_secret_until")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -167,7 +172,8 @@ pub async fn update(
             &format!(
                 "UPDATE connections SET connection_name = coalesce($3, connection_name), \
                  ciphertext = coalesce($4, ciphertext), key_id = coalesce($5, key_id), \
-                 endpoint_preview = coalesce($6, endpoint_preview), updated_at = now() \
+                 endpoint_preview = coalesce($6, endpoint_preview), updated_at = now(), \
+                 previous_secret_until = CASE WHEN $4::bytea IS NULL THEN previous_secret_until ELSE $7 END \
                  WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
             ),
             &[
@@ -177,6 +183,7 @@ pub async fn update(
                 &ciphertext,
                 &key_id,
                 &preview,
+                &changes.previous_secret_until,
             ],
         )
         .await?;

@@ -42,6 +42,8 @@ pub struct Subscription {
     /// success clears it).
     pub health: Health,
     pub last_delivery_at: Option<DateTime<Utc>>,
+    /// Until when the previous secret still signs beside the current one (a rotation).
+    pub previous_secret_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -66,6 +68,8 @@ pub struct SubscriptionChanges {
     pub name: Option<String>,
     /// New sealed target, its preview, and whether it has a secret.
     pub sealed: Option<(Sealed, String, bool)>,
+    /// With `sealed`: until when a previous secret sealed in it still signs.
+    pub previous_secret_until: Option<DateTime<Utc>>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
@@ -82,7 +86,7 @@ pub enum Inserted {
 }
 
 const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
-     disabled_reason, health, last_delivery_at, created_at, updated_at";
+     disabled_reason, health, last_delivery_at, previous_secret_until, created_at, updated_at";
 
 fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
     Ok(Subscription {
@@ -96,6 +100,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
         disabled_reason: row.try_get("disabled_reason")?,
         health: Health::parse(row.try_get("health")?)?,
         last_delivery_at: row.try_get("last_delivery_at")?,
+        previous_secret_until: row.try_get("previous_secret_until")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -226,6 +231,7 @@ pub async fn update(
                  url_preview = coalesce($6, url_preview), has_secret = coalesce($7, has_secret), \
                  event_types = coalesce($8, event_types), enabled = coalesce($9, enabled), \
                  disabled_reason = CASE WHEN $9 THEN NULL ELSE disabled_reason END, \
+                 previous_secret_until = CASE WHEN $4::bytea IS NULL THEN previous_secret_until ELSE $10 END, \
                  updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
             ),
             &[
@@ -238,6 +244,7 @@ pub async fn update(
                 &has_secret,
                 &changes.event_types,
                 &changes.enabled,
+                &changes.previous_secret_until,
             ],
         )
         .await?;

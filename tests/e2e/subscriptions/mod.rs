@@ -5,6 +5,7 @@ mod deliveries;
 mod health_events;
 mod management;
 mod recovery;
+mod rotation;
 
 use std::time::Duration;
 

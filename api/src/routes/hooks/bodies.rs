@@ -86,6 +86,9 @@ pub struct Webhook {
     /// Set when a 410 answer disabled the subscription.
     pub disabled_reason: Option<String>,
     pub last_delivery_at: Option<DateTime<Utc>>,
+    /// After the secret was replaced: until when the old one also signs
+    /// (`webhook-signature` carries both).
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// On creation with a backfill: the deliveries it queued.
@@ -105,6 +108,7 @@ impl From<Subscription> for Webhook {
             health: s.health.to_string(),
             disabled_reason: s.disabled_reason,
             last_delivery_at: s.last_delivery_at,
+            previous_secret_expires_at: s.previous_secret_until.filter(|at| *at > Utc::now()),
             created_at: s.created_at,
             updated_at: s.updated_at,
             backfilled: None,
