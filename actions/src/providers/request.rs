@@ -205,6 +205,12 @@ fn form_body(body: &Value) -> Result<Vec<u8>, BuildError> {
     Ok(form.finish().into_bytes())
 }
 
+/// A replaced signing secret kept in the credentials, if any.
+fn previous_secret(credentials: &Map<String, Value>) -> Option<Previous> {
+    let kept = credentials.get(PREVIOUS_SIGNING_SECRET)?;
+    serde_json::from_value(kept.clone()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,10 +286,4 @@ mod tests {
             "https://x.test/hook/sub?k=2&a=1"
         );
     }
-}
-
-/// A replaced signing secret kept in the credentials, if any.
-fn previous_secret(credentials: &Map<String, Value>) -> Option<Previous> {
-    let kept = credentials.get(PREVIOUS_SIGNING_SECRET)?;
-    serde_json::from_value(kept.clone()).ok()
 }
