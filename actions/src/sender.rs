@@ -61,6 +61,12 @@ impl Sender {
 
     /// Sends `outbound` with `timeout`. `Err` means nothing left: the guard refused the
     /// target, and the message says why.
+    /// Runs in a span `outbound` (the method and host only: paths and queries can carry
+    /// secrets) inside the caller's, which names the action or delivery.
+    #[tracing::instrument(name = "outbound", skip_all, fields(
+        http.method = %outbound.method,
+        http.host = outbound.url.host_str().unwrap_or(""),
+    ))]
     pub async fn send(&self, outbound: Outbound, timeout: Duration) -> Result<Response, String> {
         // A literal address never reaches the resolver, so it is checked here.
         self.policy
@@ -126,6 +132,11 @@ impl Sender {
             }
         }
         response.duration = started.elapsed();
+        tracing::debug!(
+            status = response.status,
+            duration_ms = response.duration.as_millis() as u64,
+            "answered"
+        );
         Ok(response)
     }
 }

@@ -41,6 +41,20 @@ async fn every_attempt_carries_a_traceparent_whose_trace_is_the_action() {
         })
         .collect();
     assert_ne!(parents[0], parents[1], "each attempt is a span of its own");
+
+    // The outbound call's log line sits in spans naming the action and its job, with the
+    // target's host but not its path.
+    let action = runs[0]["id"].as_str().unwrap();
+    let logs = crate::support::logs::captured();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&format!("action.id={action}")) && l.contains("outbound{"))
+        .unwrap_or_else(|| panic!("no outbound span for {action}"));
+    assert!(line.contains(&format!("job.id={job}")), "{line}");
+    assert!(
+        line.contains("http.host=\"127.0.0.1\"") && !line.contains("/hook"),
+        "{line}"
+    );
 }
 
 #[test]

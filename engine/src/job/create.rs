@@ -44,6 +44,7 @@ pub enum CreateJobError {
 }
 
 /// Creates the job (or finds it by `external_id`); returns `(result, replayed)`.
+#[tracing::instrument(name = "create_job", skip_all, fields(tenant.id = %actor.tenant_id.0, workflow = %cmd.workflow))]
 pub async fn create(
     pool: &Pool,
     actor: &Actor,

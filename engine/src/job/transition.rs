@@ -89,6 +89,7 @@ pub enum TransitionError {
 
 /// Applies the transition; returns `(result, replayed)`. Counted in
 /// [`crate::metrics::TRANSITIONS`] under the job's workflow once it is known.
+#[tracing::instrument(name = "transition", skip_all, fields(job.id = %req.job_id.0, tenant.id = %actor.tenant_id.0))]
 pub async fn apply(
     pool: &Pool,
     actor: &Actor,

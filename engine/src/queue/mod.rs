@@ -164,6 +164,7 @@ impl Queue {
     }
 
     /// Claims up to `limit` due items; each row is the kind's `select`.
+    #[tracing::instrument(name = "claim", skip_all, fields(queue = self.table, limit))]
     pub async fn claim(
         &self,
         pool: &Pool,

@@ -148,6 +148,7 @@ pub async fn defer(
 
 /// Records an attempt in one transaction; returns `false` when the lease had expired and
 /// another worker owns the delivery (nothing is written).
+#[tracing::instrument(name = "record_delivery", skip_all, fields(delivery.id = %delivery.id))]
 pub async fn record(
     pool: &Pool,
     delivery: &ClaimedDelivery,

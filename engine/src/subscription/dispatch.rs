@@ -20,6 +20,7 @@ pub struct Dispatched {
 
 /// Fans out up to `batch` events after the cursor. Several dispatchers may run: the cursor
 /// lock makes them take turns, and one that finds it held returns at once.
+#[tracing::instrument(name = "dispatch", skip_all)]
 pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;

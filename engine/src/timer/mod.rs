@@ -109,6 +109,7 @@ pub async fn release(pool: &Pool, timer: &ClaimedTimer) -> Result<(), StoreError
 
 /// Fires a claimed timer: applies its transition as the actor `timer`, then records
 /// `timer.fired` (with how late it was) or `timer.cancelled`.
+#[tracing::instrument(name = "fire_timer", skip_all, fields(timer.id = %timer.id, job.id = %timer.job_id))]
 pub async fn fire(pool: &Pool, timer: &ClaimedTimer) -> Result<Fired, StoreError> {
     let actor = Actor::timer(timer.tenant_id, timer.id);
     let request = TransitionRequest {

@@ -35,6 +35,7 @@ pub async fn record(
 /// Records many attempts' outcomes in one transaction; returns, in the same order, whether
 /// each took effect. A stale attempt (its lease expired and the run moved on) writes
 /// nothing; the others are unaffected by it.
+#[tracing::instrument(name = "record_outcomes", skip_all, fields(batch = outcomes.len()))]
 pub async fn record_all(
     pool: &Pool,
     outcomes: &[(&ClaimedRun, &Recording)],
