@@ -18,6 +18,8 @@ use crate::state::AppState;
 /// Builds the application: `/openapi.json`, `/docs`, the console under `/admin`, and the
 /// API.
 pub fn build(state: AppState) -> impl Endpoint<Output = poem::Response> {
+    // Whatever serves the app (serve, the demo, the bench) records its metrics.
+    crate::metrics::handle();
     let api = routes::api(state.clone());
     let document = openapi::document(&api.spec());
     let docs = api.swagger_ui();

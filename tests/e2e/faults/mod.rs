@@ -40,6 +40,73 @@ pub fn patient_action(connection: &str) -> Value {
             "payload_template": {"connection_id": connection, "path": "/x", "body": {"job": "{{job.id}}"}}}])
 }
 
+/// A tenant made with the binary; its API key.
+pub fn tenant(db_url: &str, secret: &str, name: &str) -> String {
+    let out = spawn(db_url, secret, &["tenant", "create", "--name", name])
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// POSTs `body` with `key`; asserts a 2xx and returns the answer.
+pub async fn post(http: &reqwest::Client, key: &str, url: String, body: Value) -> Value {
+    let resp = http
+        .post(url)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
+}
+
+/// Sets up a connection to `receiver` and a workflow `name` whose one transition, `again`,
+/// sends one [`patient_action`]; returns `jobs` new jobs.
+pub async fn looping_workflow(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    receiver: &crate::support::receiver::Receiver,
+    name: &str,
+    jobs: usize,
+) -> Vec<String> {
+    let conn = post(
+        http,
+        key,
+        format!("{base}/api/v1/tenant/connections"),
+        json!({"provider": "generic_rest", "connection_name": "r", "credentials": {"base_url": receiver.url("")}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    post(
+        http,
+        key,
+        format!("{base}/api/v1/workflows"),
+        json!({"name": name, "initial": "open", "states": [{"name": "open"}],
+               "transitions": [{"name": "again", "from": ["open"], "to": "open", "actions": patient_action(&conn)}]}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..jobs {
+        let job = post(
+            http,
+            key,
+            format!("{base}/api/v1/jobs"),
+            json!({"workflow": name}),
+        )
+        .await;
+        ids.push(job["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
 /// Every ledger row of the tenant.
 pub async fn ledger(app: &TestApp) -> Vec<Value> {
     let (_, page) = app.get("/api/v1/ledger?limit=1000", &app.key).await;

@@ -11,77 +11,12 @@ use serde_json::{json, Value};
 use switchyard_actions::vault::EncryptionKey;
 
 use super::{
-    assert_nothing_lost, paced_transition_load, patient_action, serve, spawn, Acknowledged,
+    assert_nothing_lost, looping_workflow, paced_transition_load, post, serve, tenant, Acknowledged,
 };
 use crate::embedded::{free_port, wait_ready};
 use crate::support::cluster::fresh_database;
 use crate::support::eventually;
 use crate::support::receiver::{Receiver, Reply};
-
-/// A tenant made with the binary; its API key.
-fn tenant(db_url: &str, secret: &str) -> String {
-    let out = spawn(db_url, secret, &["tenant", "create", "--name", "rolling"])
-        .wait_with_output()
-        .unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["api_key"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-async fn post(http: &reqwest::Client, key: &str, url: String, body: Value) -> Value {
-    let resp = http
-        .post(url)
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// Sets up a connection to `receiver` and a workflow `rolling` whose one transition,
-/// `again`, sends one action; returns `jobs` new jobs.
-async fn workflow(
-    http: &reqwest::Client,
-    base: &str,
-    key: &str,
-    receiver: &Receiver,
-    jobs: usize,
-) -> Vec<String> {
-    let conn = post(
-        http,
-        key,
-        format!("{base}/api/v1/tenant/connections"),
-        json!({"provider": "generic_rest", "connection_name": "r", "credentials": {"base_url": receiver.url("")}}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    post(
-        http,
-        key,
-        format!("{base}/api/v1/workflows"),
-        json!({"name": "rolling", "initial": "open", "states": [{"name": "open"}],
-               "transitions": [{"name": "again", "from": ["open"], "to": "open", "actions": patient_action(&conn)}]}),
-    )
-    .await;
-    let mut ids = Vec::new();
-    for _ in 0..jobs {
-        let job = post(
-            http,
-            key,
-            format!("{base}/api/v1/jobs"),
-            json!({"workflow": "rolling"}),
-        )
-        .await;
-        ids.push(job["id"].as_str().unwrap().to_string());
-    }
-    ids
-}
 
 fn sigterm(child: &std::process::Child) {
     // SAFETY: sending a signal has no memory-safety preconditions.
@@ -92,7 +27,7 @@ fn sigterm(child: &std::process::Child) {
 async fn sigterm_answers_503_finishes_the_send_in_flight_and_exits_0() {
     let db_url = fresh_database().await;
     let (_, secret) = EncryptionKey::generate();
-    let key = tenant(&db_url, &secret);
+    let key = tenant(&db_url, &secret, "rolling");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = serve(&db_url, &secret, port);
@@ -100,7 +35,7 @@ async fn sigterm_answers_503_finishes_the_send_in_flight_and_exits_0() {
     wait_ready(&http, &base).await;
     // The receiver holds the request for three seconds: the drain must wait for it.
     let receiver = Receiver::start(|_, _| Reply::status(200).after(Duration::from_secs(3))).await;
-    let jobs = workflow(&http, &base, &key, &receiver, 1).await;
+    let jobs = looping_workflow(&http, &base, &key, &receiver, "rolling", 1).await;
     post(
         &http,
         &key,
@@ -150,7 +85,7 @@ async fn sigterm_answers_503_finishes_the_send_in_flight_and_exits_0() {
 async fn a_rolling_restart_under_load_sends_no_action_twice_and_loses_none() {
     let db_url = fresh_database().await;
     let (_, secret) = EncryptionKey::generate();
-    let key = tenant(&db_url, &secret);
+    let key = tenant(&db_url, &secret, "rolling");
     let ports = [free_port(), free_port()];
     let bases = ports.map(|p| format!("http://127.0.0.1:{p}"));
     let mut servers = [
@@ -164,7 +99,7 @@ async fn a_rolling_restart_under_load_sends_no_action_twice_and_loses_none() {
     // Slow enough answers that each stop finds requests in flight.
     let receiver =
         Receiver::start(|_, _| Reply::status(200).after(Duration::from_millis(200))).await;
-    let jobs = workflow(&http, &bases[0], &key, &receiver, 8).await;
+    let jobs = looping_workflow(&http, &bases[0], &key, &receiver, "rolling", 8).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged: Acknowledged = Arc::default();

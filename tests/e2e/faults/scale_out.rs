@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use switchyard_actions::vault::EncryptionKey;
 
-use super::{assert_nothing_lost, patient_action, serve, spawn, transition_load, Acknowledged};
+use super::{
+    assert_nothing_lost, looping_workflow, serve, spawn, tenant, transition_load, Acknowledged,
+};
 use crate::embedded::{free_port, kill9, wait_ready};
 use crate::support::cluster::fresh_database;
 use crate::support::eventually;
@@ -20,14 +21,7 @@ use crate::support::receiver::Receiver;
 async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
     let db_url = fresh_database().await;
     let (_, secret) = EncryptionKey::generate();
-    let out = spawn(&db_url, &secret, &["tenant", "create", "--name", "scale"])
-        .wait_with_output()
-        .unwrap();
-    assert!(out.status.success());
-    let api_key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["api_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let api_key = tenant(&db_url, &secret, "scale");
     let (port_a, port_b) = (free_port(), free_port());
     let bases = [
         format!("http://127.0.0.1:{port_a}"),
@@ -42,39 +36,7 @@ async fn two_servers_and_a_worker_lose_nothing_when_one_server_is_killed() {
     }
 
     let receiver = Receiver::ok().await;
-    let post = |base: &str, path: &str, body: Value| {
-        let req = http
-            .post(format!("{base}{path}"))
-            .bearer_auth(&api_key)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            assert!(resp.status().is_success(), "{}", resp.status());
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let conn = post(
-        &bases[0],
-        "/api/v1/tenant/connections",
-        json!({"provider": "generic_rest", "connection_name": "r", "credentials": {"base_url": receiver.url("")}}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    post(
-        &bases[0],
-        "/api/v1/workflows",
-        json!({"name": "scale", "initial": "open",
-               "states": [{"name": "open"}],
-               "transitions": [{"name": "again", "from": ["open"], "to": "open", "actions": patient_action(&conn)}]}),
-    )
-    .await;
-    let mut jobs = Vec::new();
-    for i in 0..8 {
-        let job = post(&bases[i % 2], "/api/v1/jobs", json!({"workflow": "scale"})).await;
-        jobs.push(job["id"].as_str().unwrap().to_string());
-    }
+    let jobs = looping_workflow(&http, &bases[0], &api_key, &receiver, "scale", 8).await;
 
     // Four clients, two on each server; only 2xx answers count as acknowledged.
     let stop = Arc::new(AtomicBool::new(false));
