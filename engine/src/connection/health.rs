@@ -30,53 +30,56 @@ pub async fn mark_health(
     observed: &Observed,
     throttled: bool,
 ) -> Result<(), StoreError> {
-    // The old health is read under the row lock the update takes, so two workers cannot
-    // both see the change.
+    // `changed` moves the health only from the states a change starts from: when two
+    // writers race, PostgreSQL re-checks that condition on the row the first one left,
+    // so the change (and its event) happens once. `touched` is the throttled write of
+    // everything else, and takes no lock when it is not due.
     let stmt = tx
         .prepare_cached(
-            "WITH old AS (SELECT id, health FROM connections WHERE id = $1 FOR UPDATE) \
-             UPDATE connections c SET health = $2, last_event_at = now() FROM old \
-             WHERE c.id = old.id \
-               AND (NOT $3 OR old.health <> $2 OR c.last_event_at IS NULL \
-                    OR c.last_event_at < now() - interval '1 second') \
-             RETURNING old.health, c.tenant_id, c.provider, c.connection_name",
+            "WITH changed AS (UPDATE connections SET health = $2, last_event_at = now() \
+                              WHERE id = $1 AND health = ANY($4::text[]) \
+                              RETURNING tenant_id, provider, connection_name), \
+                  touched AS (UPDATE connections SET health = $2, last_event_at = now() \
+                              WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed) \
+                                AND (NOT $3 OR health <> $2 OR last_event_at IS NULL \
+                                     OR last_event_at < now() - interval '1 second') \
+                              RETURNING 1) \
+             SELECT tenant_id, provider, connection_name FROM changed",
         )
         .await?;
-    let health = match observed {
-        None => Health::Healthy,
-        Some(_) => Health::Failing,
+    let (health, from): (Health, &[&str]) = match observed {
+        None => (Health::Healthy, &["failing"]),
+        Some(_) => (Health::Failing, &["healthy", "unknown"]),
     };
     let Some(row) = tx
-        .query_opt(&stmt, &[&id, &health.as_str(), &throttled])
+        .query_opt(&stmt, &[&id, &health.as_str(), &throttled, &from])
         .await?
     else {
         return Ok(());
     };
-    let before = Health::parse(row.try_get(0)?)?;
     let about = About {
         id,
-        tenant_id: TenantId(row.try_get(1)?),
-        provider: row.try_get(2)?,
-        name: row.try_get(3)?,
+        tenant_id: TenantId(row.try_get(0)?),
+        provider: row.try_get(1)?,
+        name: row.try_get(2)?,
     };
-    match (before, observed) {
-        (Health::Healthy | Health::Unknown, Some(problem)) => {
+    match observed {
+        Some(problem) => {
             let data = json!({
-                "health": "failing", "previous_health": before, "error": problem,
+                "health": "failing", "error": problem,
                 "status": "degraded", "healthStatus": "warning",
                 "warningMessage": problem, "recommendation": RECOMMENDATION,
             });
             about.record(tx, EventType::ConnectionFailing, data).await
         }
-        (Health::Failing, None) => {
+        None => {
             let previous = last_warning(tx, id).await?;
             let data = json!({
-                "health": "healthy", "previous_health": before,
+                "health": "healthy", "previous_health": "failing",
                 "status": "connected", "healthStatus": "healthy", "previousWarning": previous,
             });
             about.record(tx, EventType::ConnectionRecovered, data).await
         }
-        _ => Ok(()),
     }
 }
 

@@ -203,24 +203,30 @@ pub async fn record(
         DeliveryFinish::Retry(_) => None,
     };
     // At most about once a second unless the health changes: a busy subscription's
-    // deliveries would otherwise queue on this one row. The old health is read under the
-    // row lock, so a change is seen (and announced) once.
+    // deliveries would otherwise queue on this one row. A change is written by `changed`
+    // only from the states it starts from, so racing writers make it (and its event)
+    // once; `touched` writes the rest and takes no lock when it is not due.
+    let from: &[&str] = match rec.finish {
+        DeliveryFinish::Succeeded => &["failing"],
+        DeliveryFinish::Failed | DeliveryFinish::Gone => &["healthy", "unknown"],
+        DeliveryFinish::Retry(_) => &[],
+    };
     let changed = tx
         .query_opt(
             &format!(
-                "WITH old AS (SELECT id, health FROM webhook_subscriptions WHERE id = $1 FOR UPDATE) \
-                 UPDATE webhook_subscriptions s SET health = coalesce($2, s.health), \
-                 last_delivery_at = CASE WHEN $3 THEN now() ELSE s.last_delivery_at END FROM old \
-                 WHERE s.id = old.id AND (old.health <> coalesce($2, old.health) \
-                   OR ($3 AND (s.last_delivery_at IS NULL OR s.last_delivery_at < now() - interval '1 second'))) \
-                 RETURNING old.health AS old_health, {}",
-                super::COLUMNS
-                    .split(", ")
-                    .map(|c| format!("s.{}", c.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "WITH changed AS (UPDATE webhook_subscriptions SET health = $2, \
+                                    last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
+                                  WHERE id = $1 AND health = ANY($4::text[]) RETURNING {columns}), \
+                      touched AS (UPDATE webhook_subscriptions SET health = coalesce($2, health), \
+                                    last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
+                                  WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed) \
+                                    AND (health <> coalesce($2, health) OR ($3 AND (last_delivery_at IS NULL \
+                                         OR last_delivery_at < now() - interval '1 second'))) \
+                                  RETURNING 1) \
+                 SELECT * FROM changed",
+                columns = super::COLUMNS
             ),
-            &[&delivery.subscription_id, &health, &rec.ledger.is_some()],
+            &[&delivery.subscription_id, &health, &rec.ledger.is_some(), &from],
         )
         .await?;
     if let Some(row) = changed {
@@ -242,19 +248,18 @@ async fn announce_health(
     rec: &DeliveryRecording,
     row: &tokio_postgres::Row,
 ) -> Result<(), StoreError> {
-    let before = Health::parse(row.try_get("old_health")?)?;
     let subscription = super::from_row(row)?;
-    let event_type = match (before, subscription.health) {
-        (Health::Healthy | Health::Unknown, Health::Failing) => EventType::SubscriptionFailing,
-        (Health::Failing, Health::Healthy) => EventType::SubscriptionRecovered,
-        _ => return Ok(()),
+    let event_type = match subscription.health {
+        Health::Failing => EventType::SubscriptionFailing,
+        Health::Healthy => EventType::SubscriptionRecovered,
+        Health::Unknown => return Ok(()),
     };
     let metadata = serde_json::json!({
         "actor_key_id": null, "request_id": null, "idempotency_key": null,
         "delivery_id": delivery.id,
     });
     let extra = serde_json::json!({
-        "previous_health": before, "delivery_id": delivery.id, "event_id": delivery.event_id,
+        "delivery_id": delivery.id, "event_id": delivery.event_id,
         "status_code": rec.status_code, "error": rec.error,
     });
     super::record_with(
