@@ -39,11 +39,21 @@ impl Route {
     /// Whether the router's pattern for a route (`/api/v1/jobs/:param0`, its parameters
     /// renamed) is this template.
     pub fn is_pattern(&self, pattern: &str) -> bool {
-        let parts: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
-        parts.len() == self.segments.len()
-            && self.segments.iter().zip(&parts).all(|(template, part)| {
-                (template.starts_with('{') && part.starts_with(':')) || template == part
-            })
+        // Called for every request: compares segment by segment without allocating.
+        let mut parts = pattern.trim_end_matches('/').split('/');
+        let mut templates = self.segments.iter();
+        loop {
+            match (templates.next(), parts.next()) {
+                (None, None) => return true,
+                (Some(template), Some(part)) => {
+                    let both_parameters = template.starts_with('{') && part.starts_with(':');
+                    if !both_parameters && template != part {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
     }
 
     /// Whether `path` is an instance of this template.
@@ -168,5 +178,10 @@ mod tests {
         assert!(doc.routes[0].matches("/api/v1/jobs/42"));
         assert!(!doc.routes[0].matches("/api/v1/jobs/42/events"));
         assert_eq!(doc.routes[0].methods, vec!["DELETE", "GET"]);
+        assert!(doc.routes[0].is_pattern("/api/v1/jobs/:param0"));
+        assert!(!doc.routes[0].is_pattern("/api/v1/jobs/42"));
+        assert!(!doc.routes[0].is_pattern("/api/v1/jobs/:param0/events"));
+        assert!(!doc.routes[0].is_pattern("/api/v1/jobs"));
+        assert_eq!(doc.routes[0].template(), "/api/v1/jobs/{id}");
     }
 }

@@ -40,7 +40,7 @@ impl<E: Endpoint> Endpoint for HttpMetricsEndpoint<E> {
                 Some(route) => route.template(),
                 None => pattern.0.to_string(),
             },
-            None => "unmatched".into(),
+            None => "unmatched".to_string(),
         };
         let status = response.status().as_u16().to_string();
         metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
