@@ -137,10 +137,34 @@ pub fn status_class(status: Option<u16>) -> &'static str {
     }
 }
 
+/// The most workflow names that get series of their own in one process; later ones are
+/// counted under `other`. Workflow names are chosen by tenants, and a tenant publishing
+/// thousands of names must not be able to make every scrape (and Prometheus) grow.
+pub const MAX_WORKFLOW_LABELS: usize = 500;
+
 /// One transition, applied (`applied`, `replayed`) or refused (the reason).
 pub fn transition(workflow: &str, outcome: &'static str) {
-    ::metrics::counter!(TRANSITIONS, "workflow" => workflow.to_string(), "outcome" => outcome)
-        .increment(1);
+    let workflow = workflow_label(workflow);
+    ::metrics::counter!(TRANSITIONS, "workflow" => workflow, "outcome" => outcome).increment(1);
+}
+
+/// `workflow` if it is one of the first [`MAX_WORKFLOW_LABELS`] names seen, else `other`.
+fn workflow_label(workflow: &str) -> String {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if seen.contains(workflow) {
+        return workflow.to_string();
+    }
+    if seen.len() < MAX_WORKFLOW_LABELS {
+        seen.insert(workflow.to_string());
+        return workflow.to_string();
+    }
+    "other".to_string()
 }
 
 /// One action attempt; `duration` only when a request left.
@@ -231,6 +255,15 @@ pub async fn sample(pool: &Pool) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workflow_labels_are_bounded() {
+        for n in 0..MAX_WORKFLOW_LABELS + 10 {
+            workflow_label(&format!("flow-{n}"));
+        }
+        assert_eq!(workflow_label("flow-0"), "flow-0");
+        assert_eq!(workflow_label("one-too-many"), "other");
+    }
 
     #[test]
     fn status_classes() {
