@@ -151,8 +151,14 @@ pub async fn update(
     }
     if let Some(credentials) = credentials {
         let provider = parse_provider(&current.provider)?;
-        // A new signing secret: the old one keeps signing for the overlap.
-        let old = stored_credentials(pool, sealer, actor, id).await?;
+        // A new signing secret: the old one keeps signing for the overlap. Credentials
+        // that no longer open (their key is gone) are replaced without one: replacing them
+        // is how they are repaired.
+        let old = match stored_credentials(pool, sealer, actor, id).await {
+            Ok(old) => old,
+            Err(ConnectionError::Unreadable(_)) => serde_json::Map::new(),
+            Err(err) => return Err(err),
+        };
         let secret = |c: &serde_json::Map<String, Value>| {
             c.get("signing_secret")
                 .and_then(Value::as_str)

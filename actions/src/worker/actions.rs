@@ -14,19 +14,18 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
     let attempted = isolate::isolated(attempt::attempt(&inner, &run))
         .await
         .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
-    match &attempted {
+    let give_back = match &attempted {
         attempt::Attempted::Deferred(err) => {
             tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");
+            true
         }
         attempt::Attempted::Drained => {
             tracing::info!("stopping before the request left; giving the action back");
+            true
         }
-        _ => {}
-    }
-    if matches!(
-        attempted,
-        attempt::Attempted::Deferred(_) | attempt::Attempted::Drained
-    ) {
+        _ => false,
+    };
+    if give_back {
         if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
             tracing::warn!(error = %err, "could not release the run; its lease will");
         }
