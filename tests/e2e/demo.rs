@@ -8,11 +8,7 @@ use crate::embedded::binary;
 
 #[test]
 fn the_demo_walks_a_job_through_delivers_its_actions_and_keeps_serving() {
-    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "demo-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = crate::support::scratch_dir("demo");
     let mut child = Command::new(binary())
         .args([
             "--data-dir",

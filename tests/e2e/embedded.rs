@@ -148,11 +148,7 @@ async fn read_job(http: &reqwest::Client, s: &Serve, key: &str, id: &str) -> Val
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
     let bin = binary();
-    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "kill-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = crate::support::scratch_dir("kill");
     let http = reqwest::Client::new();
 
     let mut first = serve(&bin, &data);

@@ -59,11 +59,7 @@ async fn every_attempt_carries_a_traceparent_whose_trace_is_the_action() {
 
 #[test]
 fn json_logs_are_one_object_a_line() {
-    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "json-logs-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = crate::support::scratch_dir("json-logs");
     let out = Command::new(binary())
         .args([
             "--data-dir",

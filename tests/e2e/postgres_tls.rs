@@ -88,11 +88,7 @@ async fn connect(url: &str) -> Result<bool, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sslmode_against_a_server_with_tls_on() {
-    let dir = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "tls-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir = crate::support::scratch_dir("tls");
     let certs = certificates("Switchyard test CA");
     let cluster = tls_cluster(&dir, &certs).await;
     let ca = write(&dir, "ca.pem", &certs.ca_pem);

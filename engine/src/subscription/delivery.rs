@@ -211,22 +211,33 @@ pub async fn record(
         DeliveryFinish::Failed | DeliveryFinish::Gone => &["healthy", "unknown"],
         DeliveryFinish::Retry(_) => &[],
     };
+    // Built once and prepared once per connection: every delivery's record runs it.
+    static HEALTH_SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = HEALTH_SQL.get_or_init(|| {
+        format!(
+            "WITH changed AS (UPDATE webhook_subscriptions SET health = $2, \
+                                last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
+                              WHERE id = $1 AND health = ANY($4::text[]) RETURNING {columns}), \
+                  touched AS (UPDATE webhook_subscriptions SET health = coalesce($2, health), \
+                                last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
+                              WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed) \
+                                AND (health <> coalesce($2, health) OR ($3 AND (last_delivery_at IS NULL \
+                                     OR last_delivery_at < now() - interval '1 second'))) \
+                              RETURNING 1) \
+             SELECT * FROM changed",
+            columns = super::COLUMNS
+        )
+    });
+    let stmt = tx.prepare_cached(sql).await?;
     let changed = tx
         .query_opt(
-            &format!(
-                "WITH changed AS (UPDATE webhook_subscriptions SET health = $2, \
-                                    last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
-                                  WHERE id = $1 AND health = ANY($4::text[]) RETURNING {columns}), \
-                      touched AS (UPDATE webhook_subscriptions SET health = coalesce($2, health), \
-                                    last_delivery_at = CASE WHEN $3 THEN now() ELSE last_delivery_at END \
-                                  WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed) \
-                                    AND (health <> coalesce($2, health) OR ($3 AND (last_delivery_at IS NULL \
-                                         OR last_delivery_at < now() - interval '1 second'))) \
-                                  RETURNING 1) \
-                 SELECT * FROM changed",
-                columns = super::COLUMNS
-            ),
-            &[&delivery.subscription_id, &health, &rec.ledger.is_some(), &from],
+            &stmt,
+            &[
+                &delivery.subscription_id,
+                &health,
+                &rec.ledger.is_some(),
+                &from,
+            ],
         )
         .await?;
     if let Some(row) = changed {

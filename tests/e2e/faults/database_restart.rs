@@ -18,11 +18,7 @@ use crate::support::{eventually, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_under_load_answers_503_then_recovers_and_loses_nothing() {
-    let dir = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "dbrestart-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir = crate::support::scratch_dir("dbrestart");
     let options = EmbeddedOptions {
         data_dir: dir.clone(),
         throwaway: true,

@@ -15,11 +15,7 @@ const PRIVATE_TARGETS: &[(&str, &str)] = &[("SWITCHYARD_ALLOW_PRIVATE_TARGETS", 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_server_under_load_loses_no_acknowledged_transition_and_no_action() {
-    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "kill9-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = crate::support::scratch_dir("kill9");
     let out = std::process::Command::new(crate::embedded::binary())
         .args([
             "--data-dir",

@@ -84,11 +84,7 @@ async fn until_past(due: DateTime<Utc>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timers_survive_sigkill_and_a_restart_and_fire_late_once() {
     let bin = binary();
-    let data = std::env::temp_dir().join("switchyard-tests").join(format!(
-        "timers-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = crate::support::scratch_dir("timers");
     let http = reqwest::Client::new();
     let mut server = start(&bin, &data);
     wait_ready(&http, &server.base).await;

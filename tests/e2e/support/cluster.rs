@@ -47,7 +47,7 @@ async fn start() -> Shared {
     Shared { cluster }
 }
 
-fn test_root() -> PathBuf {
+pub fn test_root() -> PathBuf {
     std::env::temp_dir().join("switchyard-tests")
 }
 

@@ -28,3 +28,13 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A directory of its own for one test's cluster or data, under the tests' root
+/// (`<tmp>/switchyard-tests/<name>-<pid>-<random>`); not created.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    cluster::test_root().join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
