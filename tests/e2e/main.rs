@@ -16,6 +16,7 @@ mod faults;
 mod hostile;
 mod idempotency;
 mod integrations;
+mod log_order;
 mod metrics;
 mod observability;
 mod postgres_tls;

@@ -119,7 +119,7 @@ pub async fn insert(
              metadata, recorded_at, prev_hash, hash) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::text[], \
                                   $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::bytea[], $10::bytea[]) \
-             RETURNING event_id, position, tx_id::text",
+             RETURNING event_id, position, tx_id",
         )
         .await?;
     let ids: Vec<Uuid> = sealed.iter().map(|s| s.id.0).collect();
@@ -143,10 +143,7 @@ pub async fn insert(
         .await?;
     let mut placed = std::collections::HashMap::with_capacity(rows.len());
     for row in &rows {
-        let tx_id: String = row.try_get(2)?;
-        let tx_id: u64 = tx_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("tx_id '{tx_id}'")))?;
+        let tx_id = row.try_get::<_, super::Xid8>(2)?.0;
         placed.insert(
             row.try_get::<_, Uuid>(0)?,
             (row.try_get::<_, i64>(1)?, tx_id),

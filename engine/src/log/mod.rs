@@ -10,6 +10,7 @@ pub mod event_type;
 pub mod hash;
 pub mod read;
 pub mod verify;
+pub mod xid;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use crate::EventId;
 pub use append::{append, insert, NewEvent, Sealed, StreamHead, StreamLock};
 pub use event_type::EventType;
 pub use read::{Cursor, EventFilter, Page};
+pub use xid::Xid8;
 
 /// One event as stored, with its place in the log and in its stream.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -53,13 +55,14 @@ impl Event {
     }
 }
 
-/// The columns [`Event::from_row`] reads, in a form every query can share.
-pub(crate) const EVENT_COLUMNS: &str = "position, tx_id::text AS tx_id, event_id, stream_id, \
+/// The columns [`Event::from_row`] reads, in a form every query can share. `tx_id` stays
+/// the typed `xid8` column: an `ORDER BY tx_id` beside this list orders numerically.
+pub(crate) const EVENT_COLUMNS: &str = "position, tx_id, event_id, stream_id, \
      stream_version, type, data, metadata, recorded_at, prev_hash, hash";
 
 impl Event {
     pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<Self, crate::StoreError> {
-        let tx_id: String = row.try_get("tx_id")?;
+        let tx_id: Xid8 = row.try_get("tx_id")?;
         let prev: Vec<u8> = row.try_get("prev_hash")?;
         let hash: Vec<u8> = row.try_get("hash")?;
         Ok(Event {
@@ -73,9 +76,7 @@ impl Event {
             recorded_at: row.try_get("recorded_at")?,
             prev_hash: hex::encode(prev),
             hash: hex::encode(hash),
-            tx_id: tx_id
-                .parse()
-                .map_err(|_| crate::StoreError::Corrupt(format!("tx_id '{tx_id}'")))?,
+            tx_id: tx_id.0,
         })
     }
 }

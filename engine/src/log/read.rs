@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Event, EVENT_COLUMNS};
+use super::{Event, Xid8, EVENT_COLUMNS};
 use crate::{StoreError, TenantId};
 
 /// Where a reader left off: opaque to clients, written `tx_id.position`.
@@ -67,12 +67,12 @@ pub struct Page {
 
 const PAGE_QUERY: &str = "WHERE ($1::uuid IS NULL OR tenant_id = $1) \
       AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-      AND (tx_id, position) > ($2::text::xid8, $3) \
+      AND (tx_id, position) > ($2::xid8, $3) \
       AND ($4::text IS NULL OR type = $4) \
       AND ($5::uuid IS NULL OR stream_id = $5) \
       AND ($6::timestamptz IS NULL OR recorded_at >= $6) \
       AND ($7::timestamptz IS NULL OR recorded_at < $7) \
-      AND ($9::text IS NULL OR tx_id < $9::text::xid8) \
+      AND ($9::xid8 IS NULL OR tx_id < $9::xid8) \
     ORDER BY tx_id, position LIMIT $8";
 
 /// Reads up to `limit` committed events after the filter's cursor, in cursor order.
@@ -89,14 +89,14 @@ pub async fn page(
             &stmt,
             &[
                 &filter.tenant_id.map(|t| t.0),
-                &after.tx_id.to_string(),
+                &Xid8(after.tx_id),
                 &after.position,
                 &filter.event_type,
                 &filter.stream_id,
                 &filter.since,
                 &filter.until,
                 &limit,
-                &filter.below_tx.map(|t| t.to_string()),
+                &filter.below_tx.map(Xid8),
             ],
         )
         .await?;
@@ -135,11 +135,9 @@ pub async fn visible_horizon(
     client: &impl deadpool_postgres::GenericClient,
 ) -> Result<u64, StoreError> {
     let row = client
-        .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])
+        .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())", &[])
         .await?;
-    let text: String = row.get(0);
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("snapshot xmin '{text}'")))
+    Ok(row.try_get::<_, Xid8>(0)?.0)
 }
 
 /// The tenant's newest committed events among `types`, newest first, optionally only those

@@ -6,7 +6,7 @@
 //! `unique (subscription_id, event_id)` would refuse a second delivery even if that failed.
 //! A subscription receives the events recorded after it was created while it is enabled.
 
-use crate::log::Cursor;
+use crate::log::{Cursor, Xid8};
 use crate::{Pool, StoreError};
 
 /// What one dispatch pass did.
@@ -26,35 +26,35 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
     let tx = client.transaction().await?;
     // Prepared once per connection: a busy worker runs a pass every few milliseconds.
     let cursor = tx
-        .prepare_cached("SELECT tx_id::text, position FROM dispatch_cursor FOR UPDATE SKIP LOCKED")
+        .prepare_cached("SELECT tx_id, position FROM dispatch_cursor FOR UPDATE SKIP LOCKED")
         .await?;
     let Some(row) = tx.query_opt(&cursor, &[]).await? else {
         return Ok(Dispatched::default());
     };
     let from = Cursor {
-        tx_id: parse_xid(row.get(0))?,
+        tx_id: row.try_get::<_, Xid8>(0)?.0,
         position: row.get(1),
     };
     // The end of this stretch: at most `batch` committed events on. Everything up to it is
     // below the snapshot horizon, so no event can still appear inside the stretch.
     let end = tx
         .prepare_cached(
-            "SELECT tx_id::text, position, count(*) OVER () FROM (\
+            "SELECT tx_id, position, count(*) OVER () FROM (\
                SELECT tx_id, position FROM event_log \
                WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                 AND (tx_id, position) > ($1::text::xid8, $2) \
+                 AND (tx_id, position) > ($1::xid8, $2) \
                ORDER BY tx_id, position LIMIT $3) stretch \
              ORDER BY tx_id DESC, position DESC LIMIT 1",
         )
         .await?;
     let end = tx
-        .query_opt(&end, &[&from.tx_id.to_string(), &from.position, &batch])
+        .query_opt(&end, &[&Xid8(from.tx_id), &from.position, &batch])
         .await?;
     let Some(end) = end else {
         return Ok(Dispatched::default());
     };
     let to = Cursor {
-        tx_id: parse_xid(end.get(0))?,
+        tx_id: end.try_get::<_, Xid8>(0)?.0,
         position: end.get(1),
     };
     let events: i64 = end.get(2);
@@ -65,8 +65,8 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
              FROM (SELECT e.tenant_id, s.id AS subscription_id, e.event_id, e.tx_id, e.position, \
                      {delivered} AS delivered \
                    FROM event_log e JOIN webhook_subscriptions s ON s.tenant_id = e.tenant_id \
-                   WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
-                     AND (e.tx_id, e.position) <= ($3::text::xid8, $4) \
+                   WHERE (e.tx_id, e.position) > ($1::xid8, $2) \
+                     AND (e.tx_id, e.position) <= ($3::xid8, $4) \
                      AND e.type = ANY($5) \
                      AND s.enabled AND s.created_at <= e.recorded_at) m \
              WHERE m.delivered IS NOT NULL \
@@ -80,9 +80,9 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
         .execute(
             &insert,
             &[
-                &from.tx_id.to_string(),
+                &Xid8(from.tx_id),
                 &from.position,
-                &to.tx_id.to_string(),
+                &Xid8(to.tx_id),
                 &to.position,
                 &super::event_types::subscribable(),
                 &seed_names,
@@ -91,18 +91,13 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
         )
         .await?;
     let advance = tx
-        .prepare_cached("UPDATE dispatch_cursor SET tx_id = $1::text::xid8, position = $2")
+        .prepare_cached("UPDATE dispatch_cursor SET tx_id = $1::xid8, position = $2")
         .await?;
-    tx.execute(&advance, &[&to.tx_id.to_string(), &to.position])
+    tx.execute(&advance, &[&Xid8(to.tx_id), &to.position])
         .await?;
     tx.commit().await?;
     Ok(Dispatched {
         events: events as u64,
         deliveries,
     })
-}
-
-fn parse_xid(text: String) -> Result<u64, StoreError> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("transaction id '{text}'")))
 }

@@ -98,7 +98,7 @@ pub(super) async fn backfill(
         Backfill::After(cursor) => (None, Some(cursor)),
     };
     let (after_tx, after_position) = (
-        after.map(|c| c.tx_id.to_string()),
+        after.map(|c| crate::log::Xid8(c.tx_id)),
         after.map(|c| c.position),
     );
     let (names, stands_for) = super::event_types::seed_names();
@@ -114,7 +114,7 @@ pub(super) async fn backfill(
                        FROM webhook_subscriptions s JOIN event_log e ON e.tenant_id = s.tenant_id \
                        WHERE s.id = $1 AND e.type = ANY($2) AND e.recorded_at < s.created_at \
                          AND ($3::timestamptz IS NULL OR e.recorded_at >= $3) \
-                         AND ($4::text IS NULL OR (e.tx_id, e.position) > ($4::text::xid8, $5)) \
+                         AND ($4::xid8 IS NULL OR (e.tx_id, e.position) > ($4::xid8, $5)) \
                          AND ({delivered}) IS NOT NULL \
                        ORDER BY e.tx_id, e.position LIMIT $8) m \
                  ON CONFLICT (subscription_id, event_id) DO NOTHING",
