@@ -16,6 +16,7 @@ mod faults;
 mod hostile;
 mod idempotency;
 mod integrations;
+mod isolation;
 mod log_order;
 mod metrics;
 mod observability;

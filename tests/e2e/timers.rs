@@ -104,7 +104,7 @@ async fn a_timer_whose_job_moved_on_is_recorded_cancelled_not_applied() {
         .unwrap()
         .to_string();
     let claimed = eventually("the timer to come due", Duration::from_secs(30), || async {
-        let claimed = timer::claim(&app.pool, 10).await.ok()?;
+        let claimed = timer::claim(&app.pool, app.tenant_id, 10).await.ok()?;
         (!claimed.is_empty()).then_some(claimed)
     })
     .await;

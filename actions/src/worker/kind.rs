@@ -7,9 +7,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use switchyard_engine::job::lane::{self, ClaimedRun};
+use switchyard_engine::queue::Queue;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
 use switchyard_engine::timer::{self, ClaimedTimer};
-use switchyard_engine::{Pool, StoreError};
+use switchyard_engine::{Pool, StoreError, TenantId};
 
 use super::Inner;
 use crate::WorkerSignal;
@@ -23,11 +24,18 @@ pub(super) trait Kind: 'static {
     /// (thousands of timers due at once) cannot starve the other kinds.
     const SHARE: usize = 1;
 
-    /// Claims up to `limit` due items under a lease.
+    /// The kind's queue (which tenants have due work).
+    const QUEUE: &'static Queue;
+
+    /// Claims up to `limit` of `tenant`'s due items under a lease.
     fn claim(
         pool: &Pool,
+        tenant: TenantId,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Self::Item>, StoreError>> + Send;
+
+    /// Whose item this is: the share it counts against.
+    fn tenant(item: &Self::Item) -> TenantId;
 
     /// Returns items whose lease expired to the queue.
     fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -48,11 +56,18 @@ impl Kind for Actions {
     type Item = ClaimedRun;
     const NAME: &'static str = "action runs";
 
+    const QUEUE: &'static Queue = &lane::ACTIONS;
+
     fn claim(
         pool: &Pool,
+        tenant: TenantId,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<ClaimedRun>, StoreError>> + Send {
-        lane::claim(pool, limit)
+        lane::claim(pool, tenant, limit)
+    }
+
+    fn tenant(item: &ClaimedRun) -> TenantId {
+        item.tenant_id
     }
 
     fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
@@ -75,11 +90,18 @@ impl Kind for Deliveries {
     type Item = ClaimedDelivery;
     const NAME: &'static str = "deliveries";
 
+    const QUEUE: &'static Queue = &delivery::DELIVERIES;
+
     fn claim(
         pool: &Pool,
+        tenant: TenantId,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<ClaimedDelivery>, StoreError>> + Send {
-        delivery::claim(pool, limit)
+        delivery::claim(pool, tenant, limit)
+    }
+
+    fn tenant(item: &ClaimedDelivery) -> TenantId {
+        item.tenant_id
     }
 
     fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
@@ -103,11 +125,18 @@ impl Kind for Timers {
     const NAME: &'static str = "timers";
     const SHARE: usize = 2;
 
+    const QUEUE: &'static Queue = &timer::TIMERS;
+
     fn claim(
         pool: &Pool,
+        tenant: TenantId,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<ClaimedTimer>, StoreError>> + Send {
-        timer::claim(pool, limit)
+        timer::claim(pool, tenant, limit)
+    }
+
+    fn tenant(item: &ClaimedTimer) -> TenantId {
+        item.tenant_id
     }
 
     fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {

@@ -12,6 +12,7 @@
 //! - [`persist`]: outcomes survive a database outage: their writes are retried.
 //! - `recorder`: action outcomes written in batches, many per transaction.
 //! - [`isolate`]: a panic on one item fails that item, not the loop.
+//! - `share`: every tenant with work gets its fair share of the slots.
 //! - [`deliveries`]: a task beside the loop fans new events out to subscriptions; the
 //!   loop sends their deliveries, sharing the concurrency limit.
 //! - `actions`: one action run attempted and recorded.
@@ -26,13 +27,15 @@ pub mod outcome;
 pub mod persist;
 mod recorder;
 pub mod retry;
+mod share;
 mod timers;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchyard_engine::{timer, wake, Pool};
+use switchyard_engine::{timer, wake, Pool, TenantId};
 use tokio::sync::Semaphore;
 
 use crate::deliveries::DeliveryConfig;
@@ -105,7 +108,13 @@ pub struct Worker {
     inner: Arc<Inner>,
     config: WorkerConfig,
     signal: WorkerSignal,
+    shares: Arc<share::Shares>,
+    /// Per kind, where the next search for due tenants starts (see [`share::Plan`]).
+    resume: Mutex<HashMap<&'static str, TenantId>>,
 }
+
+/// How many tenants with due work one pass looks at, per kind.
+const TENANTS_PER_PASS: i64 = 256;
 
 impl Worker {
     /// A worker over `pool` that wakes on `signal`.
@@ -126,6 +135,8 @@ impl Worker {
         };
         Ok(Worker {
             inner: Arc::new(inner),
+            shares: share::Shares::new(config.concurrency),
+            resume: Mutex::default(),
             config,
             signal,
         })
@@ -225,8 +236,8 @@ impl Worker {
         }
     }
 
-    /// Claims as many items of kind `K` as there are free slots and starts them; returns
-    /// how many.
+    /// Claims as many items of kind `K` as there are free slots, shared fairly among the
+    /// tenants with due work, and starts them; returns how many.
     async fn claim_into<K: Kind>(&self, permits: &Arc<Semaphore>) -> usize {
         let free = permits.available_permits();
         // Claim in batches: while most slots are busy, wait for an eighth of them to free
@@ -236,27 +247,72 @@ impl Worker {
             return 0;
         }
         let limit = free.min((self.config.concurrency / K::SHARE).max(1));
-        let items = match K::claim(&self.inner.pool, limit as i64).await {
-            Ok(items) => items,
+        let due = match self.due_tenants::<K>().await {
+            Ok(due) => due,
             Err(err) => {
-                tracing::warn!(error = %err, "could not claim {}", K::NAME);
+                tracing::warn!(error = %err, "could not find the tenants with due {}", K::NAME);
                 return 0;
             }
         };
-        let count = items.len();
-        for item in items {
-            let permit = permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let work = K::process(self.inner.clone(), item, self.signal.clone());
-            tokio::spawn(async move {
-                work.await;
-                drop(permit);
-            });
+        if due.is_empty() {
+            return 0;
+        }
+        let plan = self.shares.plan(&due, limit);
+        {
+            let mut resume = self.resume.lock().unwrap_or_else(|e| e.into_inner());
+            match plan.resume_after {
+                Some(tenant) => resume.insert(K::NAME, tenant),
+                None => resume.remove(K::NAME),
+            };
+        }
+        let mut count = 0;
+        // One claim per tenant: each names one tenant's rows only.
+        for (tenant, n) in plan.grants {
+            let items = match K::claim(&self.inner.pool, tenant, n as i64).await {
+                Ok(items) => items,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not claim {}", K::NAME);
+                    continue;
+                }
+            };
+            count += items.len();
+            for item in items {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let held = self.shares.hold(K::tenant(&item));
+                let work = K::process(self.inner.clone(), item, self.signal.clone());
+                tokio::spawn(async move {
+                    work.await;
+                    drop(held);
+                    drop(permit);
+                });
+            }
         }
         count
+    }
+
+    /// The tenants with due work of kind `K`, starting after the one the last pass stopped
+    /// at and wrapping round to the first.
+    async fn due_tenants<K: Kind>(&self) -> Result<Vec<TenantId>, switchyard_engine::StoreError> {
+        let after = self
+            .resume
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(K::NAME)
+            .copied();
+        let pool = &self.inner.pool;
+        let mut due = K::QUEUE.due_tenants(pool, after, TENANTS_PER_PASS).await?;
+        if let Some(after) = after {
+            let room = TENANTS_PER_PASS - due.len() as i64;
+            if room > 0 {
+                let wrapped = K::QUEUE.due_tenants(pool, None, room).await?;
+                due.extend(wrapped.into_iter().filter(|t| *t <= after));
+            }
+        }
+        Ok(due)
     }
 }
 

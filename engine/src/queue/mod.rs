@@ -4,9 +4,12 @@
 //! `last_error`, `updated_at`) and a [`Queue`] describing what is due and what a claim
 //! returns. The mechanism is the same for every kind:
 //!
-//! - **claim** due `pending` items in one statement, oldest due first, skipping items
-//!   other workers hold (`FOR UPDATE SKIP LOCKED`), marking them `running` with a lease
-//!   and a new attempt number;
+//! - **find the tenants** with due work ([`Queue::due_tenants`]), so the worker can share
+//!   its slots among them;
+//! - **claim** one tenant's due `pending` items in one statement, oldest due first,
+//!   skipping items other workers hold (`FOR UPDATE SKIP LOCKED`), marking them `running`
+//!   with a lease and a new attempt number. A claim names one tenant: it touches that
+//!   tenant's rows only, so it stays on one node when tenants are spread across several;
 //! - **settle** an attempt inside the caller's transaction, fenced on the attempt: an
 //!   outcome counts only while the item is still `running` that attempt, so a worker whose
 //!   lease expired cannot overwrite the attempt that replaced it;
@@ -24,7 +27,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::{Pool, StoreError};
+use crate::{Pool, StoreError, TenantId};
 
 /// Where a queued item stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -104,6 +107,7 @@ pub struct Queue {
     pub select: &'static str,
     pub joins: &'static str,
     claim_sql: OnceLock<String>,
+    due_tenants_sql: OnceLock<String>,
 }
 
 /// The fence of one attempt: an item's id and the attempt number its claim gave it.
@@ -140,6 +144,7 @@ impl Queue {
             select,
             joins,
             claim_sql: OnceLock::new(),
+            due_tenants_sql: OnceLock::new(),
         }
     }
 
@@ -147,7 +152,8 @@ impl Queue {
         self.claim_sql.get_or_init(|| {
             format!(
                 "WITH due AS (SELECT q.id FROM {table} q {due_join} \
-                              WHERE q.status = 'pending' AND q.next_attempt_at <= now() {due_filter} \
+                              WHERE q.tenant_id = $2 AND q.status = 'pending' \
+                                AND q.next_attempt_at <= now() {due_filter} \
                               ORDER BY q.next_attempt_at LIMIT $1 FOR UPDATE OF q SKIP LOCKED), \
                  c AS (UPDATE {table} q SET status = 'running', attempts = q.attempts + 1, updated_at = now(), \
                        lease_until = now() + make_interval(secs => {lease}) \
@@ -163,16 +169,60 @@ impl Queue {
         })
     }
 
-    /// Claims up to `limit` due items; each row is the kind's `select`.
+    /// Walks the `(tenant_id, next_attempt_at)` index of pending items one tenant at a
+    /// time (a loose index scan), so finding ten busy tenants costs ten probes, not a read
+    /// of their whole backlog.
+    fn due_tenants_sql(&self) -> &str {
+        self.due_tenants_sql.get_or_init(|| {
+            let next = |after: &str| {
+                format!(
+                    "SELECT q.tenant_id FROM {table} q {due_join} \
+                     WHERE q.status = 'pending' AND q.next_attempt_at <= now() {due_filter} \
+                       AND q.tenant_id > {after} \
+                     ORDER BY q.tenant_id LIMIT 1",
+                    table = self.table,
+                    due_join = self.due_join,
+                    due_filter = self.due_filter,
+                )
+            };
+            format!(
+                "WITH RECURSIVE t(tenant_id) AS ( \
+                   ({first}) \
+                   UNION ALL \
+                   SELECT ({following}) FROM t WHERE t.tenant_id IS NOT NULL) \
+                 SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $1",
+                first = next("coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)"),
+                following = next("t.tenant_id"),
+            )
+        })
+    }
+
+    /// Up to `max` tenants with an item due now, in id order after `after` (from the
+    /// first when `None`): a worker that cannot serve every tenant in one pass goes on
+    /// from where it stopped.
+    pub async fn due_tenants(
+        &self,
+        pool: &Pool,
+        after: Option<TenantId>,
+        max: i64,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(self.due_tenants_sql()).await?;
+        let rows = client.query(&stmt, &[&max, &after.map(|t| t.0)]).await?;
+        rows.iter().map(|r| Ok(TenantId(r.try_get(0)?))).collect()
+    }
+
+    /// Claims up to `limit` of `tenant`'s due items; each row is the kind's `select`.
     #[tracing::instrument(name = "claim", skip_all, fields(queue = self.table, limit))]
     pub async fn claim(
         &self,
         pool: &Pool,
+        tenant: TenantId,
         limit: i64,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let client = pool.get().await?;
         let stmt = client.prepare_cached(self.claim_sql()).await?;
-        Ok(client.query(&stmt, &[&limit]).await?)
+        Ok(client.query(&stmt, &[&limit, &tenant.0]).await?)
     }
 
     /// Records how `attempt` ended, inside the caller's transaction. `false` when the

@@ -16,12 +16,14 @@ use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
 
 /// Deliveries in the work queue: due only while their subscription is enabled (a
-/// disabled subscription's deliveries wait, and go out if it is enabled again). A worker
-/// may hold one for 60 seconds before another may take it over.
+/// disabled subscription's deliveries wait, and go out if it is enabled again) and not
+/// held (its per-minute sends used up: its deliveries wait unclaimed until the window
+/// reopens, instead of being claimed and put back again and again). A worker may hold one
+/// for 60 seconds before another may take it over.
 pub static DELIVERIES: Queue = Queue::new(
     "deliveries",
     "JOIN webhook_subscriptions s ON s.id = q.subscription_id",
-    "AND s.enabled",
+    "AND s.enabled AND (s.held_until IS NULL OR s.held_until <= now())",
     "60",
     "c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
      e.event_id, c.event_type, e.stream_id, e.position, e.data, e.recorded_at",
@@ -78,9 +80,13 @@ impl ClaimedDelivery {
     }
 }
 
-/// Claims up to `limit` due deliveries of enabled subscriptions.
-pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let rows = DELIVERIES.claim(pool, limit).await?;
+/// Claims up to `limit` of `tenant`'s due deliveries of enabled, unheld subscriptions.
+pub async fn claim(
+    pool: &Pool,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let rows = DELIVERIES.claim(pool, tenant, limit).await?;
     rows.iter().map(claimed_delivery).collect()
 }
 
@@ -112,8 +118,9 @@ pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
     DELIVERIES.recover_expired(pool).await
 }
 
-/// Takes one of the subscription's `per_minute` sends. When all are taken, returns when
-/// the oldest of them leaves the window, and takes nothing.
+/// Takes one of the subscription's `per_minute` sends. When all are taken, takes nothing,
+/// holds the subscription until the oldest of them leaves the window (its deliveries are
+/// not claimed meanwhile), and returns that time.
 pub async fn take_slot(
     pool: &Pool,
     subscription_id: Uuid,
@@ -125,10 +132,16 @@ pub async fn take_slot(
             "WITH current AS (SELECT ARRAY(SELECT t FROM unnest(recent_sends) t \
                                            WHERE t > now() - interval '1 minute' ORDER BY t) AS sends \
                               FROM webhook_subscriptions WHERE id = $1 FOR UPDATE), \
-             taken AS (UPDATE webhook_subscriptions SET recent_sends = array_append(current.sends, now()) \
-                       FROM current WHERE id = $1 AND cardinality(current.sends) < $2 RETURNING 1) \
-             SELECT EXISTS (SELECT 1 FROM taken), \
-                    (SELECT sends[1] + interval '1 minute' FROM current)",
+             taken AS (UPDATE webhook_subscriptions w SET \
+                         recent_sends = CASE WHEN cardinality(current.sends) < $2 \
+                                             THEN array_append(current.sends, now()) \
+                                             ELSE current.sends END, \
+                         held_until = CASE WHEN cardinality(current.sends) < $2 THEN NULL \
+                                           ELSE current.sends[cardinality(current.sends) - $2 + 1] \
+                                                + interval '1 minute' END \
+                       FROM current WHERE w.id = $1 \
+                       RETURNING cardinality(current.sends) < $2 AS took, w.held_until) \
+             SELECT coalesce((SELECT took FROM taken), false), (SELECT held_until FROM taken)",
             &[&subscription_id, &per_minute],
         )
         .await?;

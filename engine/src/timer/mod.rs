@@ -70,10 +70,14 @@ pub enum Fired {
     Stale,
 }
 
-/// Claims up to `limit` due timers, oldest due first.
-pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedTimer>, StoreError> {
+/// Claims up to `limit` of `tenant`'s due timers, oldest due first.
+pub async fn claim(
+    pool: &Pool,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<ClaimedTimer>, StoreError> {
     TIMERS
-        .claim(pool, limit)
+        .claim(pool, tenant, limit)
         .await?
         .iter()
         .map(|r| {

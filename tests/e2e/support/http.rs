@@ -114,6 +114,18 @@ impl TestApp {
         new_tenant(&self.pool, name).await
     }
 
+    /// The same server, seen by another tenant (its helpers use that tenant's key).
+    pub async fn neighbour(&self, name: &str) -> TestApp {
+        let (tenant_id, key) = new_tenant(&self.pool, name).await;
+        TestApp {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            pool: self.pool.clone(),
+            tenant_id,
+            key,
+        }
+    }
+
     /// A key of the main tenant with exactly `scopes`, created through the API.
     pub async fn key_with(&self, scopes: &[&str]) -> String {
         let (status, body) = self

@@ -86,9 +86,14 @@ impl ClaimedRun {
     }
 }
 
-/// Claims up to `limit` due runs, oldest due first, skipping runs other workers hold.
-pub async fn claim(pool: &Pool, limit: i64) -> Result<Vec<ClaimedRun>, StoreError> {
-    let rows = ACTIONS.claim(pool, limit).await?;
+/// Claims up to `limit` of `tenant`'s due runs, oldest due first, skipping runs other
+/// workers hold.
+pub async fn claim(
+    pool: &Pool,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<ClaimedRun>, StoreError> {
+    let rows = ACTIONS.claim(pool, tenant, limit).await?;
     rows.iter().map(claimed_run).collect()
 }
 
