@@ -96,6 +96,37 @@ impl Throttle {
             })
     }
 
+    /// Takes one of `client`'s failed-authentication tokens before a password is checked,
+    /// so that guesses sent at once count as guesses sent one after another; 429 when
+    /// none is left. A password that matches gives it back ([`Throttle::refund`]).
+    pub fn attempt(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(ip), per_minute) = (client, self.limits.auth_failures_per_minute) else {
+            return Ok(());
+        };
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(per_minute);
+        self.failures
+            .take(ip, capacity, capacity / 60.0)
+            .map_err(|wait| {
+                too_many(
+                    wait,
+                    format!(
+                        "too many failed authentications from this address; retry after {wait} s"
+                    ),
+                )
+            })
+    }
+
+    /// Gives back the token [`Throttle::attempt`] took: the attempt succeeded.
+    pub fn refund(&self, client: Option<IpAddr>) {
+        let per_minute = self.limits.auth_failures_per_minute;
+        if let (Some(ip), true) = (client, per_minute > 0) {
+            self.failures.give(ip, f64::from(per_minute));
+        }
+    }
+
     /// Counts a failed authentication of `client`.
     pub fn auth_failed(&self, client: Option<IpAddr>) {
         let per_minute = self.limits.auth_failures_per_minute;
@@ -139,6 +170,17 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
     /// Whether a token is there, without taking it.
     fn peek(&self, key: K, capacity: f64, per_second: f64) -> Result<(), u64> {
         self.with(key, capacity, per_second, false)
+    }
+
+    /// Puts a token back, up to `capacity`.
+    fn give(&self, key: K, capacity: f64) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((tokens, _)) = map.get_mut(&key) {
+            *tokens = (*tokens + 1.0).min(capacity);
+        }
     }
 
     fn with(&self, key: K, capacity: f64, per_second: f64, take: bool) -> Result<(), u64> {
@@ -193,5 +235,21 @@ mod tests {
         throttle.auth_failed(a);
         assert!(throttle.check_client(a).is_err());
         assert!(throttle.check_client(b).is_ok());
+    }
+
+    #[test]
+    fn attempts_take_their_token_first_and_a_success_gives_it_back() {
+        let throttle = Throttle::new(RequestLimits {
+            tenant_per_second: 0,
+            auth_failures_per_minute: 2,
+        });
+        let a = Some("10.0.0.1".parse().unwrap());
+        assert!(throttle.attempt(a).is_ok());
+        throttle.refund(a);
+        assert!(throttle.attempt(a).is_ok());
+        assert!(throttle.attempt(a).is_ok());
+        // Two guesses in flight at once used the budget: a third is refused before it is
+        // checked.
+        assert!(throttle.attempt(a).is_err());
     }
 }

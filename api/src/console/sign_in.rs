@@ -1,14 +1,17 @@
 //! Signing in and out. A sign-in always starts a new session with a new token (and ends
 //! the one the browser already had), so a token planted before sign-in is worthless; the
 //! cookie is `HttpOnly`, `SameSite=Strict`, and `Secure` when the console is reached over
-//! https. Failed sign-ins count against the address's failed-authentication limit.
+//! https. Each sign-in takes one of the address's failed-authentication tokens before the
+//! password is checked (a success gives it back), so guesses sent at once count like
+//! guesses sent in turn; when every password check of the process is busy the answer is
+//! 429 at once. A sign-in must come from the console's own pages (no login CSRF).
 
 use poem::http::{header, StatusCode};
 use poem::web::{Data, Form, Query};
 use poem::{handler, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use switchyard_engine::user::session;
+use switchyard_engine::user::session::{self, SignIn};
 
 use super::render::render;
 use super::see_other;
@@ -55,6 +58,15 @@ fn page(status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Res
     )
 }
 
+/// The sign-in page with 429 and `Retry-After: seconds`.
+fn busy(next: &str, email: &str, message: &str, seconds: u64) -> Response {
+    let mut response = page(StatusCode::TOO_MANY_REQUESTS, next, email, Some(message));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, seconds.into());
+    response
+}
+
 /// `GET /admin/sign-in`.
 #[handler]
 pub fn show(Query(query): Query<Next>) -> Response {
@@ -74,20 +86,29 @@ pub async fn submit(
     Form(form): Form<Credentials>,
 ) -> Response {
     let next = destination(form.next.as_deref());
-    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    if state.throttle.check_client(client).is_err() {
+    if !same_origin(req) {
         return page(
-            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::FORBIDDEN,
             &next,
             &form.email,
-            Some("Too many failed sign-ins from this address; wait a minute and try again."),
+            Some("Sign in from the console's own sign-in page."),
+        );
+    }
+    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    if state.throttle.attempt(client).is_err() {
+        return busy(
+            &next,
+            &form.email,
+            "Too many failed sign-ins from this address; wait a minute and try again.",
+            60,
         );
     }
     if let Some(old) = session_token(req) {
         let _ = session::sign_out(&state.pool, &old).await;
     }
     match session::sign_in(&state.pool, &form.email, &form.password).await {
-        Ok(Some((token, _))) => {
+        Ok(SignIn::SignedIn(token, _)) => {
+            state.throttle.refund(client);
             let secure = forwarded_https(req);
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
@@ -102,15 +123,22 @@ pub async fn submit(
             );
             response
         }
-        Ok(None) => {
-            state.throttle.auth_failed(client);
-            page(
-                StatusCode::UNAUTHORIZED,
+        Ok(SignIn::Busy) => {
+            // Nothing was checked: the attempt does not count.
+            state.throttle.refund(client);
+            busy(
                 &next,
                 &form.email,
-                Some("The email or password is wrong."),
+                "Many sign-ins are being checked right now; try again in a moment.",
+                1,
             )
         }
+        Ok(SignIn::Wrong) => page(
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &form.email,
+            Some("The email or password is wrong."),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "sign-in failed on the database");
             page(

@@ -42,15 +42,33 @@ fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Checks `email` and `password` and starts a session. `None` when they do not match an
-/// active user (the same answer, and about the same time, either way).
-pub async fn sign_in(
-    pool: &Pool,
-    email: &str,
-    secret: &str,
-) -> Result<Option<(SessionToken, SignedIn)>, StoreError> {
-    let client = pool.get().await?;
-    let row = client
+/// Password checks running at once in this process. Each argon2 verification takes
+/// 19 MiB and a core for tens of milliseconds: a flood of sign-ins must queue neither
+/// memory nor blocking threads, so past this many the next is refused at once.
+pub const CONCURRENT_VERIFICATIONS: usize = 4;
+
+static VERIFYING: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_VERIFICATIONS);
+
+/// How a sign-in ended.
+pub enum SignIn {
+    SignedIn(SessionToken, SignedIn),
+    /// The email and password do not match an active user (the same answer, and about
+    /// the same time, either way).
+    Wrong,
+    /// Every password check slot is busy: try again in a moment. Nothing was checked.
+    Busy,
+}
+
+/// Checks `email` and `password` and starts a session. No database connection is held
+/// while the password is hashed.
+pub async fn sign_in(pool: &Pool, email: &str, secret: &str) -> Result<SignIn, StoreError> {
+    let Ok(_verifying) = VERIFYING.try_acquire() else {
+        return Ok(SignIn::Busy);
+    };
+    let row = pool
+        .get()
+        .await?
         .query_opt(
             "SELECT id, tenant_id, email, role, password_hash FROM users \
              WHERE lower(email) = lower($1) AND disabled_at IS NULL",
@@ -63,7 +81,7 @@ pub async fn sign_in(
         .await
         .unwrap_or(false);
     let (Some(row), true) = (row, matches) else {
-        return Ok(None);
+        return Ok(SignIn::Wrong);
     };
     let role: String = row.try_get(3)?;
     let signed_in = SignedIn {
@@ -73,7 +91,8 @@ pub async fn sign_in(
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
     };
     let token = Alphanumeric.sample_string(&mut rand::rng(), 43);
-    client
+    pool.get()
+        .await?
         .execute(
             "INSERT INTO sessions (id, user_id, token_sha256, expires_at) \
              VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
@@ -85,7 +104,7 @@ pub async fn sign_in(
             ],
         )
         .await?;
-    Ok(Some((SessionToken(token), signed_in)))
+    Ok(SignIn::SignedIn(SessionToken(token), signed_in))
 }
 
 /// The session behind `token`, if it is live; keeps it alive.

@@ -1,5 +1,7 @@
 //! Tenants are neighbours: a noisy tenant's slow targets or held-back backlog take at most
-//! its own share of the worker, and the other tenant's work still flows.
+//! its own share of the worker, a sign-in flood stays within its bounds, and the other
+//! tenant's work still flows.
 
 mod held_deliveries;
+mod sign_in_flood;
 mod slow_targets;

@@ -1,0 +1,120 @@
+//! A flood of wrong sign-ins from many addresses: the server's memory stays bounded and
+//! another tenant is still answered.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use reqwest::StatusCode;
+use switchyard_actions::vault::EncryptionKey;
+
+use crate::embedded::{free_port, wait_ready};
+use crate::faults::{serve, tenant};
+use crate::support::cluster::fresh_database;
+
+const ADDRESSES: u8 = 200;
+const GUESSES_EACH: usize = 10;
+
+/// A figure of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and_others_answered() {
+    let db_url = fresh_database().await;
+    let (_, secret) = EncryptionKey::generate();
+    let key = tenant(&db_url, &secret, "neighbour");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve(&db_url, &secret, port);
+    let http = reqwest::Client::new();
+    wait_ready(&http, &base).await;
+    let before = kib(server.id(), "VmRSS");
+
+    // Each address is a client of its own (Linux answers all of 127.0.0.0/8).
+    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+        (0..ADDRESSES)
+            .map(|i| {
+                reqwest::Client::builder()
+                    .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 1, i + 1)))
+                    .build()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    let flood = {
+        let (clients, base) = (clients.clone(), base.clone());
+        tokio::spawn(async move {
+            stream::iter(0..ADDRESSES as usize * GUESSES_EACH)
+                .map(|n| {
+                    let client = clients[n % ADDRESSES as usize].clone();
+                    let base = base.clone();
+                    async move {
+                        client
+                            .post(format!("{base}/admin/sign-in"))
+                            .header("origin", &base)
+                            .form(&[("email", "admin@example.com"), ("password", "guess")])
+                            .send()
+                            .await
+                            .map(|r| r.status())
+                    }
+                })
+                .buffer_unordered(400)
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+    // Meanwhile the other tenant's reads are answered.
+    let mut answered = 0;
+    while !flood.is_finished() {
+        let resp = http
+            .get(format!("{base}/api/v1/jobs"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        answered += 1;
+    }
+    let statuses = flood.await.unwrap();
+    let peak = kib(server.id(), "VmHWM");
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    assert!(
+        answered > 0,
+        "the other tenant was answered during the flood"
+    );
+    let wrong = statuses
+        .iter()
+        .filter(|s| matches!(s, Ok(StatusCode::UNAUTHORIZED)))
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| matches!(s, Ok(StatusCode::TOO_MANY_REQUESTS)))
+        .count();
+    assert_eq!(
+        wrong + refused,
+        statuses.len(),
+        "every guess answered 401 or 429"
+    );
+    // 30 failures a minute per address: no address had more than that checked.
+    assert!(
+        wrong <= ADDRESSES as usize * GUESSES_EACH,
+        "{wrong} checked"
+    );
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    eprintln!(
+        "flood: {wrong} checked, {refused} refused, {answered} neighbour reads, +{grown_mib} MiB"
+    );
+    assert!(
+        grown_mib < 200,
+        "the server grew by {grown_mib} MiB under the flood"
+    );
+}
