@@ -32,6 +32,9 @@ pub struct AppState {
     pub deliveries: Arc<DeliveryConfig>,
     /// Per-tenant request and per-address failed-authentication limits.
     pub throttle: Arc<Throttle>,
+    /// The bearer token `GET /metrics` on the API listener asks for; without one the
+    /// metrics are not served there (`SWITCHYARD_METRICS_TOKEN`).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             policy: Arc::new(worker.policy.clone()),
             deliveries: Arc::new(worker.deliveries.clone()),
             throttle: Arc::new(Throttle::new(RequestLimits::default())),
+            metrics_token: None,
         })
     }
 
@@ -78,6 +82,12 @@ impl AppState {
     /// The same state under other request limits.
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.throttle = Arc::new(Throttle::new(limits));
+        self
+    }
+
+    /// The same state, serving `/metrics` on the API to callers with `token`.
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.filter(|t| !t.is_empty()).map(Arc::from);
         self
     }
 }

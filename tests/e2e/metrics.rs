@@ -11,12 +11,18 @@ use switchyard_actions::vault::EncryptionKey;
 use crate::embedded::{binary, free_port};
 use crate::support::cluster::fresh_database;
 use crate::support::eventually;
+use crate::support::http::METRICS_TOKEN;
 use crate::support::receiver::Receiver;
 use crate::support::TestApp;
 
 /// The scraped text.
 async fn scrape(url: &str) -> String {
-    let resp = reqwest::get(url).await.unwrap();
+    let resp = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
     assert!(kind.starts_with("text/plain"), "{kind}");
@@ -176,6 +182,30 @@ async fn metrics_move_with_transitions_actions_deliveries_and_requests() {
 }
 
 #[tokio::test]
+async fn the_api_serves_metrics_only_to_the_metrics_token() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/metrics");
+    let http = reqwest::Client::new();
+    for (key, why) in [
+        (None, "no token"),
+        (Some(app.key.as_str()), "a tenant's API key"),
+        (Some("test-metrics-tokenX"), "a wrong token"),
+    ] {
+        let mut req = http.get(&url);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{why}");
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains("switchyard_"), "{why}: {body}");
+    }
+    assert!(scrape(&url)
+        .await
+        .contains("switchyard_http_requests_total"));
+}
+
+#[tokio::test]
 async fn a_worker_serves_its_metrics_on_its_own_listener() {
     let db_url = fresh_database().await;
     let (_, secret) = EncryptionKey::generate();
@@ -203,5 +233,47 @@ async fn a_worker_serves_its_metrics_on_its_own_listener() {
     // SAFETY: sending a signal has no memory-safety preconditions.
     unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
     let status = worker.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn serve_without_a_token_serves_metrics_on_its_metrics_listener_only() {
+    let db_url = fresh_database().await;
+    let (_, secret) = EncryptionKey::generate();
+    let (api_port, metrics_port) = (free_port(), free_port());
+    let mut server = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{api_port}"),
+            "--metrics-listen",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .env("DATABASE_URL", &db_url)
+        .env("INTEGRATION_SECRET_ENCRYPTION_KEY", &secret)
+        .env_remove("SWITCHYARD_METRICS_TOKEN")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = format!("http://127.0.0.1:{api_port}");
+    crate::embedded::wait_ready(&reqwest::Client::new(), &api).await;
+    let text = eventually("serve's metrics", Duration::from_secs(60), || async {
+        let resp = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .await
+            .ok()?;
+        (resp.status() == 200).then_some(resp.text().await.ok()?)
+    })
+    .await;
+    assert!(text.contains("switchyard_queue_due"), "{text}");
+    let on_api = reqwest::get(format!("{api}/metrics")).await.unwrap();
+    assert_eq!(
+        on_api.status(),
+        404,
+        "not served on the API without a token"
+    );
+    // SAFETY: sending a signal has no memory-safety preconditions.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let status = server.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }

@@ -26,9 +26,12 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let database = database::open(&cli.database).await?;
     worker_config.listen = Some(database.url.clone());
     crate::metrics::handle();
-    let state =
-        AppState::new(database.pool.clone(), keyring, &worker_config)?.with_limits(args.limits());
+    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
+        .with_limits(args.limits())
+        .with_metrics_token(args.metrics_token.clone());
     let health = state.worker_health.clone();
+    let (stop_metrics, metrics) =
+        metrics_listener(args.metrics_listen.as_deref(), &database.pool, &health).await?;
     let (acceptor, addr) = server::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -44,6 +47,10 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let _ = worker.await;
     let _ = stop_api.send(());
     api.await.context("the API task")??;
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     drop(database);
     tracing::info!("stopped");
     Ok(())
@@ -59,24 +66,8 @@ pub async fn run_worker(cli: &Cli, args: &WorkerOnlyArgs) -> anyhow::Result<()> 
     config.listen = Some(database.url.clone());
     crate::metrics::handle();
     let health = WorkerHealth::default();
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics = match &args.metrics_listen {
-        Some(addr) => {
-            let (local, task) = crate::metrics::listener::spawn(
-                addr,
-                database.pool.clone(),
-                health.clone(),
-                async move {
-                    let _ = metrics_stopped.await;
-                },
-            )
-            .await
-            .with_context(|| format!("listening for metrics on {addr}"))?;
-            tracing::info!(addr = %local, "metrics at http://{local}/metrics");
-            Some(task)
-        }
-        None => None,
-    };
+    let (stop_metrics, metrics) =
+        metrics_listener(args.metrics_listen.as_deref(), &database.pool, &health).await?;
     let worker = Worker::new(
         database.pool.clone(),
         Arc::new(keyring),
@@ -98,6 +89,29 @@ pub async fn run_worker(cli: &Cli, args: &WorkerOnlyArgs) -> anyhow::Result<()> 
     drop(database);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The metrics listener of `--metrics-listen`, if asked for; send on the sender to stop it.
+async fn metrics_listener(
+    addr: Option<&str>,
+    pool: &switchyard_engine::Pool,
+    health: &WorkerHealth,
+) -> anyhow::Result<(
+    tokio::sync::oneshot::Sender<()>,
+    Option<tokio::task::JoinHandle<()>>,
+)> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let Some(addr) = addr else {
+        return Ok((stop, None));
+    };
+    let (local, task) =
+        crate::metrics::listener::spawn(addr, pool.clone(), health.clone(), async move {
+            let _ = stopped.await;
+        })
+        .await
+        .with_context(|| format!("listening for metrics on {addr}"))?;
+    tracing::info!(addr = %local, "metrics at http://{local}/metrics");
+    Ok((stop, Some(task)))
 }
 
 /// Starts a worker on the state's pool and signal; send `true` to stop it.

@@ -71,6 +71,14 @@ pub struct ServeArgs {
     /// Failed authentications per minute per client address (0: no limit).
     #[arg(long, env = "SWITCHYARD_AUTH_FAILURE_LIMIT", default_value_t = 30)]
     pub auth_failure_limit: u32,
+    /// Serve `GET /metrics` on the API listener to `Authorization: Bearer <token>`;
+    /// unset, the API does not serve metrics.
+    #[arg(long, env = "SWITCHYARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `GET /metrics`, `/healthz` and `/readyz` on this address too, without a
+    /// token (keep it private).
+    #[arg(long, env = "SWITCHYARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 impl ServeArgs {

@@ -67,11 +67,46 @@ impl HealthApi {
     }
 
     /// Prometheus metrics: transitions, action attempts and deliveries, queue depth, the
-    /// dispatcher's lag, HTTP requests and the database pool. Labels carry no ids.
+    /// dispatcher's lag, HTTP requests and the database pool. Labels carry no ids. They
+    /// describe every tenant's activity, so the API serves them only to
+    /// `Authorization: Bearer $SWITCHYARD_METRICS_TOKEN`, and not at all without that
+    /// setting (serve them on `--metrics-listen` instead).
     #[oai(path = "/metrics", method = "get")]
-    async fn metrics(&self) -> MetricsText {
-        MetricsText::Ok(PlainText(crate::metrics::render(&self.state.pool).await))
+    async fn metrics(&self, req: &poem::Request) -> Result<MetricsText, ApiError> {
+        let Some(token) = &self.state.metrics_token else {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "metrics are served on --metrics-listen, or here with SWITCHYARD_METRICS_TOKEN set",
+            )
+            .into());
+        };
+        let given = req
+            .headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given, token) {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                "the metrics need Authorization: Bearer <SWITCHYARD_METRICS_TOKEN>",
+            )
+            .into());
+        }
+        Ok(MetricsText::Ok(PlainText(
+            crate::metrics::render(&self.state.pool).await,
+        )))
     }
+}
+
+/// Compares digests, so the time taken says nothing about how much of the token matched.
+fn same_secret(given: &str, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(given.as_bytes()) == Sha256::digest(token.as_bytes())
 }
 
 #[derive(ApiResponse)]

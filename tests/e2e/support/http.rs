@@ -15,6 +15,9 @@ use super::cluster::fresh_database;
 pub use super::worker::test_worker;
 
 /// The API on a random port over a fresh database, with one tenant and its `full` key.
+/// The token the test apps serve `/metrics` to.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -60,7 +63,8 @@ impl TestApp {
         let keyring = Keyring::single(EncryptionKey::generate().0);
         let state = AppState::new(pool.clone(), keyring, &worker)
             .expect("state")
-            .with_limits(limits);
+            .with_limits(limits)
+            .with_metrics_token(Some(METRICS_TOKEN.to_string()));
         let (stop, _handle) =
             switchyard_api::cli::serve::spawn_worker(&state, worker).expect("worker");
         // The worker runs until the test's runtime ends.
