@@ -19,7 +19,7 @@ async fn given_connections_for_each_provider_then_no_response_or_event_shows_a_c
     let created = [
         (
             "twilio",
-            json!({"account_sid": "AC0001", "auth_token": SECRET_TOKEN}),
+            json!({"account_sid": "AC00000000000000000000000000000001", "auth_token": SECRET_TOKEN}),
         ),
         ("sendgrid", json!({"api_key": SECRET_TOKEN})),
         (
@@ -129,6 +129,16 @@ async fn given_bad_connections_then_422_names_the_field() {
         (
             json!({"provider": "twilio", "connection_name": "x", "credentials": {"account_sid": "AC1"}}),
             "credentials.auth_token",
+        ),
+        (
+            json!({"provider": "twilio", "connection_name": "x",
+                   "credentials": {"account_sid": "AC1/../../other", "auth_token": "t"}}),
+            "credentials.account_sid",
+        ),
+        (
+            json!({"provider": "generic_rest", "connection_name": "x",
+                   "credentials": {"base_url": "https://crm.test", "auth_header": "Bearer t\r\nX-Injected: 1"}}),
+            "credentials.auth_header",
         ),
         (
             json!({"provider": "sendgrid", "connection_name": "x", "credentials": {"api_key": 5}}),

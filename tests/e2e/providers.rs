@@ -78,7 +78,7 @@ async fn twilio_and_sendgrid_get_their_published_api_shapes() {
     let twilio = app
         .create_connection(
             "twilio",
-            json!({"account_sid": "AC42", "auth_token": "tw-token"}),
+            json!({"account_sid": "AC00000000000000000000000000000042", "auth_token": "tw-token"}),
         )
         .await;
     let sendgrid = app
@@ -98,8 +98,12 @@ async fn twilio_and_sendgrid_get_their_published_api_shapes() {
     let requests = fake.wait_for(2).await;
     let sms = &requests[0];
     assert_eq!(sms.method, "POST");
-    assert_eq!(sms.path, "/2010-04-01/Accounts/AC42/Messages.json");
-    let basic = base64::engine::general_purpose::STANDARD.encode("AC42:tw-token");
+    assert_eq!(
+        sms.path,
+        "/2010-04-01/Accounts/AC00000000000000000000000000000042/Messages.json"
+    );
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode("AC00000000000000000000000000000042:tw-token");
     assert_eq!(sms.header("authorization"), format!("Basic {basic}"));
     assert_eq!(
         sms.header("content-type"),

@@ -71,6 +71,26 @@ pub fn check_credentials(
             }
         }
     }
+    // Twilio's own account ids: a sid of another shape can only fail at send time, and
+    // one with `/` or `..` would change the path the request goes to.
+    if let Some(Value::String(sid)) = map.get("account_sid") {
+        let hex = sid.strip_prefix("AC").unwrap_or_default();
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(problem(
+                "account_sid",
+                "must be a Twilio account SID: AC followed by 32 hexadecimal digits",
+            ));
+        }
+    }
+    // A header value with a line break could add headers of its own to every request.
+    if let Some(Value::String(value)) = map.get("auth_header") {
+        if value.chars().any(|c| c.is_control()) {
+            return Err(problem(
+                "auth_header",
+                "must not contain line breaks or other control characters",
+            ));
+        }
+    }
     for url_field in ["base_url", "webhook_url"] {
         if let Some(Value::String(raw)) = map.get(url_field) {
             check_url(raw).map_err(|m| problem(url_field, m))?;
@@ -142,6 +162,25 @@ mod tests {
             &json!({"base_url": "https://api.example.com", "auth_header": "Bearer x"}),
         );
         assert!(ok.is_ok());
+        let err = check_credentials(Provider::Twilio, &json!({"account_sid": "AC1"})).unwrap_err();
+        assert_eq!(err.field, "credentials.auth_token");
+        let err = check_credentials(
+            Provider::Twilio,
+            &json!({"account_sid": "AC1/../x", "auth_token": "t"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "credentials.account_sid");
+        assert!(check_credentials(
+            Provider::Twilio,
+            &json!({"account_sid": format!("AC{}", "a1".repeat(16)), "auth_token": "t"})
+        )
+        .is_ok());
+        let err = check_credentials(
+            Provider::GenericRest,
+            &json!({"base_url": "https://crm.example.com", "auth_header": "Bearer x\r\nX-Evil: 1"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "credentials.auth_header");
         let err = check_credentials(Provider::Twilio, &json!({"account_sid": "AC1"})).unwrap_err();
         assert_eq!(err.field, "credentials.auth_token");
         let err = check_credentials(Provider::Sendgrid, &json!({"api_key": "k", "extra": 1}))

@@ -232,7 +232,9 @@ mod tests {
     fn twilio_gets_basic_auth_and_a_form_under_the_account() {
         let out = build(
             Provider::Twilio,
-            &creds(json!({"account_sid": "AC123", "auth_token": "tok"})),
+            &creds(
+                json!({"account_sid": "AC00000000000000000000000000000123", "auth_token": "tok"}),
+            ),
             &ProviderEndpoints {
                 twilio_base: "http://127.0.0.1:9/".into(),
                 sendgrid_base: String::new(),
@@ -247,7 +249,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             out.url.as_str(),
-            "http://127.0.0.1:9/2010-04-01/Accounts/AC123/Messages.json"
+            "http://127.0.0.1:9/2010-04-01/Accounts/AC00000000000000000000000000000123/Messages.json"
         );
         assert_eq!(
             String::from_utf8(out.body).unwrap(),
@@ -262,7 +264,8 @@ mod tests {
             auth.1,
             format!(
                 "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode("AC123:tok")
+                base64::engine::general_purpose::STANDARD
+                    .encode("AC00000000000000000000000000000123:tok")
             )
         );
     }

@@ -244,7 +244,7 @@ async fn credentials_echoed_by_a_receiver_never_enter_the_log() {
     let secrets = [
         "Bearer sk_live_REST_0123456789",
         "SG.sendgrid-key-0123456789",
-        "AC0123456789abcdef",
+        "AC0123456789abcdef0123456789abcdef",
         "twilio-token-0123456789",
         "whsec_c2lnbmluZy1zZWNyZXQtMDEyMzQ1Njc4OQ==",
         "catchpath0123456789",

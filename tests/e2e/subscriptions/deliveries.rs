@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{deliveries_when, subscribe, SECRET};
 use crate::support::http::test_worker;
