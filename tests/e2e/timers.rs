@@ -309,3 +309,45 @@ async fn a_delayed_action_waits_its_delay_and_keeps_its_jobs_order() {
     let (status, _) = app.post("/api/v1/workflows", &app.key, bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_job_holds_at_most_100_open_timers_and_the_list_honours_limit() {
+    let app = TestApp::spawn().await;
+    app.publish(workflow("7d")).await;
+    let id = app.create_job("ticket").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The state's own timeout is one of the hundred.
+    for _ in 0..99 {
+        let (status, body) = app
+            .transition(&id, json!({"transition": "start", "after": "1h"}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let (status, problem) = app
+        .transition(&id, json!({"transition": "start", "after": "1h"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(
+        problem["type"].as_str().unwrap().rsplit('/').next(),
+        Some("quota-exceeded")
+    );
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("100 open timers"));
+
+    let (_, page) = app
+        .get(&format!("/api/v1/jobs/{id}/timers?limit=5"), &app.key)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    let (_, all) = app
+        .get(&format!("/api/v1/jobs/{id}/timers"), &app.key)
+        .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 100);
+    let (status, _) = app
+        .get(&format!("/api/v1/jobs/{id}/timers?limit=0"), &app.key)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

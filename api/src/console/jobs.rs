@@ -135,17 +135,18 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
     };
     let events = timeline_html(state, &job).await?;
     let can_move = visit.may(&[Scope::Service]);
-    let timers: Vec<Value> = timer::list_open(&state.pool, job.tenant_id, job.id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            json!({
-                "id": t.id.to_string(), "job_id": job.id.to_string(), "kind": t.kind,
-                "state": t.state, "transition": t.transition, "due_at": when(&t.due_at),
-                "can_cancel": can_move,
+    let timers: Vec<Value> =
+        timer::list_open(&state.pool, job.tenant_id, job.id, timer::MAX_OPEN_PER_JOB)
+            .await?
+            .into_iter()
+            .map(|t| {
+                json!({
+                    "id": t.id.to_string(), "job_id": job.id.to_string(), "kind": t.kind,
+                    "state": t.state, "transition": t.transition, "due_at": when(&t.due_at),
+                    "can_cancel": can_move,
+                })
             })
-        })
-        .collect();
+            .collect();
     visit.page(
         &format!("Job {}", job.id),
         "job",

@@ -180,7 +180,13 @@ impl JobsApi {
         let job = read::get(&self.state.pool, actor.tenant_id, JobId(id.0))
             .await?
             .ok_or_else(|| ApiError::not_found("job", id.0))?;
-        let timers = timer::list_open(&self.state.pool, actor.tenant_id, JobId(id.0)).await?;
+        let timers = timer::list_open(
+            &self.state.pool,
+            actor.tenant_id,
+            JobId(id.0),
+            timer::MAX_OPEN_PER_JOB,
+        )
+        .await?;
         let mut body = JobBody::from(job);
         body.timers = Some(timers.into_iter().map(Into::into).collect());
         Ok(Json(body))

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use poem::http::StatusCode;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
@@ -109,6 +109,13 @@ pub(super) async fn schedule(
         .map_err(|err| match err {
             ScheduleError::JobNotFound(id) => ApiError::not_found("job", id),
             ScheduleError::UnknownTransition(_) => ApiError::invalid("transition", err.to_string()),
+            ScheduleError::TooManyTimers => Problem::new(
+                StatusCode::CONFLICT,
+                "quota-exceeded",
+                "Open timers per job",
+                err.to_string(),
+            )
+            .into(),
             ScheduleError::Idempotency(err) => idempotency_error(err),
             ScheduleError::Store(err) => err.into(),
         })?;
@@ -128,11 +135,20 @@ pub(super) fn scheduled_data(data: Option<Value>) -> Result<Value, ApiError> {
 
 #[OpenApi(tag = "ApiTags::Jobs")]
 impl TimersApi {
-    /// The job's timers that have not fired or been cancelled, soonest first.
+    /// The job's timers that have not fired or been cancelled, soonest first: the first
+    /// `limit` (at most 100, the most a job may have open).
     #[oai(path = "/api/v1/jobs/:id/timers", method = "get")]
-    async fn list(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<TimerList>, ApiError> {
+    async fn list(
+        &self,
+        auth: ApiKeyAuth,
+        id: Path<Uuid>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<TimerList>, ApiError> {
         let actor = auth.require(&[Scope::Service, Scope::Auditor])?;
-        let timers = timer::list_open(&self.state.pool, actor.tenant_id, JobId(id.0)).await?;
+        let max = timer::MAX_OPEN_PER_JOB;
+        let limit = super::paging::limit(limit.0, max, max)?;
+        let timers =
+            timer::list_open(&self.state.pool, actor.tenant_id, JobId(id.0), limit).await?;
         Ok(Json(TimerList {
             items: timers.into_iter().map(Into::into).collect(),
         }))

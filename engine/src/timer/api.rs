@@ -52,11 +52,17 @@ pub enum ScheduleError {
     JobNotFound(JobId),
     #[error("the workflow has no transition named '{0}'")]
     UnknownTransition(String),
+    #[error("the job has {MAX_OPEN_PER_JOB} open timers already, the most a job may have; cancel one or let it fire")]
+    TooManyTimers,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The most timers (scheduled transitions and the state's timeout) one job may have open:
+/// a job's page and its timer list stay small, and one job cannot fill the queue.
+pub const MAX_OPEN_PER_JOB: i64 = 100;
 
 /// A transition to take later.
 #[derive(Clone, Debug)]
@@ -109,6 +115,18 @@ pub async fn schedule_transition(
         if let Some(stored) = idempotency::lookup(&tx, actor.tenant_id, key).await? {
             return Ok((stored, true));
         }
+    }
+    // Counted under the job's row lock: concurrent requests cannot both take the last one.
+    let open: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM timers WHERE job_id = $1 AND status IN ('pending', 'running')",
+            &[&job_id.0],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .get(0);
+    if open >= MAX_OPEN_PER_JOB {
+        return Err(ScheduleError::TooManyTimers);
     }
     // Whether it is allowed is decided when it fires, from the state the job is in then.
     let definition = workflow::definition(&tx, workflow_id).await?;
@@ -210,16 +228,17 @@ pub async fn list_open(
     pool: &Pool,
     tenant_id: TenantId,
     job_id: JobId,
+    limit: i64,
 ) -> Result<Vec<TimerView>, StoreError> {
     let client = pool.get().await?;
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM timers WHERE job_id = $1 AND tenant_id = $2 \
-             AND status IN ('pending', 'running') ORDER BY due_at, id"
+             AND status IN ('pending', 'running') ORDER BY due_at, id LIMIT $3"
         ))
         .await?;
     client
-        .query(&stmt, &[&job_id.0, &tenant_id.0])
+        .query(&stmt, &[&job_id.0, &tenant_id.0, &limit])
         .await?
         .iter()
         .map(TimerView::from_row)

@@ -21,7 +21,9 @@ use crate::log::{self, EventType, NewEvent, StreamHead};
 use crate::queue::{Attempt, Queue, Settled, Status};
 use crate::{stored_json, Actor, JobId, Pool, StoreError, TenantId};
 
-pub use api::{cancel, list_open, schedule_transition, ScheduleError, Scheduled, TimerView};
+pub use api::{
+    cancel, list_open, schedule_transition, ScheduleError, Scheduled, TimerView, MAX_OPEN_PER_JOB,
+};
 pub use schedule::on_move;
 
 /// Timers in the work queue. Firing is one short transaction; the lease covers it.
