@@ -77,29 +77,17 @@ impl Throttle {
 
     /// 429 when `client` has failed authentication too often lately.
     pub fn check_client(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
-        let (Some(ip), per_minute) = (client, self.limits.auth_failures_per_minute) else {
-            return Ok(());
-        };
-        if per_minute == 0 {
-            return Ok(());
-        }
-        let capacity = f64::from(per_minute);
-        self.failures
-            .peek(ip, capacity, capacity / 60.0)
-            .map_err(|wait| {
-                too_many(
-                    wait,
-                    format!(
-                        "too many failed authentications from this address; retry after {wait} s"
-                    ),
-                )
-            })
+        self.failure_budget(client, false)
     }
 
     /// Takes one of `client`'s failed-authentication tokens before a password is checked,
     /// so that guesses sent at once count as guesses sent one after another; 429 when
     /// none is left. A password that matches gives it back ([`Throttle::refund`]).
     pub fn attempt(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        self.failure_budget(client, true)
+    }
+
+    fn failure_budget(&self, client: Option<IpAddr>, take: bool) -> Result<(), ApiError> {
         let (Some(ip), per_minute) = (client, self.limits.auth_failures_per_minute) else {
             return Ok(());
         };
@@ -108,7 +96,7 @@ impl Throttle {
         }
         let capacity = f64::from(per_minute);
         self.failures
-            .take(ip, capacity, capacity / 60.0)
+            .with(ip, capacity, capacity / 60.0, take)
             .map_err(|wait| {
                 too_many(
                     wait,
@@ -167,11 +155,6 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
         self.with(key, capacity, per_second, true)
     }
 
-    /// Whether a token is there, without taking it.
-    fn peek(&self, key: K, capacity: f64, per_second: f64) -> Result<(), u64> {
-        self.with(key, capacity, per_second, false)
-    }
-
     /// Puts a token back, up to `capacity`.
     fn give(&self, key: K, capacity: f64) {
         let mut map = self
@@ -183,6 +166,7 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
         }
     }
 
+    /// Whether a token is there, taking it when `take`.
     fn with(&self, key: K, capacity: f64, per_second: f64, take: bool) -> Result<(), u64> {
         let now = Instant::now();
         let mut map = self

@@ -11,9 +11,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchyard_engine::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use switchyard_engine::embedded::EmbeddedPostgres;
 use switchyard_engine::log::{self, Cursor, EventFilter, Xid8};
-use switchyard_engine::store;
 
 use crate::subscriptions::subscribe;
 use crate::support::http::test_worker;
@@ -41,20 +40,7 @@ struct Crossed {
 }
 
 async fn crossed_log(name: &str) -> Crossed {
-    let cluster = EmbeddedPostgres::start(
-        EmbeddedOptions {
-            data_dir: crate::support::scratch_dir(name),
-            throwaway: true,
-            port: None,
-        },
-        "switchyard",
-    )
-    .await
-    .unwrap();
-    let url = cluster.url("switchyard");
-    let pool = store::connect(&url, 2).unwrap();
-    store::migrate(&pool).await.unwrap();
-    pool.close();
+    let (cluster, url) = crate::support::cluster::private_cluster(name, None).await;
 
     let receiver = Receiver::ok().await;
     let app = TestApp::spawn_on(&url, test_worker(Default::default(), true)).await;

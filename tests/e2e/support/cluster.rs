@@ -95,3 +95,21 @@ pub async fn fresh_database() -> String {
     }
     shared.cluster.url(&name)
 }
+
+/// A cluster of this test's own (its transaction ids, restarts and settings touch no
+/// other test) with the migrated database `switchyard`; returns it and that database's URL.
+pub async fn private_cluster(name: &str, port: Option<u16>) -> (EmbeddedPostgres, String) {
+    let options = EmbeddedOptions {
+        data_dir: super::scratch_dir(name),
+        throwaway: true,
+        port,
+    };
+    let cluster = EmbeddedPostgres::start(options, "switchyard")
+        .await
+        .unwrap_or_else(|err| panic!("cannot start a private PostgreSQL: {err}"));
+    let url = cluster.url("switchyard");
+    let pool = store::connect(&url, 2).expect("pool");
+    store::migrate(&pool).await.expect("migrating");
+    pool.close();
+    (cluster, url)
+}
