@@ -158,6 +158,12 @@ pub fn build(
 fn join(base: &str, path: &str) -> Result<Url, BuildError> {
     let mut url = Url::parse(base).map_err(|err| BuildError::Url(err.to_string()))?;
     let (extra_path, extra_query) = path.split_once('?').unwrap_or((path, ""));
+    if switchyard_engine::definition::climbs_out(extra_path) {
+        return Err(BuildError::Url(format!(
+            "the path {}",
+            switchyard_engine::definition::CLIMBS_OUT
+        )));
+    }
     if !extra_path.is_empty() {
         let joined = format!(
             "{}/{}",

@@ -17,6 +17,23 @@ const METHODS: &[&str] = &["POST", "PUT", "PATCH", "DELETE", "GET"];
 const MAX_ATTEMPTS: u64 = 20;
 const MAX_TIMEOUT_MS: u64 = 120_000;
 
+/// Why a path that [`climbs_out`] is refused.
+pub const CLIMBS_OUT: &str =
+    "must not climb out of the connection's base path: no '.' or '..' segments (even percent-encoded), no '\\' and no encoded '/'";
+
+/// Whether an action's path (before its query) has a segment that would leave the
+/// connection's base path once joined to it: `.`, `..`, their percent-encoded forms, a
+/// backslash (read as `/` by some servers) or an encoded `/`. The request would still go
+/// to the connection's host, with its credentials, but to a path the connection never
+/// named.
+pub fn climbs_out(path: &str) -> bool {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    path.split('/').any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        matches!(decoded.as_ref(), "." | "..") || decoded.contains(['\\', '/'])
+    })
+}
+
 /// Checks the `actions` array of one transition.
 pub(super) fn check_actions(t: &Map<String, Value>, at: &JsonPath, problems: &mut Problems) {
     let path = at.key("actions");
@@ -120,6 +137,15 @@ fn check_payload_template(action: &Map<String, Value>, aat: &JsonPath, problems:
         if !p.is_empty() && !p.starts_with('/') {
             problems.add(&path.key("path"), "must start with '/'");
         }
+        // Segments written literally are judged now; rendered ones again at send.
+        let literal: String = p
+            .split('/')
+            .filter(|segment| !segment.contains("{{"))
+            .collect::<Vec<_>>()
+            .join("/");
+        if climbs_out(&literal) {
+            problems.add(&path.key("path"), CLIMBS_OUT);
+        }
         if let Err(err) = template::check(p) {
             problems.add(
                 &path.key("path"),
@@ -184,6 +210,37 @@ fn check_retry(action: &Map<String, Value>, aat: &JsonPath, problems: &mut Probl
             if let Err(err) = result {
                 problems.add(&path.key("schedule").index(i), err);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::climbs_out;
+
+    #[test]
+    fn dot_segments_in_any_spelling_climb_out() {
+        for path in [
+            "/../admin",
+            "/a/..",
+            "/%2e%2e/x",
+            "/%2E./x",
+            "/./x",
+            "/a\\..\\b",
+            "/a%2fb",
+            "/a%5c..%5cb",
+        ] {
+            assert!(climbs_out(path), "{path}");
+        }
+        for path in [
+            "",
+            "/",
+            "/v1/users",
+            "/a..b/c.d",
+            "/x?next=../y",
+            "/Messages.json",
+        ] {
+            assert!(!climbs_out(path), "{path}");
         }
     }
 }

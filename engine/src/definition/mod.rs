@@ -10,6 +10,7 @@ mod model;
 mod timeouts;
 mod validate;
 
+pub use actions::{climbs_out, CLIMBS_OUT};
 pub use duration::{parse_duration, MAX_DURATION};
 pub use model::{
     ActionSpec, PayloadTemplate, RetryPolicy, StateDef, TimeoutDef, TransitionDef,

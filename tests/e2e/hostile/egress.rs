@@ -328,3 +328,46 @@ async fn credentials_echoed_by_a_receiver_never_enter_the_log() {
     );
     still_serving(&app).await;
 }
+
+#[tokio::test]
+async fn an_action_path_cannot_climb_out_of_the_connections_base_path() {
+    let receiver = Receiver::ok().await;
+    let app = TestApp::spawn().await;
+    let conn = app.rest_connection(&receiver.url("/tenant-a/api")).await;
+    // Written literally, it is refused at publish.
+    let (status, problem) = app
+        .post(
+            "/api/v1/workflows",
+            &app.key,
+            json!({"name": "literal", "initial": "open",
+                "states": [{"name": "open"}, {"name": "done", "terminal": true}],
+                "transitions": [{"name": "go", "from": ["open"], "to": "done", "actions": [
+                    {"name": "call", "action_type": "WEBHOOK",
+                     "payload_template": {"connection_id": conn, "path": "/../../admin"}}]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("climb out"), "{problem}");
+
+    // Rendered from a transition's data, it is refused at send with the reason recorded.
+    app.publish_actions(
+        "rendered",
+        json!([{"name": "call", "action_type": "WEBHOOK",
+                "retry": {"max_attempts": 1},
+                "payload_template": {"connection_id": conn, "path": "/{{transition.data.p}}/x"}}]),
+    )
+    .await;
+    for p in ["..", "%2e%2e", "a\\..\\..\\b"] {
+        let job = app.run("rendered", "go", json!({"p": p})).await;
+        let runs = app.settled_actions(&job).await;
+        assert_eq!(runs[0]["status"], "failed", "{p}: {runs:?}");
+        assert!(
+            runs[0].to_string().contains("climb out"),
+            "{p}: the reason is recorded: {runs:?}"
+        );
+    }
+    assert!(
+        receiver.requests().is_empty(),
+        "nothing left for another path"
+    );
+}
