@@ -170,8 +170,9 @@ impl Queue {
     }
 
     /// Walks the `(tenant_id, next_attempt_at)` index of pending items one tenant at a
-    /// time (a loose index scan), so finding ten busy tenants costs ten probes, not a read
-    /// of their whole backlog.
+    /// time (a loose index scan): finding ten busy tenants costs ten probes, not a read of
+    /// their whole backlog. A probe still reads past a tenant whose pending items are all
+    /// due later (retries) or filtered out by the kind (a held subscription's backlog).
     fn due_tenants_sql(&self) -> &str {
         self.due_tenants_sql.get_or_init(|| {
             let next = |after: &str| {
