@@ -81,39 +81,40 @@ impl Shares {
         let in_flight = self.lock();
         let active = in_flight.len() + due.iter().filter(|t| !in_flight.contains_key(t)).count();
         let cap = self.cap(active);
-        let mut room: Vec<(TenantId, usize)> = due
+        // Per tenant: (tenant, slots it may still take, slots granted).
+        let mut tenants: Vec<(TenantId, usize, usize)> = due
             .iter()
             .map(|t| {
                 (
                     *t,
                     cap.saturating_sub(in_flight.get(t).copied().unwrap_or(0)),
+                    0,
                 )
             })
             .collect();
         drop(in_flight);
-        let mut grants: Vec<(TenantId, usize)> = due.iter().map(|t| (*t, 0)).collect();
         let mut left = slots;
         let mut last_served = None;
-        while left > 0 {
-            let mut progressed = false;
-            for ((tenant, room), (_, grant)) in room.iter_mut().zip(grants.iter_mut()) {
+        let mut progressed = true;
+        while left > 0 && progressed {
+            progressed = false;
+            for (tenant, room, grant) in tenants.iter_mut().filter(|(_, room, _)| *room > 0) {
                 if left == 0 {
                     break;
                 }
-                if *room > 0 {
-                    *room -= 1;
-                    *grant += 1;
-                    left -= 1;
-                    progressed = true;
-                    last_served = Some(*tenant);
-                }
-            }
-            if !progressed {
-                break;
+                *room -= 1;
+                *grant += 1;
+                left -= 1;
+                progressed = true;
+                last_served = Some(*tenant);
             }
         }
-        let waiting = room.iter().any(|(_, r)| *r > 0);
-        grants.retain(|(_, n)| *n > 0);
+        let waiting = tenants.iter().any(|(_, room, _)| *room > 0);
+        let grants = tenants
+            .into_iter()
+            .filter(|(_, _, n)| *n > 0)
+            .map(|(t, _, n)| (t, n))
+            .collect();
         Plan {
             grants,
             resume_after: if waiting { last_served } else { None },

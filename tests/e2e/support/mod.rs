@@ -8,6 +8,7 @@ pub mod logs;
 pub mod receiver;
 pub mod verify;
 pub mod worker;
+mod workflows;
 
 pub use http::TestApp;
 
