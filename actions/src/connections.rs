@@ -5,6 +5,7 @@ use serde_json::Value;
 use switchyard_engine::connection::{
     self, Connection, ConnectionChanges, NewConnection, Removal, Sealed,
 };
+use switchyard_engine::flow::Limits;
 use switchyard_engine::{Actor, Pool, StoreError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -20,6 +21,8 @@ pub struct ConnectionInput {
     pub provider: String,
     pub connection_name: String,
     pub credentials: Value,
+    /// How often and how many at once the connection is called.
+    pub limits: Limits,
 }
 
 /// Why a connection was not stored, changed or deleted.
@@ -129,23 +132,42 @@ pub async fn create(
         connection_name,
         sealed,
         endpoint_preview,
+        limits: input.limits,
     };
     Ok(connection::insert(pool, actor, new).await?)
 }
 
-/// Renames a connection and/or replaces its credentials (whole, in the provider's shape).
+/// What to change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct ConnectionUpdate {
+    pub connection_name: Option<String>,
+    /// A complete replacement credential object in the provider's shape.
+    pub credentials: Option<Value>,
+    /// New limits; `Some(Limits::default())` removes them.
+    pub limits: Option<Limits>,
+}
+
+/// Renames a connection, replaces its credentials (whole, in the provider's shape) and/or
+/// changes its limits.
 pub async fn update(
     pool: &Pool,
     sealer: &Sealer<'_>,
     actor: &Actor,
     id: Uuid,
-    connection_name: Option<String>,
-    credentials: Option<Value>,
+    update: ConnectionUpdate,
 ) -> Result<Connection, ConnectionError> {
+    let ConnectionUpdate {
+        connection_name,
+        credentials,
+        limits,
+    } = update;
     let current = connection::get(pool, actor.tenant_id, id)
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
-    let mut changes = ConnectionChanges::default();
+    let mut changes = ConnectionChanges {
+        limits,
+        ..Default::default()
+    };
     if let Some(name) = connection_name {
         changes.connection_name = Some(check_name(&name)?);
     }
@@ -207,9 +229,15 @@ pub async fn patch_credentials(
     id: Uuid,
     connection_name: Option<String>,
     fields: Vec<(&'static str, Option<Value>)>,
+    limits: Option<Limits>,
 ) -> Result<Connection, ConnectionError> {
+    let mut change = ConnectionUpdate {
+        connection_name,
+        credentials: None,
+        limits,
+    };
     if fields.is_empty() {
-        return update(pool, sealer, actor, id, connection_name, None).await;
+        return update(pool, sealer, actor, id, change).await;
     }
     let mut credentials = stored_credentials(pool, sealer, actor, id).await?;
     // Derived again by the update from the old and new secrets.
@@ -220,15 +248,8 @@ pub async fn patch_credentials(
             None => credentials.remove(field),
         };
     }
-    update(
-        pool,
-        sealer,
-        actor,
-        id,
-        connection_name,
-        Some(Value::Object(credentials)),
-    )
-    .await
+    change.credentials = Some(Value::Object(credentials));
+    update(pool, sealer, actor, id, change).await
 }
 
 /// The connection's credentials as stored (with a replaced secret still signing).

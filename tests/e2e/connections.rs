@@ -244,6 +244,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             provider: "sendgrid".into(),
             connection_name: format!("c{n}"),
             credentials: json!({"api_key": format!("key-{n}")}),
+            limits: Default::default(),
         };
         ids.push(
             switchyard_actions::connections::create(
@@ -275,6 +276,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             event_types: vec!["job.*".into()],
             secret: Some("hook-secret".into()),
             enabled: None,
+            limits: Default::default(),
             backfill: None,
         },
     )

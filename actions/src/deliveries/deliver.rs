@@ -81,6 +81,7 @@ pub(crate) fn not_sent(error: String) -> DeliveryRecording {
         error: Some(error),
         response_excerpt: String::new(),
         duration_ms: 0,
+        retry_after: None,
         ledger: None,
     }
 }
@@ -111,6 +112,7 @@ fn sent(
         error: response.problem(),
         response_excerpt: response.excerpt.clone(),
         duration_ms: response.duration_ms(),
+        retry_after: response.retry_after(),
         ledger: Some(response.ledger_entry(None)),
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use switchyard_engine::connection::Sealed;
+use switchyard_engine::flow::Limits;
 pub use switchyard_engine::subscription::recovery::{Backfill, MAX_BACKFILL};
 use switchyard_engine::subscription::{
     self, event_types, Inserted, NewSubscription, Subscription, SubscriptionChanges,
@@ -25,6 +26,8 @@ pub struct SubscriptionInput {
     pub event_types: Vec<String>,
     pub secret: Option<String>,
     pub enabled: Option<bool>,
+    /// How often and how many at once the endpoint is called.
+    pub limits: Limits,
     /// Deliver events recorded before the subscription, from here.
     pub backfill: Option<Backfill>,
 }
@@ -37,6 +40,8 @@ pub struct SubscriptionUpdate {
     pub event_types: Option<Vec<String>>,
     pub secret: Option<Option<String>>,
     pub enabled: Option<bool>,
+    /// New limits; `Some(Limits::default())` removes them.
+    pub limits: Option<Limits>,
 }
 
 /// Why a subscription was not stored, changed or deleted.
@@ -203,6 +208,7 @@ pub async fn create(
         has_secret,
         event_types,
         enabled: input.enabled.unwrap_or(true),
+        limits: input.limits,
         backfill: input.backfill,
     };
     match subscription::insert(pool, actor, new, config.max_subscriptions).await? {
@@ -230,6 +236,7 @@ pub async fn update(
         changes.event_types = Some(check_event_types(&patterns)?);
     }
     changes.enabled = update.enabled;
+    changes.limits = update.limits;
     if update.url.is_some() || update.secret.is_some() {
         let client = pool.get().await.map_err(StoreError::from)?;
         let (_, sealed) = subscription::sealed(&client, actor.tenant_id, id)

@@ -1,19 +1,51 @@
 //! The worker's action side: one claimed run attempted, and its outcome recorded.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_engine::flow::Destination;
 
 use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
 use switchyard_engine::metrics;
 use switchyard_engine::outcome::Outcome;
 
-use super::{attempt, isolate, outcome, persist, Inner};
+use super::{attempt, flow, isolate, outcome, persist, Inner};
 use crate::WorkerSignal;
 
 #[tracing::instrument(skip_all, fields(action.id = %run.id, job.id = %run.job_id, action.attempt = run.attempt))]
 pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSignal) {
+    let pass = match run.connection_id {
+        Some(connection) => {
+            let lease = attempt::timeout(&run) + Duration::from_secs(30);
+            let dest = Destination::Connection(connection);
+            match flow::admit(&inner, dest, run.id, run.limits, run.failures, lease, false).await {
+                flow::Gate::Go(pass) => Some(pass),
+                flow::Gate::Wait { reason } => {
+                    // Held or paused: back in its place in the lane, not an attempt.
+                    tracing::debug!(reason, "the connection is held; the action waits");
+                    if let Err(err) =
+                        persist::through_outage(|| lane::release(&inner.pool, &run)).await
+                    {
+                        tracing::warn!(error = %err, "could not release the run; its lease will");
+                    }
+                    return;
+                }
+            }
+        }
+        None => None,
+    };
     let attempted = isolate::isolated(attempt::attempt(&inner, &run))
         .await
         .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
+    if let Some(pass) = pass {
+        let (status, sent, retry_after) = match &attempted {
+            attempt::Attempted::Sent(sent) => {
+                (sent.response.status, true, sent.response.retry_after())
+            }
+            _ => (None, false, None),
+        };
+        pass.observe(&inner, status, sent, retry_after).await;
+    }
     let give_back = match &attempted {
         attempt::Attempted::Deferred(err) => {
             tracing::warn!(error = %err, "database unavailable while preparing an action; giving it back");

@@ -125,12 +125,20 @@ async fn prepare(inner: &Inner, run: &ClaimedRun) -> Result<Prepared, StoreError
             Err(err) => return refuse(err.to_string()),
         }
     };
-    let timeout = run
-        .spec
+    Ok(Prepared::Ready(
+        outbound,
+        connection_id,
+        provider,
+        timeout(run),
+    ))
+}
+
+/// How long the run's request may take.
+pub fn timeout(run: &ClaimedRun) -> Duration {
+    run.spec
         .timeout_ms
         .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    Ok(Prepared::Ready(outbound, connection_id, provider, timeout))
+        .unwrap_or(DEFAULT_TIMEOUT)
 }
 
 async fn send(

@@ -7,13 +7,14 @@ use std::time::Duration;
 use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
 
+use switchyard_engine::flow::{Destination, Limits, Rate};
 use switchyard_engine::metrics;
 use switchyard_engine::outcome::Outcome;
 use switchyard_engine::subscription::dispatch;
 
 use tokio::sync::watch;
 
-use super::{isolate, Inner};
+use super::{flow, isolate, Inner};
 use crate::deliveries::deliver;
 use crate::WorkerSignal;
 
@@ -77,29 +78,37 @@ pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: Worke
         }
         return;
     }
-    match delivery::take_slot(&inner.pool, d.subscription_id, inner.deliveries.per_minute).await {
-        Ok(None) => {}
-        Ok(Some(free_at)) => {
-            // Over the limit: wait for a slot, uncounted; nothing is dropped.
+    // Without a rate of its own, a subscription gets the server's per-minute default.
+    let limits = Limits {
+        rate: d.limits.rate.or(Some(Rate::per_minute(
+            inner.deliveries.per_minute.max(1) as u32
+        ))),
+        ..d.limits
+    };
+    let lease = inner.deliveries.timeout + Duration::from_secs(30);
+    let dest = Destination::Subscription(d.subscription_id);
+    let pass = match flow::admit(&inner, dest, d.id, limits, d.failures, lease, true).await {
+        flow::Gate::Go(pass) => pass,
+        flow::Gate::Wait { reason } => {
+            // Held: back to the queue uncounted, not claimed again until the hold ends.
+            tracing::debug!(reason, "the subscription is held; the delivery waits");
             if let Err(err) =
-                super::persist::through_outage(|| delivery::defer(&inner.pool, &d, free_at)).await
+                super::persist::through_outage(|| delivery::defer(&inner.pool, &d, Utc::now()))
+                    .await
             {
-                tracing::warn!(error = %err, "could not defer a rate-limited delivery; its lease will");
+                tracing::warn!(error = %err, "could not give a held delivery back; its lease will");
             }
             return;
         }
-        Err(err) => {
-            tracing::warn!(error = %err, "could not check the rate limit; trying again shortly");
-            let later = Utc::now() + chrono::Duration::seconds(1);
-            let _ = delivery::defer(&inner.pool, &d, later).await;
-            return;
-        }
-    }
+    };
     let attempt = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d);
     let recording = super::isolate::isolated(attempt)
         .await
         .unwrap_or_else(deliver::not_sent);
     let sent = recording.outcome != Outcome::NotSent;
+    let status = recording.status_code.and_then(|c| u16::try_from(c).ok());
+    pass.observe(&inner, status, sent, recording.retry_after)
+        .await;
     metrics::delivery_attempt(
         recording.outcome,
         recording.status_code.and_then(|c| u16::try_from(c).ok()),

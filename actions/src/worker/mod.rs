@@ -15,12 +15,15 @@
 //! - `share`: every tenant with work gets its fair share of the slots.
 //! - [`deliveries`]: a task beside the loop fans new events out to subscriptions; the
 //!   loop sends their deliveries, sharing the concurrency limit.
+//! - `flow`: each destination's limits, holds and circuit breaker, asked before a request
+//!   leaves and told what came back.
 //! - `actions`: one action run attempted and recorded.
 //! - `timers`: one due timer fired as a transition by the actor `timer`.
 
 mod actions;
 pub mod attempt;
 pub mod deliveries;
+mod flow;
 pub mod isolate;
 mod kind;
 pub mod outcome;
@@ -35,6 +38,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use switchyard_engine::flow::Breaker;
 use switchyard_engine::{timer, wake, Pool, TenantId};
 use tokio::sync::Semaphore;
 
@@ -66,6 +70,9 @@ pub struct WorkerConfig {
     /// How long a stopping worker waits for its requests in flight
     /// (`SWITCHYARD_DRAIN_TIMEOUT`).
     pub drain_timeout: Duration,
+    /// When a destination's circuit opens, and for how long
+    /// (`SWITCHYARD_BREAKER_FAILURES`, `SWITCHYARD_BREAKER_COOLDOWN`).
+    pub breaker: Breaker,
 }
 
 impl Default for WorkerConfig {
@@ -79,6 +86,7 @@ impl Default for WorkerConfig {
             deliveries: DeliveryConfig::default(),
             listen: None,
             drain_timeout: Duration::from_secs(20),
+            breaker: Breaker::default(),
         }
     }
 }
@@ -91,6 +99,7 @@ pub struct Inner {
     pub(crate) endpoints: ProviderEndpoints,
     pub(crate) deliveries: DeliveryConfig,
     pub(crate) recorder: recorder::Recorder,
+    pub(crate) breaker: Breaker,
     /// Set when the worker is asked to stop: an item whose request has not left yet is
     /// given back instead of sent.
     pub(crate) draining: std::sync::atomic::AtomicBool,
@@ -131,6 +140,7 @@ impl Worker {
             endpoints: config.endpoints.clone(),
             deliveries: config.deliveries.clone(),
             recorder: recorder::Recorder::new(),
+            breaker: config.breaker,
             draining: Default::default(),
         };
         Ok(Worker {

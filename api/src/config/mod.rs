@@ -197,6 +197,23 @@ pub struct WorkerArgs {
         global = true
     )]
     pub drain_timeout: String,
+    /// Consecutive failures (network error, timeout, 5xx) after which a destination's
+    /// circuit opens and its requests wait.
+    #[arg(
+        long,
+        env = "SWITCHYARD_BREAKER_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub breaker_failures: u32,
+    /// How long an open circuit waits before one probe request decides (e.g. `30s`).
+    #[arg(
+        long,
+        env = "SWITCHYARD_BREAKER_COOLDOWN",
+        default_value = "30s",
+        global = true
+    )]
+    pub breaker_cooldown: String,
     #[command(flatten)]
     pub deliveries: DeliveryArgs,
 }
@@ -298,6 +315,12 @@ impl WorkerArgs {
             (1..=10_000).contains(&self.worker_concurrency),
             "SWITCHYARD_WORKER_CONCURRENCY must be from 1 to 10000"
         );
+        anyhow::ensure!(
+            (1..=1000).contains(&self.breaker_failures),
+            "SWITCHYARD_BREAKER_FAILURES must be from 1 to 1000"
+        );
+        let cooldown = switchyard_engine::definition::parse_duration(&self.breaker_cooldown)
+            .map_err(|err| anyhow::anyhow!("SWITCHYARD_BREAKER_COOLDOWN: {err}"))?;
         let allowed = EgressPolicy::parse_cidrs(&self.allowed_cidrs)
             .map_err(|err| anyhow::anyhow!("SWITCHYARD_ALLOWED_CIDRS: {err}"))?;
         Ok(switchyard_actions::worker::WorkerConfig {
@@ -310,6 +333,10 @@ impl WorkerArgs {
             deliveries: self.deliveries.config()?,
             drain_timeout: switchyard_engine::definition::parse_duration(&self.drain_timeout)
                 .map_err(|err| anyhow::anyhow!("SWITCHYARD_DRAIN_TIMEOUT: {err}"))?,
+            breaker: switchyard_engine::flow::Breaker {
+                failures: self.breaker_failures,
+                cooldown,
+            },
             ..Default::default()
         })
     }

@@ -9,7 +9,10 @@ use switchyard_actions::providers::Provider;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::{self, Connection};
 
-use super::render::when_opt;
+use chrono::{DateTime, Utc};
+use switchyard_engine::flow::Limits;
+
+use super::render::{when, when_opt};
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -26,7 +29,53 @@ fn connection_view(c: &Connection, used_by: &[String]) -> Value {
         "last_event_at": when_opt(c.last_event_at.as_ref()),
         "endpoint_preview": c.endpoint_preview,
         "used_by": used_by,
+        "limits": c.limits,
+        "limits_text": limits_text(&c.limits),
+        "paused": c.paused_at.is_some(),
+        "state": flow_state(c.paused_at.is_some(), c.held_until.as_ref(), c.held_reason.as_deref()),
     })
+}
+
+/// A destination's limits as the console shows them.
+pub(super) fn limits_text(limits: &Limits) -> String {
+    let mut parts = Vec::new();
+    if let Some(rate) = limits.rate {
+        parts.push(rate.to_string());
+    }
+    if let Some(n) = limits.concurrency {
+        parts.push(format!("{n} at once"));
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Whether a destination's requests flow, as the console shows it.
+pub(super) fn flow_state(
+    paused: bool,
+    held_until: Option<&DateTime<Utc>>,
+    reason: Option<&str>,
+) -> String {
+    if paused {
+        return "Paused".into();
+    }
+    match (held_until, reason) {
+        (Some(until), reason) => format!(
+            "Held until {} ({})",
+            when(until),
+            match reason {
+                Some("circuit") => "circuit open after failures",
+                Some("probe") => "a probe request is deciding",
+                Some("retry-after") => "the target asked to retry later",
+                Some("rate") => "rate limit",
+                Some("concurrency") => "all requests in flight",
+                _ => "held",
+            }
+        ),
+        (None, _) => "Active".into(),
+    }
 }
 
 #[handler]

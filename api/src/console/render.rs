@@ -18,6 +18,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account", include_str!("pages/account.hbs")),
     ("message", include_str!("pages/message.hbs")),
     ("integrations", include_str!("pages/integrations.hbs")),
+    ("pause_resume", include_str!("pages/pause_resume.hbs")),
+    ("limits_fields", include_str!("pages/limits_fields.hbs")),
     ("workflows", include_str!("pages/workflows.hbs")),
     ("workflow", include_str!("pages/workflow.hbs")),
     ("jobs", include_str!("pages/jobs.hbs")),

@@ -30,6 +30,7 @@ fn view(s: &Subscription) -> Value {
         "has_secret": s.has_secret,
         "health": s.health,
         "last_delivery_at": when_opt(s.last_delivery_at.as_ref()),
+        "limits": s.limits,
     })
 }
 
@@ -107,6 +108,8 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "picker": picker(&s.event_types),
             "deliveries": rows,
             "limit": DELIVERIES,
+            "limits_text": super::integrations::limits_text(&s.limits),
+            "state": super::integrations::flow_state(false, s.held_until.as_ref(), s.held_reason.as_deref()),
         }),
     )
 }

@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_actions::connections::{self, ConnectionError, ConnectionInput};
+use switchyard_actions::connections::{self, ConnectionError, ConnectionInput, ConnectionUpdate};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::{self as store, Connection};
 use uuid::Uuid;
 
+use super::limits::LimitsBody;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
@@ -31,6 +33,7 @@ struct CreateConnection {
     connection_name: String,
     /// The provider's credential object, e.g. `{"api_key": "..."}` for SendGrid.
     credentials: Value,
+    limits: Option<LimitsBody>,
 }
 
 #[derive(Object, Deserialize)]
@@ -39,6 +42,9 @@ struct UpdateConnection {
     connection_name: Option<String>,
     /// A complete replacement credential object in the provider's shape.
     credentials: Option<Value>,
+    /// New limits, or `null` to remove them.
+    #[serde(default)]
+    limits: MaybeUndefined<LimitsBody>,
 }
 
 /// A connection's metadata; its credentials are never part of a response.
@@ -53,6 +59,14 @@ pub struct ConnectionBody {
     /// `unknown`, `healthy` or `failing`, from recent requests.
     health: String,
     last_event_at: Option<DateTime<Utc>>,
+    limits: LimitsBody,
+    /// Paused by hand: its actions wait, in order, until it is resumed.
+    paused: bool,
+    /// Its actions wait until then (a rate window, all concurrency slots in flight, a
+    /// `Retry-After`, an open circuit or a probe deciding), and why.
+    held_until: Option<DateTime<Utc>>,
+    /// `rate`, `concurrency`, `retry-after`, `circuit` or `probe`.
+    held_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -66,6 +80,10 @@ impl From<Connection> for ConnectionBody {
             endpoint_preview: c.endpoint_preview,
             health: c.health.to_string(),
             last_event_at: c.last_event_at,
+            limits: c.limits.into(),
+            paused: c.paused_at.is_some(),
+            held_until: c.held_until,
+            held_reason: c.held_reason,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -117,6 +135,25 @@ pub fn connection_error(err: ConnectionError) -> ApiError {
     }
 }
 
+impl ConnectionsApi {
+    async fn set_paused(
+        &self,
+        auth: ApiKeyAuth,
+        id: Uuid,
+        paused: bool,
+    ) -> Result<Json<ConnectionBody>, ApiError> {
+        let actor = auth.require(&[Scope::Designer])?;
+        let connection = store::set_paused(&self.state.pool, &actor, id, paused)
+            .await?
+            .ok_or_else(|| ApiError::not_found("connection", id))?;
+        if !paused {
+            // Its actions are due again now, not at the next poll.
+            self.state.committed();
+        }
+        Ok(Json(connection.into()))
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Connections")]
 impl ConnectionsApi {
     /// Store a provider connection; the credentials are encrypted and never shown again.
@@ -131,6 +168,7 @@ impl ConnectionsApi {
             provider: body.0.provider,
             connection_name: body.0.connection_name,
             credentials: body.0.credentials,
+            limits: LimitsBody::parse_given(body.0.limits.as_ref())?,
         };
         let created = connections::create(&self.state.pool, &self.state.sealer(), &actor, input)
             .await
@@ -180,17 +218,37 @@ impl ConnectionsApi {
         body: JsonBody<UpdateConnection>,
     ) -> Result<Json<ConnectionBody>, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
-        let updated = connections::update(
-            &self.state.pool,
-            &self.state.sealer(),
-            &actor,
-            id.0,
-            body.0.connection_name,
-            body.0.credentials,
-        )
-        .await
-        .map_err(connection_error)?;
+        let change = ConnectionUpdate {
+            limits: LimitsBody::parse_change(&body.0.limits)?,
+            connection_name: body.0.connection_name,
+            credentials: body.0.credentials,
+        };
+        let updated =
+            connections::update(&self.state.pool, &self.state.sealer(), &actor, id.0, change)
+                .await
+                .map_err(connection_error)?;
         Ok(Json(updated.into()))
+    }
+
+    /// Pause a connection: its actions wait, in order, until it is resumed. Requests
+    /// already in flight finish.
+    #[oai(path = "/api/v1/tenant/connections/:id/pause", method = "post")]
+    async fn pause(
+        &self,
+        auth: ApiKeyAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<ConnectionBody>, ApiError> {
+        self.set_paused(auth, id.0, true).await
+    }
+
+    /// Resume a paused connection: its waiting actions go out in order.
+    #[oai(path = "/api/v1/tenant/connections/:id/resume", method = "post")]
+    async fn resume(
+        &self,
+        auth: ApiKeyAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<ConnectionBody>, ApiError> {
+        self.set_paused(auth, id.0, false).await
     }
 
     /// Delete a connection; 409 while the newest version of a workflow uses it.

@@ -18,6 +18,7 @@ use switchyard_engine::connection::{self as store, Connection};
 use uuid::Uuid;
 
 use super::connections::connection_error;
+use super::limits::LimitsBody;
 use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
@@ -63,6 +64,13 @@ struct ConnectorConnection {
     /// After the signing secret was replaced: until when the old one also signs
     /// (`webhook-signature` carries both).
     previous_secret_expires_at: Option<DateTime<Utc>>,
+    limits: LimitsBody,
+    /// Paused by hand: its deliveries wait until it is resumed.
+    paused: bool,
+    /// Its requests wait until then, and why (`rate`, `concurrency`, `retry-after`,
+    /// `circuit` or `probe`).
+    held_until: Option<DateTime<Utc>>,
+    held_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -79,6 +87,10 @@ impl From<Connection> for ConnectorConnection {
             endpoint_preview: c.endpoint_preview,
             last_event_at: c.last_event_at,
             previous_secret_expires_at: c.previous_secret_until.filter(|at| *at > Utc::now()),
+            limits: c.limits.into(),
+            paused: c.paused_at.is_some(),
+            held_until: c.held_until,
+            held_reason: c.held_reason,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -99,6 +111,7 @@ struct ConnectWebhook {
     name: String,
     webhook_url: String,
     signing_secret: Option<String>,
+    limits: Option<LimitsBody>,
 }
 
 #[derive(Object, Deserialize)]
@@ -109,6 +122,9 @@ struct UpdateConnector {
     /// A new secret, or `null` to stop signing.
     #[serde(default)]
     signing_secret: MaybeUndefined<String>,
+    /// New limits, or `null` to remove them.
+    #[serde(default)]
+    limits: MaybeUndefined<LimitsBody>,
 }
 
 #[derive(Object)]
@@ -187,6 +203,7 @@ impl IntegrationsApi {
         body: JsonBody<ConnectWebhook>,
     ) -> Result<ConnectResponse, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
+        let limits = LimitsBody::parse_given(body.0.limits.as_ref())?;
         let mut credentials = serde_json::Map::new();
         credentials.insert("webhook_url".into(), Value::String(body.0.webhook_url));
         if let Some(secret) = body.0.signing_secret {
@@ -200,6 +217,7 @@ impl IntegrationsApi {
                 provider: "webhook".into(),
                 connection_name: body.0.name,
                 credentials: Value::Object(credentials),
+                limits,
             },
         )
         .await
@@ -217,6 +235,7 @@ impl IntegrationsApi {
     ) -> Result<Json<ConnectorConnection>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let body = body.0;
+        let limits = LimitsBody::parse_change(&body.limits)?;
         let mut fields = Vec::new();
         if let Some(url) = body.webhook_url {
             fields.push(("webhook_url", Some(Value::String(url))));
@@ -235,6 +254,7 @@ impl IntegrationsApi {
             id.0,
             body.name,
             fields,
+            limits,
         )
         .await
         .map_err(|err| connection_error(err.renamed_for_connector()))?;

@@ -8,6 +8,7 @@ mod health;
 mod hooks;
 mod integrations;
 mod jobs;
+mod limits;
 mod paging;
 mod timers;
 mod transitions;

@@ -83,6 +83,60 @@ pub async fn mark_health(
     }
 }
 
+/// Sets the connection's health as its circuit opens (`failing`) or closes (`healthy`)
+/// and appends the health event that says so, with `extra` (the circuit's state).
+pub async fn circuit_changed(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    opened: bool,
+    extra: Value,
+) -> Result<(), StoreError> {
+    let health = if opened {
+        Health::Failing
+    } else {
+        Health::Healthy
+    };
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE connections SET health = $2 WHERE id = $1 \
+             RETURNING tenant_id, provider, connection_name",
+        )
+        .await?;
+    let Some(row) = tx.query_opt(&stmt, &[&id, &health.as_str()]).await? else {
+        return Ok(());
+    };
+    let about = About {
+        id,
+        tenant_id: TenantId(row.try_get(0)?),
+        provider: row.try_get(1)?,
+        name: row.try_get(2)?,
+    };
+    let mut data = if opened {
+        let problem =
+            "the circuit opened after consecutive failures; requests wait for its cooldown";
+        json!({
+            "health": "failing", "error": problem,
+            "status": "degraded", "healthStatus": "warning",
+            "warningMessage": problem, "recommendation": RECOMMENDATION,
+        })
+    } else {
+        json!({
+            "health": "healthy", "previous_health": "failing",
+            "status": "connected", "healthStatus": "healthy",
+            "previousWarning": last_warning(tx, id).await?,
+        })
+    };
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    let event = if opened {
+        EventType::ConnectionFailing
+    } else {
+        EventType::ConnectionRecovered
+    };
+    about.record(tx, event, data).await
+}
+
 /// [`mark_health`] (throttled) for each connection's latest outcome in a batch, in id
 /// order so that two batches cannot deadlock on the rows.
 pub async fn mark_health_all(

@@ -5,7 +5,9 @@
 pub mod cache;
 mod health;
 
-pub use health::{mark_health, mark_health_all, record_test, Observed, TestResult};
+pub use health::{
+    circuit_changed, mark_health, mark_health_all, record_test, Observed, TestResult,
+};
 
 use std::collections::HashSet;
 
@@ -14,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::{append, EventType, NewEvent, StreamLock};
 pub use crate::sealed::Sealed;
@@ -33,6 +36,14 @@ pub struct Connection {
     pub last_event_at: Option<DateTime<Utc>>,
     /// Until when the previous signing secret still signs beside the current one.
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// How often and how many at once it is called.
+    pub limits: Limits,
+    /// Set while paused by hand: its actions wait, in order, until it is resumed.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Its actions wait until then, and why: `rate`, `concurrency`, `retry-after`,
+    /// `circuit` (open after consecutive failures) or `probe` (one request deciding).
+    pub held_until: Option<DateTime<Utc>>,
+    pub held_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -45,6 +56,7 @@ pub struct NewConnection {
     pub connection_name: String,
     pub sealed: Sealed,
     pub endpoint_preview: String,
+    pub limits: Limits,
 }
 
 /// What to change; `None` keeps the current value.
@@ -55,6 +67,8 @@ pub struct ConnectionChanges {
     pub sealed: Option<(Sealed, String)>,
     /// With `sealed`: until when a previous signing secret sealed in it still signs.
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// New limits (`Some(Limits::default())` removes them).
+    pub limits: Option<Limits>,
 }
 
 /// The outcome of a delete.
@@ -67,7 +81,9 @@ pub enum Removal {
 }
 
 const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_preview, health, \
-     last_event_at, previous_secret_until, created_at, updated_at";
+     last_event_at, previous_secret_until, limits, paused_at, \
+     CASE WHEN held_until > now() THEN held_until END AS held_until, \
+     CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
 
 fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
     Ok(Connection {
@@ -79,6 +95,10 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
         health: Health::parse(row.try_get("health")?)?,
         last_event_at: row.try_get("last_event_at")?,
         previous_secret_until: row.try_get("previous_secret_until")?,
+        limits: Limits::from_stored(row.try_get("limits")?),
+        paused_at: row.try_get("paused_at")?,
+        held_until: row.try_get("held_until")?,
+        held_reason: row.try_get("held_reason")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -131,9 +151,9 @@ pub async fn insert(
         .query_one(
             &format!(
                 "INSERT INTO connections (id, tenant_id, provider, connection_name, ciphertext, key_id, \
-                 endpoint_preview) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+                 endpoint_preview, limits) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
             ),
-            &[&new.id, &actor.tenant_id.0, &new.provider, &new.connection_name, &new.sealed.ciphertext, &new.sealed.key_id, &new.endpoint_preview],
+            &[&new.id, &actor.tenant_id.0, &new.provider, &new.connection_name, &new.sealed.ciphertext, &new.sealed.key_id, &new.endpoint_preview, &new.limits.to_stored()],
         )
         .await?;
     let connection = from_row(&row)?;
@@ -173,7 +193,8 @@ pub async fn update(
                 "UPDATE connections SET connection_name = coalesce($3, connection_name), \
                  ciphertext = coalesce($4, ciphertext), key_id = coalesce($5, key_id), \
                  endpoint_preview = coalesce($6, endpoint_preview), updated_at = now(), \
-                 previous_secret_until = CASE WHEN $4::bytea IS NULL THEN previous_secret_until ELSE $7 END \
+                 previous_secret_until = CASE WHEN $4::bytea IS NULL THEN previous_secret_until ELSE $7 END, \
+                 limits = CASE WHEN $8 THEN $9 ELSE limits END \
                  WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
             ),
             &[
@@ -184,6 +205,8 @@ pub async fn update(
                 &key_id,
                 &preview,
                 &changes.previous_secret_until,
+                &changes.limits.is_some(),
+                &changes.limits.and_then(Limits::to_stored),
             ],
         )
         .await?;
@@ -191,16 +214,57 @@ pub async fn update(
         return Ok(None);
     };
     let connection = from_row(&row)?;
-    record(
-        &tx,
-        actor,
-        EventType::ConnectionUpdated,
-        &connection,
-        json!({ "credentials_changed": changes.sealed.is_some() }),
-    )
-    .await?;
+    let mut extra = json!({ "credentials_changed": changes.sealed.is_some() });
+    if changes.limits.is_some() {
+        extra["limits"] = json!(connection.limits);
+    }
+    record(&tx, actor, EventType::ConnectionUpdated, &connection, extra).await?;
     tx.commit().await?;
     cache::forget(id);
+    Ok(Some(connection))
+}
+
+/// Pauses a connection (its actions wait, in order) or resumes it; appends
+/// `connection.updated` with `paused` when that changed. `None`: no such connection.
+pub async fn set_paused(
+    pool: &Pool,
+    actor: &Actor,
+    id: Uuid,
+    paused: bool,
+) -> Result<Option<Connection>, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let was: Option<bool> = tx
+        .query_opt(
+            "SELECT paused_at IS NOT NULL FROM connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            &[&id, &actor.tenant_id.0],
+        )
+        .await?
+        .map(|r| r.get(0));
+    let Some(was) = was else {
+        return Ok(None);
+    };
+    let row = tx
+        .query_one(
+            &format!(
+                "UPDATE connections SET paused_at = CASE WHEN $2 THEN coalesce(paused_at, now()) END, \
+                 updated_at = CASE WHEN $3 THEN now() ELSE updated_at END WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            &[&id, &paused, &(was != paused)],
+        )
+        .await?;
+    let connection = from_row(&row)?;
+    if was != paused {
+        record(
+            &tx,
+            actor,
+            EventType::ConnectionUpdated,
+            &connection,
+            json!({ "credentials_changed": false, "paused": paused }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(Some(connection))
 }
 

@@ -78,19 +78,27 @@ pub(crate) async fn insert(
             "WITH lane AS (SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $3 \
                            AND status IN ('waiting', 'pending', 'running')) AS busy), \
              a AS (SELECT id, name, spec, n - 1 AS ordinal, (n = 1 AND NOT lane.busy) AS due, \
-                          CASE WHEN delay_ms > 0 THEN now() + make_interval(secs => delay_ms / 1000.0) END AS not_before \
-                   FROM unnest($7::uuid[], $8::text[], $9::jsonb[], $10::int8[]) \
-                        WITH ORDINALITY AS u(id, name, spec, delay_ms, n), lane) \
+                          CASE WHEN delay_ms > 0 THEN now() + make_interval(secs => delay_ms / 1000.0) END AS not_before, \
+                          connection_id \
+                   FROM unnest($7::uuid[], $8::text[], $9::jsonb[], $10::int8[], $11::uuid[]) \
+                        WITH ORDINALITY AS u(id, name, spec, delay_ms, connection_id, n), lane) \
              INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
-             ordinal, name, spec, context, status, next_attempt_at, not_before) \
+             ordinal, name, spec, context, status, next_attempt_at, not_before, connection_id) \
              SELECT a.id, $1, $3, $2, $4, $5, a.ordinal, a.name, a.spec, $6, \
                     CASE WHEN a.due THEN 'pending' ELSE 'waiting' END, \
-                    CASE WHEN a.due THEN coalesce(a.not_before, now()) END, a.not_before \
+                    CASE WHEN a.due THEN coalesce(a.not_before, now()) END, a.not_before, a.connection_id \
              FROM a RETURNING {RUN_COLUMNS}"
         ))
         .await?;
     let names: Vec<&str> = transition.actions.iter().map(|a| a.name.as_str()).collect();
     let delays: Vec<i64> = transition.actions.iter().map(|a| a.delay_ms()).collect();
+    // Which connection each calls, so that the queue can hold a held or paused
+    // connection's runs back (published definitions always name one by id).
+    let connections: Vec<Option<Uuid>> = transition
+        .actions
+        .iter()
+        .map(|a| Uuid::parse_str(&a.payload_template.connection_id).ok())
+        .collect();
     let specs = transition
         .actions
         .iter()
@@ -111,6 +119,7 @@ pub(crate) async fn insert(
                 &names,
                 &specs,
                 &delays,
+                &connections,
             ],
         )
         .await?;

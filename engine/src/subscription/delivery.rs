@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::connection::Sealed;
+use crate::flow::Limits;
 use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::EventType;
@@ -26,7 +27,8 @@ pub static DELIVERIES: Queue = Queue::new(
     "AND s.enabled AND (s.held_until IS NULL OR s.held_until <= now())",
     "60",
     "c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
-     e.event_id, c.event_type, e.stream_id, e.position, e.data, e.recorded_at",
+     e.event_id, c.event_type, e.stream_id, e.position, e.data, e.recorded_at, \
+     s.limits, s.consecutive_failures",
     "JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN event_log e ON e.event_id = c.event_id",
 );
 
@@ -45,6 +47,9 @@ pub struct ClaimedDelivery {
     pub event_position: i64,
     pub event_data: Value,
     pub event_recorded_at: DateTime<Utc>,
+    /// The subscription's limits and consecutive failures as claimed (see [`crate::flow`]).
+    pub limits: Limits,
+    pub failures: i32,
 }
 
 /// How an attempt ended.
@@ -66,6 +71,8 @@ pub struct DeliveryRecording {
     pub error: Option<String>,
     pub response_excerpt: String,
     pub duration_ms: i32,
+    /// The receiver's `Retry-After`, when it sent one.
+    pub retry_after: Option<std::time::Duration>,
     /// Present when a request actually left.
     pub ledger: Option<LedgerEntry>,
 }
@@ -109,6 +116,8 @@ fn claimed_delivery(r: &tokio_postgres::Row) -> Result<ClaimedDelivery, StoreErr
         event_position: r.try_get(10)?,
         event_data: stored_json::read(r, 11),
         event_recorded_at: r.try_get(12)?,
+        limits: Limits::from_stored(r.try_get(13)?),
+        failures: r.try_get(14)?,
     })
 }
 
@@ -118,39 +127,8 @@ pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
     DELIVERIES.recover_expired(pool).await
 }
 
-/// Takes one of the subscription's `per_minute` sends. When all are taken, takes nothing,
-/// holds the subscription until the oldest of them leaves the window (its deliveries are
-/// not claimed meanwhile), and returns that time.
-pub async fn take_slot(
-    pool: &Pool,
-    subscription_id: Uuid,
-    per_minute: i32,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let client = pool.get().await?;
-    let row = client
-        .query_one(
-            "WITH current AS (SELECT ARRAY(SELECT t FROM unnest(recent_sends) t \
-                                           WHERE t > now() - interval '1 minute' ORDER BY t) AS sends \
-                              FROM webhook_subscriptions WHERE id = $1 FOR UPDATE), \
-             taken AS (UPDATE webhook_subscriptions w SET \
-                         recent_sends = CASE WHEN cardinality(current.sends) < $2 \
-                                             THEN array_append(current.sends, now()) \
-                                             ELSE current.sends END, \
-                         held_until = CASE WHEN cardinality(current.sends) < $2 THEN NULL \
-                                           ELSE current.sends[cardinality(current.sends) - $2 + 1] \
-                                                + interval '1 minute' END \
-                       FROM current WHERE w.id = $1 \
-                       RETURNING cardinality(current.sends) < $2 AS took, w.held_until) \
-             SELECT coalesce((SELECT took FROM taken), false), (SELECT held_until FROM taken)",
-            &[&subscription_id, &per_minute],
-        )
-        .await?;
-    let taken: bool = row.get(0);
-    Ok(if taken { None } else { row.get(1) })
-}
-
-/// Puts a claimed delivery back untouched, to go out at `at` (rate limit, or a worker
-/// that could not prepare it).
+/// Puts a claimed delivery back untouched, to go out at `at` (its subscription held, or
+/// a worker that could not prepare it); the attempt does not count.
 pub async fn defer(
     pool: &Pool,
     delivery: &ClaimedDelivery,
@@ -289,6 +267,46 @@ async fn announce_health(
     super::record_with(
         tx,
         delivery.tenant_id,
+        metadata,
+        event_type,
+        &subscription,
+        extra,
+    )
+    .await
+}
+
+/// Sets the subscription's health as its circuit opens (`failing`) or closes (`healthy`)
+/// and appends `subscription.failing` or `subscription.recovered` with `extra`.
+pub async fn circuit_changed(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    opened: bool,
+    extra: serde_json::Value,
+) -> Result<(), StoreError> {
+    let (health, event_type) = if opened {
+        (Health::Failing, EventType::SubscriptionFailing)
+    } else {
+        (Health::Healthy, EventType::SubscriptionRecovered)
+    };
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE webhook_subscriptions SET health = $2 WHERE id = $1 RETURNING {}",
+                super::COLUMNS
+            ),
+            &[&id, &health.as_str()],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let subscription = super::from_row(&row)?;
+    let metadata = serde_json::json!({
+        "actor_key_id": null, "request_id": null, "idempotency_key": null,
+    });
+    super::record_with(
+        tx,
+        subscription.tenant_id,
         metadata,
         event_type,
         &subscription,

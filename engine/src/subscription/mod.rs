@@ -21,6 +21,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::connection::Sealed;
+use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
@@ -44,6 +45,12 @@ pub struct Subscription {
     pub last_delivery_at: Option<DateTime<Utc>>,
     /// Until when the previous secret still signs beside the current one (a rotation).
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// How often and how many at once its endpoint is called (without a `rate`, the
+    /// server's per-minute default applies).
+    pub limits: Limits,
+    /// Its deliveries wait until then, and why (see [`crate::flow`]).
+    pub held_until: Option<DateTime<Utc>>,
+    pub held_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,6 +65,7 @@ pub struct NewSubscription {
     pub has_secret: bool,
     pub event_types: Vec<String>,
     pub enabled: bool,
+    pub limits: Limits,
     /// Deliver the events recorded before the subscription, from here.
     pub backfill: Option<recovery::Backfill>,
 }
@@ -72,6 +80,8 @@ pub struct SubscriptionChanges {
     pub previous_secret_until: Option<DateTime<Utc>>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    /// New limits (`Some(Limits::default())` removes them).
+    pub limits: Option<Limits>,
 }
 
 /// The outcome of an insert.
@@ -86,7 +96,9 @@ pub enum Inserted {
 }
 
 const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
-     disabled_reason, health, last_delivery_at, previous_secret_until, created_at, updated_at";
+     disabled_reason, health, last_delivery_at, previous_secret_until, limits, \
+     CASE WHEN held_until > now() THEN held_until END AS held_until, \
+     CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
 
 fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
     Ok(Subscription {
@@ -101,6 +113,9 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
         health: Health::parse(row.try_get("health")?)?,
         last_delivery_at: row.try_get("last_delivery_at")?,
         previous_secret_until: row.try_get("previous_secret_until")?,
+        limits: Limits::from_stored(row.try_get("limits")?),
+        held_until: row.try_get("held_until")?,
+        held_reason: row.try_get("held_reason")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -178,10 +193,10 @@ pub async fn insert(
         .query_one(
             &format!(
                 "INSERT INTO webhook_subscriptions (id, tenant_id, name, ciphertext, key_id, url_preview, \
-                 has_secret, event_types, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+                 has_secret, event_types, enabled, limits) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
             ),
             &[&new.id, &actor.tenant_id.0, &new.name, &new.sealed.ciphertext, &new.sealed.key_id,
-              &new.url_preview, &new.has_secret, &new.event_types, &new.enabled],
+              &new.url_preview, &new.has_secret, &new.event_types, &new.enabled, &new.limits.to_stored()],
         )
         .await?;
     let subscription = from_row(&row)?;
@@ -232,6 +247,7 @@ pub async fn update(
                  event_types = coalesce($8, event_types), enabled = coalesce($9, enabled), \
                  disabled_reason = CASE WHEN $9 THEN NULL ELSE disabled_reason END, \
                  previous_secret_until = CASE WHEN $4::bytea IS NULL THEN previous_secret_until ELSE $10 END, \
+                 limits = CASE WHEN $11 THEN $12 ELSE limits END, \
                  updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"
             ),
             &[
@@ -245,6 +261,8 @@ pub async fn update(
                 &changes.event_types,
                 &changes.enabled,
                 &changes.previous_secret_until,
+                &changes.limits.is_some(),
+                &changes.limits.and_then(Limits::to_stored),
             ],
         )
         .await?;
@@ -268,6 +286,16 @@ pub async fn update(
 pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<bool, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
+    // Locks in the worker's order, deliveries before their subscription: recording a
+    // delivery settles its row, then writes the subscription's health. Deleting the
+    // subscription first and cascading to its deliveries would take them the other way
+    // round and deadlock with a delivery being recorded.
+    tx.execute(
+        "SELECT 1 FROM deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+         WHERE d.subscription_id = $1 AND s.tenant_id = $2 ORDER BY d.id FOR UPDATE OF d",
+        &[&id, &actor.tenant_id.0],
+    )
+    .await?;
     let Some(row) = tx
         .query_opt(
             &format!("DELETE FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2 RETURNING {COLUMNS}"),

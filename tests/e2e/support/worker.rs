@@ -5,8 +5,9 @@ use switchyard_actions::egress::EgressPolicy;
 use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::worker::WorkerConfig;
 
-/// A worker that polls quickly, recovers expired leases quickly and retries deliveries
-/// after milliseconds (five attempts, like the default), so tests do not wait.
+/// A worker that polls quickly, recovers expired leases quickly, retries deliveries
+/// after milliseconds (five attempts, like the default) and closes a circuit after a
+/// short cooldown, so tests do not wait.
 pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerConfig {
     let ms = std::time::Duration::from_millis;
     WorkerConfig {
@@ -24,5 +25,9 @@ pub fn test_worker(endpoints: ProviderEndpoints, allow_private: bool) -> WorkerC
         },
         listen: None,
         drain_timeout: std::time::Duration::from_secs(20),
+        breaker: switchyard_engine::flow::Breaker {
+            failures: 5,
+            cooldown: ms(200),
+        },
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             provider: "generic_rest".into(),
             connection_name: "Demo CRM".into(),
             credentials: json!({ "base_url": hook.url(""), "auth_header": "Bearer demo-crm-token" }),
+            limits: Default::default(),
         },
     )
     .await?;
@@ -88,6 +89,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             provider: "webhook".into(),
             connection_name: "Demo Zapier catch hook".into(),
             credentials: json!({ "webhook_url": hook.url("/hooks/catch/demo"), "signing_secret": DEMO_SIGNING_SECRET }),
+            limits: Default::default(),
         },
     )
     .await?;

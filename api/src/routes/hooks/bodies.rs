@@ -9,6 +9,8 @@ use switchyard_engine::subscription::delivery_log::DeliveryView;
 use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
+use crate::routes::limits::LimitsBody;
+
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +27,9 @@ pub struct CreateWebhook {
     /// Also deliver the events recorded before this subscription, from a time or a
     /// cursor of the events API (at most 10,000 events).
     pub backfill: Option<BackfillFrom>,
+    /// How often and how many at once the endpoint is called; without a `rate`, the
+    /// server's per-minute limit applies.
+    pub limits: Option<LimitsBody>,
 }
 
 /// Where a backfill starts: give exactly one.
@@ -68,6 +73,9 @@ pub struct UpdateWebhook {
     #[serde(default)]
     pub secret: MaybeUndefined<String>,
     pub enabled: Option<bool>,
+    /// New limits, or `null` to remove them.
+    #[serde(default)]
+    pub limits: MaybeUndefined<LimitsBody>,
 }
 
 /// A subscription; never its full URL or its secret.
@@ -89,6 +97,12 @@ pub struct Webhook {
     /// After the secret was replaced: until when the old one also signs
     /// (`webhook-signature` carries both).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub limits: LimitsBody,
+    /// Its deliveries wait until then (a rate window, all concurrency slots in flight, a
+    /// `Retry-After`, an open circuit or a probe deciding), and why.
+    pub held_until: Option<DateTime<Utc>>,
+    /// `rate`, `concurrency`, `retry-after`, `circuit` or `probe`.
+    pub held_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// On creation with a backfill: the deliveries it queued.
@@ -109,6 +123,9 @@ impl From<Subscription> for Webhook {
             disabled_reason: s.disabled_reason,
             last_delivery_at: s.last_delivery_at,
             previous_secret_expires_at: s.previous_secret_until.filter(|at| *at > Utc::now()),
+            limits: s.limits.into(),
+            held_until: s.held_until,
+            held_reason: s.held_reason,
             created_at: s.created_at,
             updated_at: s.updated_at,
             backfilled: None,

@@ -19,6 +19,7 @@ use switchyard_engine::subscription::delivery_log::{self as delivery, Redelivery
 use switchyard_engine::subscription::recovery;
 use uuid::Uuid;
 
+use super::limits::LimitsBody;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
@@ -116,6 +117,7 @@ impl HooksApi {
                 event_types: body.event_types,
                 secret: body.secret,
                 enabled: body.enabled,
+                limits: LimitsBody::parse_given(body.limits.as_ref())?,
                 backfill,
             },
         )
@@ -195,6 +197,7 @@ impl HooksApi {
                 event_types: body.event_types,
                 secret,
                 enabled: body.enabled,
+                limits: LimitsBody::parse_change(&body.limits)?,
             },
         )
         .await

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::definition::ActionSpec;
+use crate::flow::Limits;
 use crate::ledger::LedgerEntry;
 use crate::queue::{Attempt, Queue};
 use crate::{stored_json, JobId, Pool, StoreError, TenantId};
@@ -32,6 +33,11 @@ pub struct ClaimedRun {
     pub context: Value,
     /// This attempt's number, from 1.
     pub attempt: i32,
+    /// The connection it calls, with its limits and consecutive failures as claimed:
+    /// the worker asks the flow gate first when either says so.
+    pub connection_id: Option<Uuid>,
+    pub limits: Limits,
+    pub failures: i32,
     /// Why the stored run cannot be attempted (its spec or context does not decode); the
     /// worker fails it with this reason instead of trying.
     pub poison: Option<String>,
@@ -67,13 +73,15 @@ pub enum Recorded {
 }
 
 /// Action runs in the work queue. The lease lasts the action's timeout plus a margin.
+/// A run whose connection is paused or held (see [`crate::flow`]) is not due.
 pub static ACTIONS: Queue = Queue::new(
     "action_runs",
-    "",
-    "",
+    "LEFT JOIN connections k ON k.id = q.connection_id",
+    "AND (k.id IS NULL OR (k.paused_at IS NULL AND (k.held_until IS NULL OR k.held_until <= now())))",
     "coalesce((q.spec->>'timeout_ms')::float8, 10000) / 1000 + 30",
-    "c.id, c.tenant_id, c.job_id, c.event_id, c.transition, c.ordinal, c.name, c.spec, c.context, c.attempts",
-    "",
+    "c.id, c.tenant_id, c.job_id, c.event_id, c.transition, c.ordinal, c.name, c.spec, c.context, c.attempts, \
+     c.connection_id, k.limits, coalesce(k.consecutive_failures, 0)",
+    "LEFT JOIN connections k ON k.id = c.connection_id",
 );
 
 impl ClaimedRun {
@@ -120,6 +128,9 @@ fn claimed_run(r: &tokio_postgres::Row) -> Result<ClaimedRun, StoreError> {
         spec,
         context,
         attempt: r.try_get(9)?,
+        connection_id: r.try_get(10)?,
+        limits: Limits::from_stored(r.try_get(11)?),
+        failures: r.try_get(12)?,
         poison,
     })
 }
@@ -130,7 +141,9 @@ pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
     ACTIONS.recover_expired(pool).await
 }
 
-/// Gives a claimed run back without an outcome (a worker shutting down mid-attempt).
+/// Gives a claimed run back without an outcome (a worker shutting down mid-attempt, or
+/// its connection held): due again at once, though a held connection's runs are not
+/// claimed before the hold ends. The attempt does not count.
 pub async fn release(pool: &Pool, run: &ClaimedRun) -> Result<(), StoreError> {
     ACTIONS.give_back(pool, run.fence(), None).await
 }

@@ -1,0 +1,51 @@
+//! The `limits` object that connections, the webhook connector and subscriptions take
+//! and show: `{"rate": "<N>/s" | "<N>/m" | "<N>/h", "concurrency": <N>}`.
+
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::Object;
+use serde::Deserialize;
+use switchyard_engine::flow::Limits;
+
+use crate::problem::ApiError;
+
+/// How often and how many at once a destination is called; both optional. Waiting for a
+/// limit is not an attempt and not a failure.
+#[derive(Object, Deserialize, Clone, Debug, Default)]
+pub struct LimitsBody {
+    /// At most N requests in any second, minute or hour: `"<N>/s"`, `"<N>/m"` or
+    /// `"<N>/h"`, N from 1 to 1000.
+    pub rate: Option<String>,
+    /// At most N requests in flight at once, 1 to 1000.
+    pub concurrency: Option<i64>,
+}
+
+impl LimitsBody {
+    /// The limits, or a 422 naming `limits.rate` or `limits.concurrency`.
+    pub fn parse(&self) -> Result<Limits, ApiError> {
+        Limits::parse(self.rate.as_deref(), self.concurrency)
+            .map_err(|p| ApiError::invalid(p.field, format!("{}: {}", p.field, p.message)))
+    }
+
+    /// Optional limits on a create.
+    pub fn parse_given(body: Option<&LimitsBody>) -> Result<Limits, ApiError> {
+        body.map_or(Ok(Limits::default()), LimitsBody::parse)
+    }
+
+    /// A change: left out keeps them, `null` removes them.
+    pub fn parse_change(body: &MaybeUndefined<LimitsBody>) -> Result<Option<Limits>, ApiError> {
+        match body {
+            MaybeUndefined::Undefined => Ok(None),
+            MaybeUndefined::Null => Ok(Some(Limits::default())),
+            MaybeUndefined::Value(body) => body.parse().map(Some),
+        }
+    }
+}
+
+impl From<Limits> for LimitsBody {
+    fn from(l: Limits) -> Self {
+        LimitsBody {
+            rate: l.rate.map(|r| r.to_string()),
+            concurrency: l.concurrency.map(i64::from),
+        }
+    }
+}

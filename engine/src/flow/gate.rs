@@ -1,0 +1,481 @@
+//! Admission before a request leaves, and what its answer does to the destination.
+//!
+//! Admission is one statement under the destination's row lock, so workers in many
+//! processes share one rate window and one set of concurrency slots. Observation reads the
+//! row under the same lock, decides in [`decide`] (plain data in, plain data out), and
+//! writes the result with any circuit event in one transaction.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::circuit;
+use super::limits::Limits;
+use crate::{Pool, StoreError};
+
+/// What is being called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Destination {
+    Connection(Uuid),
+    Subscription(Uuid),
+}
+
+impl Destination {
+    pub fn id(self) -> Uuid {
+        match self {
+            Destination::Connection(id) | Destination::Subscription(id) => id,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Destination::Connection(_) => "connections",
+            Destination::Subscription(_) => "webhook_subscriptions",
+        }
+    }
+}
+
+/// The circuit breaker's settings (`SWITCHYARD_BREAKER_FAILURES`,
+/// `SWITCHYARD_BREAKER_COOLDOWN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Breaker {
+    /// Consecutive failures (network error, timeout, 5xx) that open the circuit.
+    pub failures: u32,
+    /// How long an open circuit holds the destination before one probe decides.
+    pub cooldown: Duration,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker {
+            failures: 5,
+            cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Whether a claimed item may be sent now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Send it. `probe`: the circuit was open and this request decides whether it closes.
+    Go { probe: bool },
+    /// Give it back untouched; the destination is held (until the time, if known) or
+    /// paused. Its items are not claimed again before then.
+    Wait {
+        reason: &'static str,
+        until: Option<DateTime<Utc>>,
+    },
+}
+
+/// What a request's answer says about its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// It answered (any status that is not a failure or a throttle): it is up.
+    Answered,
+    /// A network error, a timeout or a 5xx: counts towards opening the circuit.
+    Failed,
+    /// 429, or 503 with `Retry-After`: the whole destination waits until then.
+    Throttled(DateTime<Utc>),
+    /// No request left (the payload did not render, the target was refused).
+    NotSent,
+}
+
+impl Observation {
+    /// From a response's status, whether it failed without one, and its `Retry-After`.
+    pub fn of(
+        status: Option<u16>,
+        sent: bool,
+        retry_after: Option<Duration>,
+        now: DateTime<Utc>,
+    ) -> Observation {
+        let throttle = |wait: Duration| {
+            Observation::Throttled(now + chrono::Duration::from_std(wait).unwrap_or_default())
+        };
+        match (status, retry_after) {
+            _ if !sent => Observation::NotSent,
+            (Some(429), Some(wait)) | (Some(503), Some(wait)) => throttle(wait),
+            // A 429 without a time still asks us to slow down: a second's hold.
+            (Some(429), None) => throttle(Duration::from_secs(1)),
+            (Some(code), _) if code >= 500 => Observation::Failed,
+            (Some(_), _) => Observation::Answered,
+            (None, _) => Observation::Failed,
+        }
+    }
+
+    /// Whether [`observe`] has anything to write when nothing was limited or failing.
+    pub fn matters(self) -> bool {
+        !matches!(self, Observation::Answered | Observation::NotSent)
+    }
+}
+
+/// Why a destination is held, as stored in `held_reason`.
+mod reason {
+    pub const RATE: &str = "rate";
+    pub const CONCURRENCY: &str = "concurrency";
+    pub const RETRY_AFTER: &str = "retry-after";
+    pub const CIRCUIT: &str = "circuit";
+    pub const PROBE: &str = "probe";
+    pub const PAUSED: &str = "paused";
+}
+
+/// Asks whether `item` may go to `dest` now, under its `limits` and the breaker. A slot
+/// or probe taken here lasts `lease` unless [`observe`] frees it first.
+pub async fn admit(
+    pool: &Pool,
+    dest: Destination,
+    item: Uuid,
+    limits: Limits,
+    breaker: Breaker,
+    lease: Duration,
+) -> Result<Admission, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(admit_sql(dest)).await?;
+    let rate = limits.rate.map(|r| r.count as i32);
+    let window = limits.rate.map_or(0.0, |r| r.per.window().as_secs_f64());
+    let concurrency = limits.concurrency.map(|n| n as i32);
+    let row = client
+        .query_opt(
+            &stmt,
+            &[
+                &dest.id(),
+                &rate,
+                &window,
+                &concurrency,
+                &item,
+                &lease.as_secs_f64(),
+                &(breaker.failures as i32),
+            ],
+        )
+        .await?;
+    // A destination that is gone admits: the attempt finds it missing and says so.
+    let Some(row) = row else {
+        return Ok(Admission::Go { probe: false });
+    };
+    let verdict: String = row.try_get(0)?;
+    let until: Option<DateTime<Utc>> = row.try_get(1)?;
+    let probe: bool = row.try_get(2)?;
+    let reason = match verdict.as_str() {
+        "go" => return Ok(Admission::Go { probe }),
+        "paused" => reason::PAUSED,
+        "concurrency" => reason::CONCURRENCY,
+        "rate" => reason::RATE,
+        _ => "held",
+    };
+    Ok(Admission::Wait { reason, until })
+}
+
+/// The admission statement for `dest`'s table: under the row lock, decide `paused`,
+/// `held`, `concurrency`, `rate` or `go`; on `go` take a rate send, a concurrency slot
+/// and (when the circuit has opened) the probe; when full, hold the destination until the
+/// window or the first slot frees.
+fn admit_sql(dest: Destination) -> &'static str {
+    use std::sync::OnceLock;
+    static CONNECTIONS: OnceLock<String> = OnceLock::new();
+    static SUBSCRIPTIONS: OnceLock<String> = OnceLock::new();
+    let (cell, paused) = match dest {
+        Destination::Connection(_) => (&CONNECTIONS, "w.paused_at IS NOT NULL"),
+        Destination::Subscription(_) => (&SUBSCRIPTIONS, "false"),
+    };
+    cell.get_or_init(|| {
+        format!(
+            "WITH cur AS (SELECT {paused} AS paused, coalesce(w.held_until > now(), false) AS held, \
+                                 w.held_until, w.consecutive_failures >= $7 AS probe, \
+                                 ARRAY(SELECT t FROM unnest(w.recent_sends) t \
+                                       WHERE t > now() - make_interval(secs => $3) ORDER BY t) AS sends \
+                          FROM {table} w WHERE w.id = $1 FOR UPDATE), \
+             expired AS (DELETE FROM flow_slots WHERE $4::int4 IS NOT NULL AND destination_id = $1 \
+                         AND until <= now()), \
+             slots AS (SELECT count(*) AS n, min(until) AS first_free FROM flow_slots \
+                       WHERE $4::int4 IS NOT NULL AND destination_id = $1 AND until > now()), \
+             d AS (SELECT cur.*, slots.first_free, \
+                          CASE WHEN cur.paused THEN 'paused' WHEN cur.held THEN 'held' \
+                               WHEN $4::int4 IS NOT NULL AND slots.n >= $4 THEN 'concurrency' \
+                               WHEN $2::int4 IS NOT NULL AND cardinality(cur.sends) >= $2 THEN 'rate' \
+                               ELSE 'go' END AS verdict \
+                   FROM cur, slots), \
+             w AS (UPDATE {table} w SET \
+                     recent_sends = CASE WHEN $2::int4 IS NULL THEN w.recent_sends \
+                                         WHEN d.verdict = 'go' THEN array_append(d.sends, now()) \
+                                         ELSE d.sends END, \
+                     held_until = CASE d.verdict \
+                                    WHEN 'concurrency' THEN d.first_free \
+                                    WHEN 'rate' THEN d.sends[cardinality(d.sends) - $2 + 1] + make_interval(secs => $3) \
+                                    ELSE CASE WHEN d.probe THEN now() + make_interval(secs => $6) END END, \
+                     held_reason = CASE d.verdict \
+                                    WHEN 'concurrency' THEN '{concurrency}' WHEN 'rate' THEN '{rate}' \
+                                    ELSE CASE WHEN d.probe THEN '{probe}' END END \
+                   FROM d WHERE w.id = $1 AND d.verdict NOT IN ('paused', 'held') \
+                     AND ($2::int4 IS NOT NULL OR d.verdict <> 'go' OR d.probe OR w.held_until IS NOT NULL) \
+                   RETURNING 1), \
+             slot AS (INSERT INTO flow_slots (destination_id, item_id, until) \
+                      SELECT $1, $5, now() + make_interval(secs => $6) FROM d \
+                      WHERE d.verdict = 'go' AND $4::int4 IS NOT NULL \
+                      ON CONFLICT (destination_id, item_id) DO UPDATE SET until = EXCLUDED.until) \
+             SELECT d.verdict, \
+                    CASE d.verdict WHEN 'held' THEN d.held_until WHEN 'concurrency' THEN d.first_free \
+                         WHEN 'rate' THEN d.sends[cardinality(d.sends) - $2 + 1] + make_interval(secs => $3) END, \
+                    d.verdict = 'go' AND d.probe \
+             FROM d",
+            table = dest.table(),
+            concurrency = reason::CONCURRENCY,
+            rate = reason::RATE,
+            probe = reason::PROBE,
+        )
+    })
+}
+
+/// The destination's flow state, as [`decide`] reads and writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Flow {
+    pub failures: i32,
+    pub held_until: Option<DateTime<Utc>>,
+    pub held_reason: Option<String>,
+}
+
+/// A circuit opening or closing, for its health event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CircuitChange {
+    Opened { until: DateTime<Utc>, failures: i32 },
+    Closed,
+}
+
+/// What `observation` does to a destination's flow state.
+pub(crate) fn decide(
+    before: &Flow,
+    observation: Observation,
+    breaker: Breaker,
+    now: DateTime<Utc>,
+) -> (Flow, Option<CircuitChange>) {
+    let threshold = breaker.failures.max(1) as i32;
+    let reason = before.held_reason.as_deref();
+    let cooldown = now + chrono::Duration::from_std(breaker.cooldown).unwrap_or_default();
+    // Holds that last only while a request is out end with its answer.
+    let transient = matches!(reason, Some(reason::CONCURRENCY) | Some(reason::PROBE));
+    let kept = |flow: &Flow| Flow {
+        held_until: if transient { None } else { flow.held_until },
+        held_reason: if transient {
+            None
+        } else {
+            flow.held_reason.clone()
+        },
+        ..flow.clone()
+    };
+    match observation {
+        Observation::NotSent => (kept(before), None),
+        Observation::Answered => {
+            let closed = before.failures >= threshold;
+            let circuit_hold = matches!(reason, Some(reason::CIRCUIT));
+            let mut after = kept(before);
+            after.failures = 0;
+            if circuit_hold {
+                after.held_until = None;
+                after.held_reason = None;
+            }
+            (after, closed.then_some(CircuitChange::Closed))
+        }
+        Observation::Failed => {
+            let failures = before.failures.saturating_add(1);
+            let mut after = kept(before);
+            after.failures = failures;
+            if failures < threshold {
+                return (after, None);
+            }
+            let opened = before.failures < threshold;
+            // Already open (a request that was out when it opened): the cooldown stands.
+            if !matches!(reason, Some(reason::CIRCUIT)) || opened {
+                after.held_until = Some(cooldown);
+                after.held_reason = Some(reason::CIRCUIT.into());
+            }
+            let change = opened.then_some(CircuitChange::Opened {
+                until: cooldown,
+                failures,
+            });
+            (after, change)
+        }
+        Observation::Throttled(until) => {
+            let mut after = kept(before);
+            let current = after.held_until.filter(|held| *held > now);
+            if current.is_none_or(|held| held < until) {
+                after.held_until = Some(until);
+                after.held_reason = Some(reason::RETRY_AFTER.into());
+            }
+            (after, None)
+        }
+    }
+}
+
+/// Records what `item`'s request to `dest` showed: frees its concurrency slot (when
+/// `slot`), counts failures, holds the destination after a `Retry-After`, and opens or
+/// closes its circuit with a health event.
+pub async fn observe(
+    pool: &Pool,
+    dest: Destination,
+    item: Uuid,
+    slot: bool,
+    observation: Observation,
+    breaker: Breaker,
+) -> Result<(), StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    if slot {
+        let stmt = tx
+            .prepare_cached("DELETE FROM flow_slots WHERE destination_id = $1 AND item_id = $2")
+            .await?;
+        tx.execute(&stmt, &[&dest.id(), &item]).await?;
+    }
+    let read = tx
+        .prepare_cached(&format!(
+            "SELECT consecutive_failures, held_until, held_reason FROM {} WHERE id = $1 FOR UPDATE",
+            dest.table()
+        ))
+        .await?;
+    let Some(row) = tx.query_opt(&read, &[&dest.id()]).await? else {
+        tx.commit().await?;
+        return Ok(());
+    };
+    let before = Flow {
+        failures: row.try_get(0)?,
+        held_until: row.try_get(1)?,
+        held_reason: row.try_get(2)?,
+    };
+    let (after, change) = decide(&before, observation, breaker, Utc::now());
+    if after != before {
+        let write = tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET consecutive_failures = $2, held_until = $3, held_reason = $4 WHERE id = $1",
+                dest.table()
+            ))
+            .await?;
+        tx.execute(
+            &write,
+            &[
+                &dest.id(),
+                &after.failures,
+                &after.held_until,
+                &after.held_reason,
+            ],
+        )
+        .await?;
+    }
+    if let Some(change) = change {
+        circuit::announce(&tx, dest, change).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn open() -> Flow {
+        Flow {
+            failures: 0,
+            held_until: None,
+            held_reason: None,
+        }
+    }
+
+    const BREAKER: Breaker = Breaker {
+        failures: 3,
+        cooldown: Duration::from_secs(30),
+    };
+
+    #[test]
+    fn the_circuit_opens_after_consecutive_failures_and_a_probe_closes_it() {
+        let mut flow = open();
+        for n in 1..=2 {
+            let (after, change) = decide(&flow, Observation::Failed, BREAKER, at(0));
+            assert_eq!((after.failures, change), (n, None));
+            flow = after;
+        }
+        let (after, change) = decide(&flow, Observation::Failed, BREAKER, at(0));
+        assert_eq!(
+            change,
+            Some(CircuitChange::Opened {
+                until: at(30),
+                failures: 3
+            })
+        );
+        assert_eq!(after.held_until, Some(at(30)));
+        // A straggler's failure keeps the cooldown and says nothing more.
+        let (straggler, change) = decide(&after, Observation::Failed, BREAKER, at(5));
+        assert_eq!((straggler.held_until, change), (Some(at(30)), None));
+        // The probe fails: open again for a cooldown, no second event.
+        let probing = Flow {
+            held_until: Some(at(90)),
+            held_reason: Some(reason::PROBE.into()),
+            ..straggler
+        };
+        let (reopened, change) = decide(&probing, Observation::Failed, BREAKER, at(31));
+        assert_eq!((reopened.held_until, change), (Some(at(61)), None));
+        // The next probe succeeds: closed, counted from zero.
+        let probing = Flow {
+            held_reason: Some(reason::PROBE.into()),
+            ..reopened
+        };
+        let (closed, change) = decide(&probing, Observation::Answered, BREAKER, at(62));
+        assert_eq!(change, Some(CircuitChange::Closed));
+        assert_eq!(closed, open());
+    }
+
+    #[test]
+    fn a_success_in_between_resets_the_count() {
+        let (one, _) = decide(&open(), Observation::Failed, BREAKER, at(0));
+        let (reset, change) = decide(&one, Observation::Answered, BREAKER, at(1));
+        assert_eq!((reset.failures, change), (0, None));
+    }
+
+    #[test]
+    fn retry_after_holds_the_destination_and_only_extends_it() {
+        let (held, _) = decide(&open(), Observation::Throttled(at(20)), BREAKER, at(0));
+        assert_eq!(held.held_until, Some(at(20)));
+        assert_eq!(held.held_reason.as_deref(), Some(reason::RETRY_AFTER));
+        let (same, _) = decide(&held, Observation::Throttled(at(10)), BREAKER, at(1));
+        assert_eq!(same.held_until, Some(at(20)));
+        // Not a failure: the circuit count does not move.
+        assert_eq!(same.failures, 0);
+    }
+
+    #[test]
+    fn an_answer_frees_a_concurrency_hold_but_not_a_rate_window() {
+        let full = Flow {
+            held_until: Some(at(40)),
+            held_reason: Some(reason::CONCURRENCY.into()),
+            ..open()
+        };
+        assert_eq!(
+            decide(&full, Observation::Answered, BREAKER, at(1)).0,
+            open()
+        );
+        let window = Flow {
+            held_reason: Some(reason::RATE.into()),
+            ..full
+        };
+        assert_eq!(
+            decide(&window, Observation::Answered, BREAKER, at(1)).0,
+            window
+        );
+    }
+
+    #[test]
+    fn observations_from_responses() {
+        let now = at(0);
+        let obs = |status, sent, wait: Option<u64>| {
+            Observation::of(status, sent, wait.map(Duration::from_secs), now)
+        };
+        assert_eq!(obs(Some(200), true, None), Observation::Answered);
+        assert_eq!(obs(Some(404), true, None), Observation::Answered);
+        assert_eq!(obs(Some(500), true, None), Observation::Failed);
+        assert_eq!(obs(Some(503), true, None), Observation::Failed);
+        assert_eq!(obs(Some(503), true, Some(7)), Observation::Throttled(at(7)));
+        assert_eq!(obs(Some(429), true, Some(7)), Observation::Throttled(at(7)));
+        assert_eq!(obs(None, true, None), Observation::Failed);
+        assert_eq!(obs(None, false, None), Observation::NotSent);
+    }
+}
