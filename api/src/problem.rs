@@ -89,7 +89,12 @@ pub enum ApiError {
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Box<Problem>>),
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Box<Problem>>),
+    Unavailable(
+        Json<Box<Problem>>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 impl Problem {
@@ -138,7 +143,10 @@ impl From<Problem> for ApiError {
                 let wait = body.0.retry_after.unwrap_or(1);
                 ApiError::TooManyRequests(body, wait)
             }
-            503 => ApiError::Unavailable(body),
+            503 => {
+                let wait = body.0.retry_after.unwrap_or(UNAVAILABLE_RETRY_AFTER);
+                ApiError::Unavailable(body, wait)
+            }
             _ => ApiError::Internal(body),
         }
     }
@@ -156,6 +164,12 @@ impl ApiError {
         .into()
     }
 
+    /// 409 `quota-exceeded`: the tenant (or job) holds the most it may of something;
+    /// `title` names the quota, `detail` says what to do.
+    pub fn quota(title: &str, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::CONFLICT, "quota-exceeded", title, detail).into()
+    }
+
     /// 422 naming the field at fault.
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
         Problem::new(
@@ -169,18 +183,23 @@ impl ApiError {
     }
 }
 
+/// How long a client is asked to wait when the database cannot serve it: an outage,
+/// a full disk, a transaction the database aborted.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                Problem::new(
+                let mut problem = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database-unavailable",
                     "Database unavailable",
-                    "the database cannot be reached right now; nothing was changed, retry shortly",
-                )
-                .into()
+                    "the database cannot serve this request right now; nothing was changed, retry shortly",
+                );
+                problem.retry_after = Some(UNAVAILABLE_RETRY_AFTER);
+                problem.into()
             }
             other => {
                 // Logged once, here, with its cause chain; the client gets no internals.

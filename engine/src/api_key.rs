@@ -83,19 +83,59 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// Creates a key for `tenant_id` and returns it with its secret.
+/// The most active (unrevoked) keys a tenant may have.
+pub const MAX_ACTIVE_PER_TENANT: i64 = 100;
+
+/// Why a key was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    #[error("the tenant has {MAX_ACTIVE_PER_TENANT} active API keys, the most a tenant may have; revoke one first")]
+    TooMany,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<tokio_postgres::Error> for CreateKeyError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        CreateKeyError::Store(err.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for CreateKeyError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        CreateKeyError::Store(err.into())
+    }
+}
+
+/// Creates a key for `tenant_id` and returns it with its secret, unless the tenant has
+/// [`MAX_ACTIVE_PER_TENANT`] active keys already (counted under the tenant's row lock).
 pub async fn create(
     pool: &Pool,
     actor: &Actor,
     name: &str,
     scopes: &[Scope],
-) -> Result<(ApiKeyRecord, SecretKey), StoreError> {
+) -> Result<(ApiKeyRecord, SecretKey), CreateKeyError> {
     let secret = format!("sy_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
     let prefix = secret[..11].to_string();
     let id = ApiKeyId::new();
     let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
+        &[&actor.tenant_id.0],
+    )
+    .await?;
+    let active: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
+            &[&actor.tenant_id.0],
+        )
+        .await?
+        .try_get(0)?;
+    if active >= MAX_ACTIVE_PER_TENANT {
+        return Err(CreateKeyError::TooMany);
+    }
     let row = tx
         .query_one(
             "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes) \

@@ -18,12 +18,16 @@ pub enum StoreError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
-        // A closed connection or a server shutting down is an outage, not a bug: callers
-        // answer 503 and retry rather than logging a 500.
+        // A closed connection, a server shutting down, a full disk or memory, a failing
+        // disk, or a transaction PostgreSQL chose to abort (serialization failure,
+        // deadlock) is an outage, not a bug: nothing was written, so callers answer 503
+        // with Retry-After and retry rather than logging a 500.
         let outage = err.is_closed()
             || err.code().is_some_and(|code| {
                 let code = code.code();
-                code.starts_with("08") || code.starts_with("57P")
+                ["08", "53", "57P", "58"].iter().any(|class| code.starts_with(class))
+                    || code == "40001"
+                    || code == "40P01"
             })
             // Connecting failed (refused, reset, timed out): the error wraps an I/O error.
             || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());

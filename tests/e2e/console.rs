@@ -328,7 +328,7 @@ async fn user_create_prints_one_json_line_with_the_password_shown_once() {
     assert!(printed["user_id"].is_string());
     let password = printed["password"].as_str().unwrap();
     assert!(password.len() >= 20);
-    let signed = switchyard_engine::user::session::sign_in(&pool, "cy@example.com", password)
+    let signed = switchyard_engine::user::session::sign_in(&pool, "cy@example.com", password, None)
         .await
         .unwrap();
     assert!(

@@ -38,13 +38,20 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
         .await
         .unwrap_or_else(|error| attempt::Attempted::NotSent { error });
     if let Some(pass) = pass {
-        let (status, sent, retry_after) = match &attempted {
-            attempt::Attempted::Sent(sent) => {
-                (sent.response.status, true, sent.response.retry_after())
-            }
-            _ => (None, false, None),
+        let (status, sent, retry_after, error) = match &attempted {
+            attempt::Attempted::Sent(sent) => (
+                sent.response.status,
+                true,
+                sent.response.retry_after(),
+                sent.response.problem(),
+            ),
+            _ => (None, false, None, None),
         };
-        pass.observe(&inner, status, sent, retry_after).await;
+        let detail = serde_json::json!({
+            "action_id": run.id, "job_id": run.job_id, "status_code": status, "last_error": error,
+        });
+        pass.observe(&inner, status, sent, retry_after, detail)
+            .await;
     }
     let give_back = match &attempted {
         attempt::Attempted::Deferred(err) => {

@@ -107,7 +107,11 @@ pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: Worke
         .unwrap_or_else(deliver::not_sent);
     let sent = recording.outcome != Outcome::NotSent;
     let status = recording.status_code.and_then(|c| u16::try_from(c).ok());
-    pass.observe(&inner, status, sent, recording.retry_after)
+    let detail = serde_json::json!({
+        "delivery_id": d.id, "event_id": d.event_id,
+        "status_code": recording.status_code, "error": recording.error,
+    });
+    pass.observe(&inner, status, sent, recording.retry_after, detail)
         .await;
     metrics::delivery_attempt(
         recording.outcome,

@@ -70,13 +70,15 @@ pub(super) async fn admit(
 }
 
 impl Pass {
-    /// Records what the request showed, when there is anything to record.
+    /// Records what the request showed, when there is anything to record. `detail`
+    /// (what the item was, the status and error) goes into a circuit's health event.
     pub(super) async fn observe(
         self,
         inner: &Inner,
         status: Option<u16>,
         sent: bool,
         retry_after: Option<Duration>,
+        detail: serde_json::Value,
     ) {
         let observation = Observation::of(status, sent, retry_after, Utc::now());
         let quiet = !self.slot && !self.probe && !observation.matters();
@@ -91,6 +93,7 @@ impl Pass {
                 self.slot,
                 observation,
                 inner.breaker,
+                &detail,
             )
         })
         .await;

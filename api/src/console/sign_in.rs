@@ -28,6 +28,8 @@ pub struct Next {
 pub struct Credentials {
     email: String,
     password: String,
+    /// The tenant's name, when one email opens several.
+    workspace: Option<String>,
     next: Option<String>,
 }
 
@@ -48,11 +50,24 @@ fn destination(next: Option<&str>) -> String {
 }
 
 fn page(status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
+    form_page(status, next, email, "", false, error)
+}
+
+/// The sign-in page; `ask_workspace` makes the **Workspace** field required and says why.
+fn form_page(
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    workspace: &str,
+    ask_workspace: bool,
+    error: Option<&str>,
+) -> Response {
     render(
         status,
         "Sign in",
         "sign_in",
-        json!({"next": next, "email": email, "error": error}),
+        json!({"next": next, "email": email, "workspace": workspace,
+               "ask_workspace": ask_workspace, "error": error}),
         None,
         "",
     )
@@ -106,7 +121,8 @@ pub async fn submit(
     if let Some(old) = session_token(req) {
         let _ = session::sign_out(&state.pool, &old).await;
     }
-    match session::sign_in(&state.pool, &form.email, &form.password).await {
+    let workspace = form.workspace.as_deref();
+    match session::sign_in(&state.pool, &form.email, &form.password, workspace).await {
         Ok(SignIn::SignedIn(token, _)) => {
             state.throttle.refund(client);
             let secure = forwarded_https(req);
@@ -131,6 +147,18 @@ pub async fn submit(
                 &form.email,
                 "Many sign-ins are being checked right now; try again in a moment.",
                 1,
+            )
+        }
+        Ok(SignIn::ChooseWorkspace) => {
+            // The password was right for several accounts: a name decides, nothing failed.
+            state.throttle.refund(client);
+            form_page(
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &form.email,
+                workspace.unwrap_or_default(),
+                true,
+                Some("This email opens more than one workspace: give the workspace's name."),
             )
         }
         Ok(SignIn::Wrong) => page(

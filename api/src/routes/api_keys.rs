@@ -112,7 +112,14 @@ impl ApiKeysApi {
             })?;
             scopes.push(scope);
         }
-        let (record, secret) = api_key::create(&self.state.pool, &actor, name, &scopes).await?;
+        let (record, secret) = api_key::create(&self.state.pool, &actor, name, &scopes)
+            .await
+            .map_err(|err| match err {
+                api_key::CreateKeyError::TooMany => {
+                    ApiError::quota("Active API keys per tenant", err.to_string())
+                }
+                api_key::CreateKeyError::Store(err) => err.into(),
+            })?;
         Ok(CreateResponse::Created(Json(CreatedKey {
             record: record.into(),
             key: secret.expose().to_string(),

@@ -109,13 +109,10 @@ pub(super) async fn schedule(
         .map_err(|err| match err {
             ScheduleError::JobNotFound(id) => ApiError::not_found("job", id),
             ScheduleError::UnknownTransition(_) => ApiError::invalid("transition", err.to_string()),
-            ScheduleError::TooManyTimers => Problem::new(
-                StatusCode::CONFLICT,
-                "quota-exceeded",
-                "Open timers per job",
-                err.to_string(),
-            )
-            .into(),
+            ScheduleError::TooManyTimers => ApiError::quota("Open timers per job", err.to_string()),
+            ScheduleError::TenantTimers => {
+                ApiError::quota("Open timers per tenant", err.to_string())
+            }
             ScheduleError::Idempotency(err) => idempotency_error(err),
             ScheduleError::Store(err) => err.into(),
         })?;

@@ -82,6 +82,7 @@ fn user_error(err: UserError) -> ApiError {
         .field("email")
         .into(),
         UserError::NoTenant(id) => ApiError::not_found("tenant", id),
+        UserError::TooMany => ApiError::quota("Users per tenant", err.to_string()),
         UserError::Store(err) => err.into(),
     }
 }

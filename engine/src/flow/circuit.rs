@@ -9,17 +9,27 @@ use serde_json::json;
 use super::gate::{CircuitChange, Destination};
 use crate::StoreError;
 
+/// `detail` (the deciding request's status, error and item) goes into the event beside
+/// the circuit's state.
 pub(super) async fn announce(
     tx: &deadpool_postgres::Transaction<'_>,
     dest: Destination,
     change: CircuitChange,
+    detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    let extra = match change {
+    let mut extra = detail.clone();
+    let circuit = match change {
         CircuitChange::Opened { until, failures } => json!({
             "circuit": "open", "circuit_open_until": until, "consecutive_failures": failures,
         }),
         CircuitChange::Closed => json!({ "circuit": "closed" }),
     };
+    match (&mut extra, circuit) {
+        (serde_json::Value::Object(extra), serde_json::Value::Object(circuit)) => {
+            extra.extend(circuit)
+        }
+        (extra, circuit) => *extra = circuit,
+    }
     let opened = matches!(change, CircuitChange::Opened { .. });
     match dest {
         Destination::Connection(id) => {

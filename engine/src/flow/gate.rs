@@ -307,7 +307,8 @@ pub(crate) fn decide(
 
 /// Records what `item`'s request to `dest` showed: frees its concurrency slot (when
 /// `slot`), counts failures, holds the destination after a `Retry-After`, and opens or
-/// closes its circuit with a health event.
+/// closes its circuit with a health event carrying `detail` (the request's status and
+/// error, what it was for).
 pub async fn observe(
     pool: &Pool,
     dest: Destination,
@@ -315,6 +316,7 @@ pub async fn observe(
     slot: bool,
     observation: Observation,
     breaker: Breaker,
+    detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -359,7 +361,7 @@ pub async fn observe(
         .await?;
     }
     if let Some(change) = change {
-        circuit::announce(&tx, dest, change).await?;
+        circuit::announce(&tx, dest, change, detail).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -54,6 +54,8 @@ pub enum ScheduleError {
     UnknownTransition(String),
     #[error("the job has {MAX_OPEN_PER_JOB} open timers already, the most a job may have; cancel one or let it fire")]
     TooManyTimers,
+    #[error("the tenant has {MAX_OPEN_PER_TENANT} open timers already, the most a tenant may have; cancel some or let them fire")]
+    TenantTimers,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
@@ -63,6 +65,11 @@ pub enum ScheduleError {
 /// The most timers (scheduled transitions and the state's timeout) one job may have open:
 /// a job's page and its timer list stay small, and one job cannot fill the queue.
 pub const MAX_OPEN_PER_JOB: i64 = 100;
+
+/// The most open timers a tenant may have across its jobs: one tenant cannot fill the
+/// timer queue for everyone. Counted as each is scheduled (requests racing on different
+/// jobs may pass it by a few).
+pub const MAX_OPEN_PER_TENANT: i64 = 100_000;
 
 /// A transition to take later.
 #[derive(Clone, Debug)]
@@ -127,6 +134,19 @@ pub async fn schedule_transition(
         .get(0);
     if open >= MAX_OPEN_PER_JOB {
         return Err(ScheduleError::TooManyTimers);
+    }
+    // Reads at most the quota's worth of the tenant's pending index.
+    let tenant_open: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM timers WHERE tenant_id = $1 \
+             AND status IN ('pending', 'running') LIMIT $2) open",
+            &[&actor.tenant_id.0, &MAX_OPEN_PER_TENANT],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .get(0);
+    if tenant_open >= MAX_OPEN_PER_TENANT {
+        return Err(ScheduleError::TenantTimers);
     }
     // Whether it is allowed is decided when it fires, from the state the job is in then.
     let definition = workflow::definition(&tx, workflow_id).await?;

@@ -75,6 +75,10 @@ pub enum UserError {
     },
     #[error("a user with the email {0} already exists")]
     EmailTaken(String),
+    #[error(
+        "the tenant has {MAX_PER_TENANT} users, the most a tenant may have; disable one first"
+    )]
+    TooMany,
     #[error("no tenant with id {0}")]
     NoTenant(TenantId),
     #[error(transparent)]
@@ -96,6 +100,9 @@ fn check_email(email: &str) -> Result<String, UserError> {
     }
     Ok(email)
 }
+
+/// The most console users (active ones) a tenant may have.
+pub const MAX_PER_TENANT: i64 = 500;
 
 /// Creates a user of `tenant_id` with `password` (already checked by the caller's rules:
 /// see [`password::check`]); records `user.created` (without the password) in the user's
@@ -119,17 +126,36 @@ pub async fn create(
     let id = UserId::new();
     let mut client = pool.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
+    // The tenant's row is locked while counting, so concurrent creates cannot pass the
+    // quota together.
     let exists = tx
-        .query_opt("SELECT 1 FROM tenants WHERE id = $1", &[&actor.tenant_id.0])
+        .query_opt(
+            "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
+            &[&actor.tenant_id.0],
+        )
         .await
         .map_err(StoreError::from)?;
     if exists.is_none() {
         return Err(UserError::NoTenant(actor.tenant_id));
     }
+    let active: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM users WHERE tenant_id = $1 AND disabled_at IS NULL",
+            &[&actor.tenant_id.0],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .try_get(0)
+        .map_err(StoreError::from)?;
+    if active >= MAX_PER_TENANT {
+        return Err(UserError::TooMany);
+    }
+    // Unique within the tenant only: another tenant's accounts are neither found nor
+    // reserved by this.
     let inserted = tx
         .query_opt(
             "INSERT INTO users (id, tenant_id, email, role, password_hash) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT ((lower(email))) DO NOTHING RETURNING created_at",
+             ON CONFLICT (tenant_id, (lower(email))) DO NOTHING RETURNING created_at",
             &[&id.0, &actor.tenant_id.0, &email, &role.as_str(), &phc],
         )
         .await

@@ -58,30 +58,71 @@ pub enum SignIn {
     Wrong,
     /// Every password check slot is busy: try again in a moment. Nothing was checked.
     Busy,
+    /// The email and password open accounts in several workspaces (tenants), or the
+    /// email has more accounts than one sign-in checks: name the workspace.
+    ChooseWorkspace,
 }
 
-/// Checks `email` and `password` and starts a session. No database connection is held
-/// while the password is hashed.
-pub async fn sign_in(pool: &Pool, email: &str, secret: &str) -> Result<SignIn, StoreError> {
+/// The most accounts one sign-in checks the password against; an email with more must
+/// name its workspace. Each check is an argon2 verification.
+pub const MAX_ACCOUNTS_PER_SIGN_IN: usize = 3;
+
+/// Checks `email` and `password` and starts a session. The same email may have an
+/// account in several tenants: `workspace` (a tenant's name) picks one; without it, the
+/// one account the password opens. No database connection is held while hashing.
+pub async fn sign_in(
+    pool: &Pool,
+    email: &str,
+    secret: &str,
+    workspace: Option<&str>,
+) -> Result<SignIn, StoreError> {
     let Ok(_verifying) = VERIFYING.try_acquire() else {
         return Ok(SignIn::Busy);
     };
-    let row = pool
+    let workspace = workspace.map(str::trim).filter(|w| !w.is_empty());
+    let rows = pool
         .get()
         .await?
-        .query_opt(
-            "SELECT id, tenant_id, email, role, password_hash FROM users \
-             WHERE lower(email) = lower($1) AND disabled_at IS NULL",
-            &[&email.trim()],
+        .query(
+            "SELECT u.id, u.tenant_id, u.email, u.role, u.password_hash FROM users u \
+             JOIN tenants t ON t.id = u.tenant_id \
+             WHERE lower(u.email) = lower($1) AND u.disabled_at IS NULL \
+               AND ($2::text IS NULL OR lower(t.name) = lower($2)) \
+             ORDER BY u.created_at, u.id LIMIT $3",
+            &[
+                &email.trim(),
+                &workspace,
+                &(MAX_ACCOUNTS_PER_SIGN_IN as i64 + 1),
+            ],
         )
         .await?;
-    let stored: Option<String> = row.as_ref().map(|r| r.try_get(4)).transpose()?;
+    if rows.len() > MAX_ACCOUNTS_PER_SIGN_IN {
+        return Ok(SignIn::ChooseWorkspace);
+    }
+    let stored: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get(4))
+        .collect::<Result<_, _>>()?;
     let given = secret.to_string();
-    let matches = tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &given))
-        .await
-        .unwrap_or(false);
-    let (Some(row), true) = (row, matches) else {
-        return Ok(SignIn::Wrong);
+    // Without an account, one check against nothing: the same time as a wrong password.
+    let opened = tokio::task::spawn_blocking(move || {
+        if stored.is_empty() {
+            password::verify(None, &given);
+            return Vec::new();
+        }
+        stored
+            .iter()
+            .enumerate()
+            .filter(|(_, phc)| password::verify(Some(phc), &given))
+            .map(|(i, _)| i)
+            .collect::<Vec<usize>>()
+    })
+    .await
+    .unwrap_or_default();
+    let row = match opened.as_slice() {
+        [] => return Ok(SignIn::Wrong),
+        [one] => &rows[*one],
+        _ => return Ok(SignIn::ChooseWorkspace),
     };
     let role: String = row.try_get(3)?;
     let signed_in = SignedIn {
