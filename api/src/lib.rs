@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod database;
+pub mod heavy;
 pub mod idempotency;
 pub mod json_body;
 pub mod metrics;

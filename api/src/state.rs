@@ -13,6 +13,7 @@ use switchyard_actions::{WorkerHealth, WorkerSignal};
 use switchyard_engine::wake::Announcer;
 use switchyard_engine::Pool;
 
+use crate::heavy::HeavyReads;
 use crate::throttle::{RequestLimits, Throttle};
 
 /// Shared by all routes; cheap to clone.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub deliveries: Arc<DeliveryConfig>,
     /// Per-tenant request and per-address failed-authentication limits.
     pub throttle: Arc<Throttle>,
+    /// Exports and verifications running, per tenant.
+    pub heavy: Arc<HeavyReads>,
     /// The bearer token `GET /metrics` on the API listener asks for; without one the
     /// metrics are not served there (`SWITCHYARD_METRICS_TOKEN`).
     pub metrics_token: Option<Arc<str>>,
@@ -52,6 +55,7 @@ impl AppState {
             policy: Arc::new(worker.policy.clone()),
             deliveries: Arc::new(worker.deliveries.clone()),
             throttle: Arc::new(Throttle::new(RequestLimits::default())),
+            heavy: Arc::default(),
             metrics_token: None,
         })
     }

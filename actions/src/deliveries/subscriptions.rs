@@ -212,7 +212,7 @@ pub async fn create(
         backfill: input.backfill,
     };
     match subscription::insert(pool, actor, new, config.max_subscriptions).await? {
-        Inserted::Created(s, backfilled) => Ok((s, backfilled)),
+        Inserted::Created(s, backfilled) => Ok((*s, backfilled)),
         Inserted::LimitReached(_) => Err(SubscriptionError::LimitReached(config.max_subscriptions)),
         Inserted::BackfillTooLarge => Err(SubscriptionError::BackfillTooLarge),
     }

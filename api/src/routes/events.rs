@@ -138,6 +138,9 @@ impl EventsApi {
         until: Query<Option<DateTime<Utc>>>,
     ) -> Result<ExportResponse, ApiError> {
         let actor = auth.require(&[Scope::Auditor])?;
+        // Held by the stream: the export runs until its last page is sent or the client
+        // goes away.
+        let running = self.state.heavy.start(actor.tenant_id)?;
         let mut filter = filter(
             actor.tenant_id,
             after.0.as_deref(),
@@ -152,6 +155,7 @@ impl EventsApi {
             Some(log::read::visible_horizon(&pool.get().await.map_err(StoreError::from)?).await?);
         let lines = stream::try_unfold(Some(filter), move |state| {
             let pool = pool.clone();
+            let _running = &running;
             async move {
                 let Some(mut filter) = state else {
                     return Ok(None);
@@ -185,6 +189,7 @@ impl EventsApi {
     #[oai(path = "/api/v1/events/verify", method = "get")]
     async fn verify(&self, auth: ApiKeyAuth) -> Result<Json<VerificationBody>, ApiError> {
         let actor = auth.require(&[Scope::Auditor])?;
+        let _running = self.state.heavy.start(actor.tenant_id)?;
         let v = log::verify::verify(&self.state.pool, Some(actor.tenant_id)).await?;
         Ok(Json(VerificationBody {
             ok: v.ok,

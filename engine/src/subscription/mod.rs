@@ -88,7 +88,7 @@ pub struct SubscriptionChanges {
 #[derive(Debug)]
 pub enum Inserted {
     /// Created, with the number of deliveries its backfill queued.
-    Created(Subscription, u64),
+    Created(Box<Subscription>, u64),
     /// The tenant already has this many subscriptions.
     LimitReached(i64),
     /// The backfill would cover more events than allowed; nothing was stored.
@@ -217,7 +217,7 @@ pub async fn insert(
         },
     };
     tx.commit().await?;
-    Ok(Inserted::Created(subscription, backfilled))
+    Ok(Inserted::Created(Box::new(subscription), backfilled))
 }
 
 /// Changes a subscription. Enabling it again clears the reason it was disabled.

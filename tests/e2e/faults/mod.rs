@@ -6,6 +6,7 @@ mod receiver_outage;
 mod rolling_restart;
 mod scale_out;
 mod sigkill;
+mod storage_full;
 mod timers;
 
 use std::process::{Child, Command, Stdio};

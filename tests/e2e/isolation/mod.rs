@@ -3,8 +3,10 @@
 //! items waiting without attempts, a sign-in flood stays within its bounds, and the other
 //! tenant's work still flows.
 
+mod accounts;
 mod breaker;
 mod flow_limits;
 mod held_deliveries;
+mod quotas;
 mod sign_in_flood;
 mod slow_targets;
