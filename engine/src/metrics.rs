@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::outcome::Outcome;
-use crate::{Pool, StoreError};
+use crate::{Pool, StoreError, TenantId};
 
 /// Transitions applied or refused, by `workflow` and `outcome`.
 pub const TRANSITIONS: &str = "switchyard_transitions_total";
@@ -137,31 +137,45 @@ pub fn status_class(status: Option<u16>) -> &'static str {
     }
 }
 
-/// The most workflow names that get series of their own in one process; later ones are
-/// counted under `other`. Workflow names are chosen by tenants, and a tenant publishing
-/// thousands of names must not be able to make every scrape (and Prometheus) grow.
-pub const MAX_WORKFLOW_LABELS: usize = 500;
+/// The most workflow names of one tenant that get series of their own in one process;
+/// the tenant's later ones are counted under `other`. Workflow names are chosen by
+/// tenants: a tenant publishing thousands of names must not make every scrape (and
+/// Prometheus) grow, nor use up the names another tenant's workflows would get.
+pub const MAX_WORKFLOW_LABELS_PER_TENANT: usize = 50;
+
+/// The most workflow names with series of their own in one process, across tenants: a
+/// last bound for an installation with very many tenants.
+pub const MAX_WORKFLOW_LABELS: usize = 10_000;
 
 /// One transition, applied (`applied`, `replayed`) or refused (the reason).
-pub fn transition(workflow: &str, outcome: &'static str) {
-    let workflow = workflow_label(workflow);
+pub fn transition(tenant: TenantId, workflow: &str, outcome: &'static str) {
+    let workflow = workflow_label(tenant, workflow);
     ::metrics::counter!(TRANSITIONS, "workflow" => workflow, "outcome" => outcome).increment(1);
 }
 
-/// `workflow` if it is one of the first [`MAX_WORKFLOW_LABELS`] names seen, else `other`.
-fn workflow_label(workflow: &str) -> String {
-    use std::collections::HashSet;
+/// `workflow` if it is one of the first [`MAX_WORKFLOW_LABELS_PER_TENANT`] names seen of
+/// `tenant` (and the process has room), else `other`.
+fn workflow_label(tenant: TenantId, workflow: &str) -> String {
+    use std::collections::{HashMap, HashSet};
     use std::sync::{Mutex, OnceLock, PoisonError};
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    #[derive(Default)]
+    struct Seen {
+        by_tenant: HashMap<TenantId, HashSet<String>>,
+        total: usize,
+    }
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
     let mut seen = SEEN
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if seen.contains(workflow) {
+    let room = seen.total < MAX_WORKFLOW_LABELS;
+    let names = seen.by_tenant.entry(tenant).or_default();
+    if names.contains(workflow) {
         return workflow.to_string();
     }
-    if seen.len() < MAX_WORKFLOW_LABELS {
-        seen.insert(workflow.to_string());
+    if room && names.len() < MAX_WORKFLOW_LABELS_PER_TENANT {
+        names.insert(workflow.to_string());
+        seen.total += 1;
         return workflow.to_string();
     }
     "other".to_string()
@@ -257,12 +271,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn workflow_labels_are_bounded() {
-        for n in 0..MAX_WORKFLOW_LABELS + 10 {
-            workflow_label(&format!("flow-{n}"));
+    fn workflow_labels_are_bounded_per_tenant() {
+        let noisy = TenantId(uuid::Uuid::now_v7());
+        let quiet = TenantId(uuid::Uuid::now_v7());
+        for n in 0..MAX_WORKFLOW_LABELS_PER_TENANT + 10 {
+            workflow_label(noisy, &format!("flow-{n}"));
         }
-        assert_eq!(workflow_label("flow-0"), "flow-0");
-        assert_eq!(workflow_label("one-too-many"), "other");
+        assert_eq!(workflow_label(noisy, "flow-0"), "flow-0");
+        assert_eq!(workflow_label(noisy, "one-too-many"), "other");
+        // The noisy tenant's names took nothing from the quiet one's.
+        assert_eq!(workflow_label(quiet, "onboarding"), "onboarding");
     }
 
     #[test]

@@ -103,7 +103,11 @@ pub async fn apply(
         Ok((_, true)) => "replayed",
         Err(err) => err.metric_label(),
     };
-    crate::metrics::transition(workflow.as_deref().unwrap_or("unknown"), outcome);
+    crate::metrics::transition(
+        actor.tenant_id,
+        workflow.as_deref().unwrap_or("unknown"),
+        outcome,
+    );
     applied
 }
 
