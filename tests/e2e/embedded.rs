@@ -234,3 +234,64 @@ async fn given_serve_killed_with_sigkill_then_a_restart_finds_the_data() {
     assert!(!alive(pg), "the embedded PostgreSQL stops with switchyard");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `pg_ctl <args>` on the cluster in `data`, as its owner, the way an operator restarts
+/// or stops it by hand.
+fn pg_ctl(data: &Path, args: &[&str]) {
+    let binaries = switchyard_engine::embedded::binaries::locate().unwrap();
+    let pgdata = data.join("pg");
+    // PostgreSQL will not run as root: the cluster belongs to `postgres` then.
+    // SAFETY: geteuid has no preconditions.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"])
+            .arg(binaries.program("pg_ctl"));
+        c
+    } else {
+        Command::new(binaries.program("pg_ctl"))
+    };
+    let status = command
+        .arg("-D")
+        .arg(&pgdata)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {args:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_restarted_by_hand_is_attached_to_not_stopped_and_serve_carries_on() {
+    let bin = binary();
+    let data = crate::support::scratch_dir("restarted");
+    let http = reqwest::Client::new();
+    let mut served = serve(&bin, &data);
+    wait_ready(&http, &served.base).await;
+    let first_pg = postmaster_pid(&data).unwrap();
+
+    pg_ctl(&data, &["restart", "-m", "fast", "-w"]);
+    let restarted = postmaster_pid(&data).unwrap();
+    assert_ne!(restarted, first_pg, "a new postmaster runs");
+    // A CLI command attaches to it and leaves it running.
+    let key = create_tenant(&bin, &data, "after the restart");
+    assert!(
+        alive(restarted),
+        "the CLI never stops a server it did not start"
+    );
+    // serve reconnects to it and answers, with the tenant the CLI just made.
+    let listed = eventually("serve to answer again", Duration::from_secs(30), || async {
+        let (status, body) =
+            call(http.get(format!("{}/api/v1/workflows", served.base)), &key).await;
+        (status == StatusCode::OK).then_some(body)
+    })
+    .await;
+    assert!(listed["items"].is_array(), "{listed}");
+    // SAFETY: as in kill9.
+    unsafe { libc::kill(served.child.id() as i32, libc::SIGTERM) };
+    assert!(served.child.wait().unwrap().success());
+    // serve did not start this one: it is left for whoever did.
+    assert!(alive(restarted), "serve stops only the server it started");
+    pg_ctl(&data, &["stop", "-m", "fast", "-w"]);
+    let _ = std::fs::remove_dir_all(&data);
+}

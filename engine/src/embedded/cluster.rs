@@ -112,7 +112,9 @@ impl EmbeddedPostgres {
     /// Stops the server if we own it: a fast shutdown (clients are disconnected, data is
     /// flushed), escalating to an immediate one if it does not finish in 30 seconds.
     pub fn stop(&mut self) {
-        if let Some(server) = self.server.take() {
+        // A server that already exited (stopped or restarted by hand) is not ours any
+        // more: its pid may name another process now, and a restarted one is left running.
+        if let Some(server) = self.server.take().filter(|s| !s.has_exited()) {
             // SAFETY: kill with a valid signal has no memory-safety preconditions.
             unsafe { libc::kill(server.pid, libc::SIGINT) };
             if !server.wait_exit(Duration::from_secs(30)) {
@@ -198,20 +200,27 @@ fn prepare_and_spawn(
     }
 
     match pidfile::inspect(&pgdata) {
-        Found::Sibling { pid, port } => {
+        Found::Running { pid, port } => {
+            // Another switchyard process's, or one an operator restarted by hand: used,
+            // never stopped, since we did not start it.
             tracing::info!(
                 pid,
                 port,
-                "attaching to the embedded PostgreSQL another process runs"
+                "attaching to the embedded PostgreSQL already running on this data directory"
             );
             return Ok((None, port, password));
         }
-        Found::Orphan { pid } => {
+        Found::Stopping { pid } => {
             tracing::warn!(
                 pid,
-                "stopping an orphaned embedded PostgreSQL left by a killed run"
+                "waiting for the embedded PostgreSQL shutting down on this data directory"
             );
-            pidfile::stop(pid, Duration::from_secs(30));
+            if !pidfile::wait_gone(pid, Duration::from_secs(60)) {
+                return Err(EmbeddedError::NotReady(format!(
+                    "the PostgreSQL (pid {pid}) shutting down on {} has not exited within 60 seconds",
+                    pgdata.display()
+                )));
+            }
         }
         Found::Nothing => {}
     }

@@ -2,9 +2,12 @@
 //!
 //! PostgreSQL writes `postmaster.pid` into its data directory. When `switchyard` is killed
 //! the file can outlive the server, or the server can outlive us. We tell apart:
-//! a server owned by another live process on this data directory (attach to it), an orphan
-//! whose parent is gone (stop it, then start our own), and a stale file (remove it, since a
-//! reused pid could make PostgreSQL think the old server still runs).
+//! a live server, whoever started it (attach to it: another `switchyard` process, or an
+//! operator who restarted the cluster by hand with `pg_ctl`), a server already shutting
+//! down (the one a killed run left gets a fast shutdown from its parent-death signal:
+//! wait for it to go, then start our own), and a stale file (remove it, since a reused pid
+//! could make PostgreSQL think the old server still runs). A server we did not start is
+//! never stopped.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,10 +17,10 @@ use std::time::{Duration, Instant};
 pub enum Found {
     /// No server runs on this directory.
     Nothing,
-    /// A live server started by another live process: connect to it on `port`.
-    Sibling { pid: i32, port: u16 },
-    /// A live server whose starter is gone.
-    Orphan { pid: i32 },
+    /// A live server started by someone else: connect to it on `port`.
+    Running { pid: i32, port: u16 },
+    /// A server that is shutting down: wait for it to exit.
+    Stopping { pid: i32 },
 }
 
 /// Reads `postmaster.pid` in `pgdata` and classifies it, removing it when stale.
@@ -40,28 +43,27 @@ pub fn inspect(pgdata: &Path) -> Found {
         let _ = std::fs::remove_file(&file);
         return Found::Nothing;
     }
-    match parent_of(pid) {
-        Some(parent) if parent > 1 && is_alive(parent) && port > 0 => Found::Sibling { pid, port },
-        _ => Found::Orphan { pid },
+    // The eighth line is the postmaster's status: `starting`, `ready`, `stopping`, `standby`.
+    let status = text.lines().nth(7).map(str::trim).unwrap_or_default();
+    classify(pid, port, status)
+}
+
+fn classify(pid: i32, port: u16, status: &str) -> Found {
+    if status == "stopping" || port == 0 {
+        Found::Stopping { pid }
+    } else {
+        Found::Running { pid, port }
     }
 }
 
-/// Asks the server at `pid` for a fast shutdown and waits for it to exit; escalates to an
-/// immediate shutdown after `patience`.
-pub fn stop(pid: i32, patience: Duration) {
-    // SAFETY: kill with a valid signal number has no memory-safety preconditions.
-    unsafe { libc::kill(pid, libc::SIGINT) };
+/// Waits for the server at `pid` to exit by itself, for at most `patience`; returns
+/// whether it did.
+pub fn wait_gone(pid: i32, patience: Duration) -> bool {
     let deadline = Instant::now() + patience;
     while is_alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    if is_alive(pid) {
-        // SAFETY: as above.
-        unsafe { libc::kill(pid, libc::SIGQUIT) };
-        while is_alive(pid) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    !is_alive(pid)
 }
 
 fn is_alive(pid: i32) -> bool {
@@ -82,9 +84,27 @@ fn is_postgres(pid: i32) -> bool {
             .unwrap_or(false)
 }
 
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name: state, ppid, ...
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(1)?.parse().ok()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_server_is_attached_to_whoever_started_it() {
+        assert_eq!(
+            classify(42, 5432, "ready"),
+            Found::Running {
+                pid: 42,
+                port: 5432
+            }
+        );
+        assert_eq!(
+            classify(42, 5432, "starting"),
+            Found::Running {
+                pid: 42,
+                port: 5432
+            }
+        );
+        assert_eq!(classify(42, 5432, "stopping"), Found::Stopping { pid: 42 });
+        assert_eq!(classify(42, 0, "ready"), Found::Stopping { pid: 42 });
+    }
 }
