@@ -2,11 +2,13 @@
 //! server as `--processes N` processes of its own), on a fresh embedded database (or
 //! `DATABASE_URL`), measuring side by side: transitions over HTTP at concurrency 1, 8 and
 //! 32; actions delivered and recorded end to end (sustained, until the queue drains) and
-//! their commit-to-arrival latency at half that rate; timer lateness at 200 timers/s; and
-//! the baselines of `baseline`.
+//! their commit-to-arrival latency at half that rate; timer lateness at 200 timers/s; the
+//! baselines of `baseline`; and last, `isolation`: a tenant's latency alone and next to a
+//! tenant whose targets answer after five seconds.
 //! Prints a table and can write the figures as JSON.
 
 mod baseline;
+mod isolation;
 mod load;
 mod processes;
 mod receiver;
@@ -60,6 +62,9 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
     eprintln!("measuring the baselines…");
     report.database = Some(baseline::database(&bench.pool, 32, duration).await?);
     report.http = Some(baseline::http(bench.receiver.url("/baseline"), 32, duration).await);
+    // Last: the neighbour's slow actions are still outstanding when it ends.
+    let slots = cli.worker.worker_concurrency * args.processes.max(1);
+    report.isolation = Some(isolation::measure(&bench, slots, duration).await?);
     report.peak_rss_mib =
         peak_rss_mib_of("/proc/self/status").map(|own| own + bench.servers_peak_rss_mib());
 

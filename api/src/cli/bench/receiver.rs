@@ -1,5 +1,5 @@
-//! The benchmark's receiver on 127.0.0.1: answers 200 at once and notes when each
-//! `Idempotency-Key` first arrived.
+//! The benchmark's receiver on 127.0.0.1: answers 200 at once (on `/slow`, after
+//! [`super::isolation::SLOW`]) and notes when each `Idempotency-Key` first arrived.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,6 +37,9 @@ impl Endpoint for Handler {
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(key.to_string())
                 .or_insert(at);
+        }
+        if req.uri().path().starts_with("/slow") {
+            tokio::time::sleep(super::isolation::SLOW).await;
         }
         Ok(Response::builder().body("{\"ok\":true}"))
     }

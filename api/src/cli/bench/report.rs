@@ -13,6 +13,8 @@ pub struct Report {
     pub timers: Option<Value>,
     pub database: Option<Figures>,
     pub http: Option<Figures>,
+    /// The bench tenant's commit-to-arrival alone and next to a noisy tenant.
+    pub isolation: Option<Value>,
     /// Server processes apart from the bench's own (0: served in the bench's process).
     pub processes: usize,
     /// Every process of the bench together (the bench's own and the servers').
@@ -81,6 +83,24 @@ impl Report {
                 opt(f["max_ms"].as_f64())
             );
         }
+        if let Some(isolation) = &self.isolation {
+            for (label, key) in [
+                ("isolation: commit to arrival, alone", "alone"),
+                ("isolation: next to a 5 s-target tenant", "with_noisy_neighbour"),
+            ] {
+                let f = &isolation[key];
+                println!(
+                    "{:<46} {:>5} {:>9.0} {:>7} {:>9} {:>9} {:>9}",
+                    label,
+                    "-",
+                    isolation["quiet_offered_per_second"].as_f64().unwrap_or_default(),
+                    f["errors"].as_u64().unwrap_or_default(),
+                    opt(f["p50_ms"].as_f64()),
+                    opt(f["p99_ms"].as_f64()),
+                    opt(f["max_ms"].as_f64())
+                );
+            }
+        }
         println!();
         println!(
             "transitions (concurrency 32) / baseline (a): {}",
@@ -89,6 +109,10 @@ impl Report {
         println!(
             "end to end / baseline (a):                   {}",
             opt(self.ratio(self.end_to_end.as_ref()))
+        );
+        println!(
+            "isolation p99 with neighbour / alone:        {}",
+            opt(self.isolation.as_ref().and_then(|i| i["p99_ratio"].as_f64()))
         );
         println!(
             "peak resident memory (MiB):                  {}",
@@ -111,6 +135,7 @@ impl Report {
             "end_to_end": self.end_to_end,
             "commit_to_arrival": self.latency,
             "timer_lateness": self.timers,
+            "isolation": self.isolation,
             "baseline_database": self.database,
             "baseline_http": self.http,
             "ratios": {

@@ -163,11 +163,16 @@ impl Bench {
     }
 
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.post_as(&self.client.key, path, body).await
+    }
+
+    /// Posts `body` to `path` with another tenant's `key`.
+    pub async fn post_as(&self, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
         let resp = self
             .client
             .http
             .post(format!("{}{path}", self.bases[0]))
-            .bearer_auth(&self.client.key)
+            .bearer_auth(key)
             .json(&body)
             .send()
             .await?;
@@ -276,7 +281,7 @@ impl Bench {
 }
 
 /// `open --tick--> open` (and `open --close--> closed`), with `actions` on `tick`.
-fn workflow(name: &str, actions: Value) -> Value {
+pub fn workflow(name: &str, actions: Value) -> Value {
     json!({
         "name": name,
         "initial": "open",
