@@ -32,8 +32,9 @@ pub(super) enum Gate {
 }
 
 /// Asks the gate for `item`. `always`: admission runs even without limits or failures (a
-/// subscription always has a rate, the server's default when it sets none). An error
-/// reading the gate lets the item go: flow control must not stop delivery outright.
+/// subscription always has a rate, the server's default when it sets none). When the
+/// gate cannot be read the item waits too: sending past a pause or an open circuit is
+/// worse than a moment's delay, and its outcome could not be recorded anyway.
 pub(super) async fn admit(
     inner: &Inner,
     dest: Destination,
@@ -63,8 +64,10 @@ pub(super) async fn admit(
         }
         Ok(Admission::Wait { reason, .. }) => Gate::Wait { reason },
         Err(err) => {
-            tracing::warn!(error = %err, "could not read the destination's flow state; sending anyway");
-            Gate::Go(pass)
+            tracing::warn!(error = %err, "could not read the destination's flow state; the item waits");
+            Gate::Wait {
+                reason: "unreadable",
+            }
         }
     }
 }

@@ -70,9 +70,12 @@ async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and
                 .await
         })
     };
-    // Meanwhile the other tenant's reads are answered.
+    // Meanwhile the other tenant's reads are answered. Their latency is reported, not
+    // asserted: BENCHMARKS.md has the release build's figure.
     let mut answered = 0;
+    let mut latencies = Vec::new();
     while !flood.is_finished() {
+        let started = std::time::Instant::now();
         let resp = http
             .get(format!("{base}/api/v1/jobs"))
             .bearer_auth(&key)
@@ -80,8 +83,14 @@ async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
+        latencies.push(started.elapsed());
         answered += 1;
     }
+    latencies.sort();
+    let p50 = latencies
+        .get(latencies.len() / 2)
+        .copied()
+        .unwrap_or_default();
     let statuses = flood.await.unwrap();
     let peak = kib(server.id(), "VmHWM");
     server.kill().unwrap();
@@ -111,7 +120,7 @@ async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and
     );
     let grown_mib = peak.saturating_sub(before) / 1024;
     eprintln!(
-        "flood: {wrong} checked, {refused} refused, {answered} neighbour reads, +{grown_mib} MiB"
+        "flood: {wrong} checked, {refused} refused, {answered} neighbour reads (p50 {p50:?}), +{grown_mib} MiB"
     );
     assert!(
         grown_mib < 200,

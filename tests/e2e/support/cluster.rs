@@ -51,17 +51,21 @@ pub fn test_root() -> PathBuf {
     std::env::temp_dir().join("switchyard-tests")
 }
 
-/// Clusters of earlier test runs whose process is gone.
+/// Clusters and scratch directories of earlier test runs whose process is gone: the
+/// shared `run-<pid>`, and [`super::scratch_dir`]'s `<name>-<pid>-<uuid>` (a private
+/// cluster a test kept to the end).
 fn remove_leftovers() {
     let Ok(entries) = std::fs::read_dir(test_root()) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(pid) = name
-            .strip_prefix("run-")
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let pid = name.strip_prefix("run-").or_else(|| {
+            let mut parts = name.rsplitn(3, '-');
+            let (_uuid, pid) = (parts.next()?, parts.next()?);
+            parts.next().map(|_| pid)
+        });
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
         if !PathBuf::from(format!("/proc/{pid}")).exists() {

@@ -27,12 +27,17 @@ pub async fn measure(bench: &Bench, slots: usize, duration: Duration) -> anyhow:
     let holding = slots.saturating_sub(slots / 8).max(1);
     let waves = (duration.as_secs_f64() / SLOW.as_secs_f64()).ceil() as usize + 2;
     let noisy_actions = (holding * waves).max(2 * slots);
-    eprintln!("measuring isolation: next to a tenant with {noisy_actions} actions answering after {}s…", SLOW.as_secs());
+    eprintln!(
+        "measuring isolation: next to a tenant with {noisy_actions} actions answering after {}s…",
+        SLOW.as_secs()
+    );
     noisy_neighbour(bench, noisy_actions).await?;
     let crowded = super::latency(bench, QUIET_RATE, duration).await?;
     let p99 = |v: &Value| v["figures"]["p99_ms"].as_f64();
     let ratio = match (p99(&crowded), p99(&alone)) {
-        (Some(crowded), Some(alone)) if alone > 0.0 => Some((crowded / alone * 100.0).round() / 100.0),
+        (Some(crowded), Some(alone)) if alone > 0.0 => {
+            Some((crowded / alone * 100.0).round() / 100.0)
+        }
         _ => None,
     };
     Ok(json!({
@@ -49,8 +54,13 @@ pub async fn measure(bench: &Bench, slots: usize, duration: Duration) -> anyhow:
 /// A second tenant whose `actions` transitions each call the receiver's slow path.
 async fn noisy_neighbour(bench: &Bench, actions: usize) -> anyhow::Result<()> {
     let tenant_id = tenant::create(&bench.pool, "bench noisy neighbour").await?;
-    let (_, key) =
-        api_key::create(&bench.pool, &Actor::operator(tenant_id), "noisy", &[Scope::Full]).await?;
+    let (_, key) = api_key::create(
+        &bench.pool,
+        &Actor::operator(tenant_id),
+        "noisy",
+        &[Scope::Full],
+    )
+    .await?;
     let key = key.expose().to_string();
     let connection = bench
         .post_as(

@@ -86,14 +86,19 @@ impl Report {
         if let Some(isolation) = &self.isolation {
             for (label, key) in [
                 ("isolation: commit to arrival, alone", "alone"),
-                ("isolation: next to a 5 s-target tenant", "with_noisy_neighbour"),
+                (
+                    "isolation: next to a 5 s-target tenant",
+                    "with_noisy_neighbour",
+                ),
             ] {
                 let f = &isolation[key];
                 println!(
                     "{:<46} {:>5} {:>9.0} {:>7} {:>9} {:>9} {:>9}",
                     label,
                     "-",
-                    isolation["quiet_offered_per_second"].as_f64().unwrap_or_default(),
+                    isolation["quiet_offered_per_second"]
+                        .as_f64()
+                        .unwrap_or_default(),
                     f["errors"].as_u64().unwrap_or_default(),
                     opt(f["p50_ms"].as_f64()),
                     opt(f["p99_ms"].as_f64()),
@@ -112,7 +117,10 @@ impl Report {
         );
         println!(
             "isolation p99 with neighbour / alone:        {}",
-            opt(self.isolation.as_ref().and_then(|i| i["p99_ratio"].as_f64()))
+            opt(self
+                .isolation
+                .as_ref()
+                .and_then(|i| i["p99_ratio"].as_f64()))
         );
         println!(
             "peak resident memory (MiB):                  {}",
