@@ -57,12 +57,7 @@ pub async fn mark_health(
     else {
         return Ok(());
     };
-    let about = About {
-        id,
-        tenant_id: TenantId(row.try_get(0)?),
-        provider: row.try_get(1)?,
-        name: row.try_get(2)?,
-    };
+    let about = About::returned(id, &row)?;
     match observed {
         Some(problem) => {
             let data = json!({
@@ -105,12 +100,7 @@ pub async fn circuit_changed(
     let Some(row) = tx.query_opt(&stmt, &[&id, &health.as_str()]).await? else {
         return Ok(());
     };
-    let about = About {
-        id,
-        tenant_id: TenantId(row.try_get(0)?),
-        provider: row.try_get(1)?,
-        name: row.try_get(2)?,
-    };
+    let about = About::returned(id, &row)?;
     let mut data = if opened {
         let problem =
             "the circuit opened after consecutive failures; requests wait for its cooldown";
@@ -232,6 +222,16 @@ struct About {
 }
 
 impl About {
+    /// From a row that returned `tenant_id, provider, connection_name`, in that order.
+    fn returned(id: Uuid, row: &tokio_postgres::Row) -> Result<About, StoreError> {
+        Ok(About {
+            id,
+            tenant_id: TenantId(row.try_get(0)?),
+            provider: row.try_get(1)?,
+            name: row.try_get(2)?,
+        })
+    }
+
     /// Appends `event_type` to the connection's stream: its id, provider and name (with
     /// seed 002's `appType`), then `extra`.
     async fn record(

@@ -175,3 +175,44 @@ async fn a_subscription_endpoint_that_keeps_failing_opens_its_circuit_too() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_refuses_connections_opens_the_circuit() {
+    // A port nobody listens on: every request is a network error.
+    let closed = crate::embedded::free_port();
+    let mut worker = test_worker(ProviderEndpoints::default(), true);
+    worker.breaker = Breaker {
+        failures: FAILURES,
+        cooldown: Duration::from_secs(60),
+    };
+    let app = TestApp::spawn_with(worker).await;
+    let conn = app
+        .rest_connection(&format!("http://127.0.0.1:{closed}"))
+        .await;
+    app.publish_actions(
+        "refused",
+        json!([{"name": "call", "action_type": "WEBHOOK", "retry": {"max_attempts": 1},
+                "payload_template": {"connection_id": conn, "path": "/x", "body": {}}}]),
+    )
+    .await;
+    for _ in 0..FAILURES {
+        let job = app.run("refused", "go", json!({})).await;
+        let runs = app.settled_actions(&job).await;
+        assert_eq!(runs[0]["status"], "failed", "{runs:?}");
+    }
+    eventually("the circuit to open", Duration::from_secs(10), || async {
+        let events = connection_events(&app, &conn, "connection.failing").await;
+        events.into_iter().find(|e| e["data"]["circuit"] == "open")
+    })
+    .await;
+    let held = app.run("refused", "go", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, runs) = app
+        .get(&format!("/api/v1/jobs/{held}/actions"), &app.key)
+        .await;
+    assert_eq!(runs["items"][0]["status"], "pending", "{runs}");
+    assert_eq!(
+        runs["items"][0]["attempts"], 0,
+        "not attempted while open: {runs}"
+    );
+}

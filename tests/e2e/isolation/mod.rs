@@ -10,3 +10,4 @@ mod held_deliveries;
 mod quotas;
 mod sign_in_flood;
 mod slow_targets;
+mod subscription_delete;
