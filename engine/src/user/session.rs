@@ -58,13 +58,14 @@ pub enum SignIn {
     Wrong,
     /// Every password check slot is busy: try again in a moment. Nothing was checked.
     Busy,
-    /// The email and password open accounts in several workspaces (tenants), or the
-    /// email has more accounts than one sign-in checks: name the workspace.
+    /// The email and password open accounts in several workspaces (tenants): name the
+    /// workspace.
     ChooseWorkspace,
 }
 
-/// The most accounts one sign-in checks the password against; an email with more must
-/// name its workspace. Each check is an argon2 verification.
+/// The most accounts one sign-in checks the password against (its oldest ones); an
+/// account of an email with more is opened by naming its workspace. Each check is an
+/// argon2 verification.
 pub const MAX_ACCOUNTS_PER_SIGN_IN: usize = 3;
 
 /// Checks `email` and `password` and starts a session. The same email may have an
@@ -92,13 +93,14 @@ pub async fn sign_in(
             &[
                 &email.trim(),
                 &workspace,
-                &(MAX_ACCOUNTS_PER_SIGN_IN as i64 + 1),
+                &(MAX_ACCOUNTS_PER_SIGN_IN as i64),
             ],
         )
         .await?;
-    if rows.len() > MAX_ACCOUNTS_PER_SIGN_IN {
-        return Ok(SignIn::ChooseWorkspace);
-    }
+    // Only what the password opens may tell anything: an email with more accounts than
+    // one sign-in checks is checked against its oldest ones (the LIMIT), and the others
+    // need their workspace named (the page says so), rather than a "choose" that anyone
+    // could see without the password.
     let stored: Vec<String> = rows
         .iter()
         .map(|r| r.try_get(4))

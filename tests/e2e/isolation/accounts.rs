@@ -150,3 +150,36 @@ async fn different_passwords_open_their_own_tenants_account() {
         "the password picks beta's account"
     );
 }
+
+#[tokio::test]
+async fn an_email_with_many_accounts_reveals_nothing_without_its_password() {
+    let a = TestApp::spawn().await;
+    let mut tenants = Vec::new();
+    for name in ["one", "two", "three", "four"] {
+        tenants.push((a.neighbour(name).await, name));
+    }
+    let newest = "the newest account's passphrase";
+    for (i, (app, _)) in tenants.iter().enumerate() {
+        let secret = if i == 3 { newest } else { PASSWORD };
+        user::create(
+            &app.pool,
+            &Actor::operator(app.tenant_id),
+            "ed@example.com",
+            Role::Admin,
+            secret,
+        )
+        .await
+        .unwrap();
+    }
+    // A wrong password says only that: not how many workspaces the email has.
+    let wrong = sign_in(&a, "ed@example.com", "not it at all", "").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let page = wrong.text().await.unwrap();
+    assert!(page.contains("The email or password is wrong."), "{page}");
+    assert!(!page.contains("more than one workspace"), "{page}");
+    // The fourth account is past the three a sign-in checks: it opens with its workspace.
+    let unnamed = sign_in(&a, "ed@example.com", newest, "").await;
+    assert_eq!(unnamed.status(), StatusCode::UNAUTHORIZED);
+    let named = sign_in(&a, "ed@example.com", newest, "four").await;
+    assert_eq!(named.status(), StatusCode::SEE_OTHER);
+}
