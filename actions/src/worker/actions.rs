@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_engine::flow::Destination;
-
 use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
 use switchyard_engine::metrics;
 use switchyard_engine::outcome::Outcome;
