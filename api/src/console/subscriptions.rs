@@ -108,8 +108,19 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "picker": picker(&s.event_types),
             "deliveries": rows,
             "limit": DELIVERIES,
-            "limits_text": super::integrations::limits_text(&s.limits),
+            "limits_text": subscription_limits(&s.limits, state.deliveries.per_minute),
             "state": super::integrations::flow_state(false, s.held_until.as_ref(), s.held_reason.as_deref()),
         }),
     )
+}
+
+/// A subscription's limits as shown: without a rate of its own, the server's per-minute
+/// default applies, and the page says so.
+fn subscription_limits(limits: &switchyard_engine::flow::Limits, per_minute: i32) -> String {
+    let shown = super::integrations::limits_text(limits);
+    match (limits.rate, shown.as_str()) {
+        (Some(_), _) => shown,
+        (None, "none") => format!("{per_minute}/m (the server's default)"),
+        (None, _) => format!("{shown}, {per_minute}/m (the server's default)"),
+    }
 }
