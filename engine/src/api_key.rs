@@ -121,18 +121,13 @@ pub async fn create(
     let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute(
-        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
-        &[&actor.tenant_id.0],
+    let active = crate::tenant::count_under_lock(
+        &tx,
+        actor.tenant_id,
+        "SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
     )
-    .await?;
-    let active: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
-            &[&actor.tenant_id.0],
-        )
-        .await?
-        .try_get(0)?;
+    .await?
+    .unwrap_or(0);
     if active >= MAX_ACTIVE_PER_TENANT {
         return Err(CreateKeyError::TooMany);
     }

@@ -31,3 +31,25 @@ pub async fn create(pool: &Pool, name: &str) -> Result<TenantId, StoreError> {
     tx.commit().await?;
     Ok(id)
 }
+
+/// Locks the tenant's row and counts what `count_sql` (a `count(*)` over `$1`, the
+/// tenant's id) finds: a quota checked this way holds against concurrent creates, which
+/// wait for the lock. `None` when there is no such tenant.
+pub async fn count_under_lock(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: TenantId,
+    count_sql: &str,
+) -> Result<Option<i64>, StoreError> {
+    let locked = tx
+        .query_opt(
+            "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
+            &[&tenant.0],
+        )
+        .await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tx.query_one(count_sql, &[&tenant.0]).await?.try_get(0)?,
+    ))
+}

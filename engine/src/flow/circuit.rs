@@ -6,7 +6,8 @@
 
 use serde_json::json;
 
-use super::gate::{CircuitChange, Destination};
+use super::decide::CircuitChange;
+use super::gate::Destination;
 use crate::StoreError;
 
 /// `detail` (the deciding request's status, error and item) goes into the event beside

@@ -12,9 +12,11 @@
 //!
 //! - [`limits`]: the optional `limits` a destination is created with.
 //! - [`gate`]: admission and observation, one locked row per destination.
+//! - `decide`: what an answer does to the destination's holds and circuit.
 //! - `circuit`: the health events that say when a circuit opens and closes.
 
 mod circuit;
+mod decide;
 pub mod gate;
 pub mod limits;
 

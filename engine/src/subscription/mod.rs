@@ -174,18 +174,13 @@ pub async fn insert(
 ) -> Result<Inserted, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute(
-        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
-        &[&actor.tenant_id.0],
+    let count = crate::tenant::count_under_lock(
+        &tx,
+        actor.tenant_id,
+        "SELECT count(*) FROM webhook_subscriptions WHERE tenant_id = $1",
     )
-    .await?;
-    let count: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM webhook_subscriptions WHERE tenant_id = $1",
-            &[&actor.tenant_id.0],
-        )
-        .await?
-        .get(0);
+    .await?
+    .unwrap_or(0);
     if count >= max {
         return Ok(Inserted::LimitReached(count));
     }

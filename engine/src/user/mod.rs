@@ -128,25 +128,13 @@ pub async fn create(
     let tx = client.transaction().await.map_err(StoreError::from)?;
     // The tenant's row is locked while counting, so concurrent creates cannot pass the
     // quota together.
-    let exists = tx
-        .query_opt(
-            "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE",
-            &[&actor.tenant_id.0],
-        )
-        .await
-        .map_err(StoreError::from)?;
-    if exists.is_none() {
-        return Err(UserError::NoTenant(actor.tenant_id));
-    }
-    let active: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM users WHERE tenant_id = $1 AND disabled_at IS NULL",
-            &[&actor.tenant_id.0],
-        )
-        .await
-        .map_err(StoreError::from)?
-        .try_get(0)
-        .map_err(StoreError::from)?;
+    let active = crate::tenant::count_under_lock(
+        &tx,
+        actor.tenant_id,
+        "SELECT count(*) FROM users WHERE tenant_id = $1 AND disabled_at IS NULL",
+    )
+    .await?
+    .ok_or(UserError::NoTenant(actor.tenant_id))?;
     if active >= MAX_PER_TENANT {
         return Err(UserError::TooMany);
     }
