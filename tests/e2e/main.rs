@@ -17,6 +17,7 @@ mod hostile;
 mod idempotency;
 mod integrations;
 mod isolation;
+mod log_fixture;
 mod log_order;
 mod metrics;
 mod observability;
