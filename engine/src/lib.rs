@@ -26,6 +26,7 @@ pub mod context;
 pub mod definition;
 pub mod embedded;
 pub mod error;
+pub mod events;
 pub mod flow;
 pub mod guard;
 pub mod health;

@@ -138,10 +138,10 @@ impl TransitionsApi {
             .await
             .map_err(map_error)?;
         if !replayed {
-            if result.actions.is_empty() {
-                self.state.committed_events();
-            } else {
+            if result.queued_work() {
                 self.state.committed();
+            } else {
+                self.state.committed_events();
             }
         }
         Ok(TransitionResponse::Applied(Json(applied_body(result))))

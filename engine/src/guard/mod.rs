@@ -9,6 +9,7 @@
 mod arrays;
 mod coerce;
 mod eval;
+mod reads;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -17,6 +18,7 @@ use crate::budget::{self, Budget};
 use crate::json_path::lookup;
 pub use eval::OPERATORS;
 use eval::{operation, EvalError};
+pub use reads::may_read_root_key;
 
 /// The result of evaluating a guard, with the variables it read (for the event and for
 /// the 409 that explains a rejection).

@@ -1,14 +1,15 @@
 //! Creating a job: `job.created` in a new stream, in the workflow's initial state.
 
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use thiserror::Error;
 
-use super::transition::TransitionError;
-use super::{Job, JOB_COLUMNS};
+use super::stream::JobStream;
+use super::{decide, timeouts, Job, JOB_COLUMNS};
+use crate::events::job::JobCreated;
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
-use crate::log::{self, EventType, NewEvent, StreamHead};
-use crate::{context, timer, workflow, Actor, JobId, Pool, StoreError};
+use crate::{workflow, Actor, JobId, Pool, StoreError};
 
 /// What a service asks for.
 #[derive(Clone, Debug)]
@@ -60,7 +61,7 @@ pub async fn create(
     }
     let workflow = tx
         .query_opt(
-            "SELECT id, version, definition->>'initial' FROM workflows \
+            "SELECT id, version, definition->>'initial' AS initial FROM workflows \
              WHERE tenant_id = $1 AND name = $2 AND ($3::int IS NULL OR version = $3) \
              ORDER BY version DESC LIMIT 1",
             &[&actor.tenant_id.0, &cmd.workflow, &cmd.workflow_version],
@@ -71,84 +72,88 @@ pub async fn create(
             name: cmd.workflow.clone(),
             version: cmd.workflow_version,
         })?;
-    let (workflow_id, version, initial): (uuid::Uuid, i32, String) =
-        (workflow.get(0), workflow.get(1), workflow.get(2));
-
-    let id = JobId::new();
-    // The first event is sealed before the row exists, so the row is written with its
-    // stream's head; if the external id is taken, the event is dropped unwritten.
-    let mut head = StreamHead::empty();
-    let created_event = head.seal(NewEvent {
+    let (workflow_id, version, initial): (uuid::Uuid, i32, String) = (
+        workflow.try_get("id").map_err(StoreError::from)?,
+        workflow.try_get("version").map_err(StoreError::from)?,
+        workflow.try_get("initial").map_err(StoreError::from)?,
+    );
+    let definition = workflow::definition(&tx, workflow_id).await?;
+    let now = Utc::now();
+    let job = Job {
+        id: JobId::new(),
         tenant_id: actor.tenant_id,
-        stream_id: id.0,
-        event_type: EventType::JobCreated,
-        data: json!({
-            "workflow": cmd.workflow,
-            "workflow_version": version,
-            "state": initial,
-            "context": cmd.context,
-            "external_id": cmd.external_id,
-        }),
-        metadata: actor.metadata(),
-    });
-    let inserted = tx
-        .query_opt(
-            &format!(
-                "INSERT INTO jobs (id, tenant_id, workflow_id, workflow_name, workflow_version, \
-                 state, context, external_id, stream_version, stream_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (tenant_id, workflow_name, external_id) WHERE external_id IS NOT NULL \
-                 DO NOTHING RETURNING {JOB_COLUMNS}"
+        workflow_id,
+        workflow: cmd.workflow.clone(),
+        workflow_version: version,
+        state: initial.clone(),
+        previous_state: None,
+        version: 0,
+        context: cmd.context.clone(),
+        external_id: cmd.external_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    // The initial state may have a timeout: it starts now.
+    let timeout = decide::initial_timeout(&definition, &job, now);
+    let metadata = actor.metadata();
+    // The events are sealed before the row exists, so the row is written with its
+    // stream's head; if the external id is taken, they are dropped unwritten.
+    let mut stream = JobStream::new(job, String::new());
+    let created = JobCreated {
+        workflow: cmd.workflow.clone(),
+        workflow_version: version,
+        state: initial,
+        context: cmd.context.clone(),
+        external_id: cmd.external_id.clone(),
+    };
+    stream.push(&created, &metadata)?;
+    if let Ok(Some(t)) = &timeout {
+        stream.push(&t.event(), &metadata)?;
+    }
+    let created = match timeout {
+        // A job that exists already is found whatever its timeout would have said.
+        Err(err) => match existing(&tx, actor, cmd).await? {
+            Some(job) => Created::Existing(job),
+            None => return Err(CreateJobError::Timeout(err.to_string())),
+        },
+        Ok(timeout) => match stream.insert_new(&tx).await? {
+            Some((_, job)) => {
+                if let Some(t) = &timeout {
+                    timeouts::insert(&tx, job.tenant_id, job.id, t).await?;
+                }
+                Created::New(job)
+            }
+            None => Created::Existing(
+                existing(&tx, actor, cmd)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("the conflicting job is gone".into()))?,
             ),
-            &[
-                &id.0,
-                &actor.tenant_id.0,
-                &workflow_id,
-                &cmd.workflow,
-                &version,
-                &initial,
-                &cmd.context,
-                &cmd.external_id,
-                &head.version,
-                &head.hash,
-            ],
-        )
-        .await
-        .map_err(StoreError::from)?;
-
-    let created = match inserted {
-        Some(row) => {
-            log::insert(&tx, vec![created_event]).await?;
-            let job = Job::from_row(&row)?;
-            // The initial state may have a timeout: it starts now.
-            let definition = workflow::definition(&tx, workflow_id).await?;
-            // A new job has no transition or event yet: its timeout sees only the job.
-            let context = json!({ "job": context::job_fields(&job) });
-            timer::on_move(&tx, actor, &job, None, &definition, &context, &mut head)
-                .await
-                .map_err(|err| match err {
-                    TransitionError::Store(err) => CreateJobError::Store(err),
-                    other => CreateJobError::Timeout(other.to_string()),
-                })?;
-            Created::New(job)
-        }
-        None => {
-            let row = tx
-                .query_one(
-                    &format!(
-                        "SELECT {JOB_COLUMNS} FROM jobs \
-                         WHERE tenant_id = $1 AND workflow_name = $2 AND external_id = $3"
-                    ),
-                    &[&actor.tenant_id.0, &cmd.workflow, &cmd.external_id],
-                )
-                .await
-                .map_err(StoreError::from)?;
-            Created::Existing(Job::from_row(&row)?)
-        }
+        },
     };
     if let Some(key) = key {
         idempotency::remember(&tx, actor.tenant_id, key, &created).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok((created, false))
+}
+
+/// The job that already has the command's external id, if any.
+async fn existing(
+    tx: &deadpool_postgres::Transaction<'_>,
+    actor: &Actor,
+    cmd: &CreateJob,
+) -> Result<Option<Job>, StoreError> {
+    let Some(external_id) = &cmd.external_id else {
+        return Ok(None);
+    };
+    let stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs \
+             WHERE tenant_id = $1 AND workflow_name = $2 AND external_id = $3"
+        ))
+        .await?;
+    tx.query_opt(&stmt, &[&actor.tenant_id.0, &cmd.workflow, external_id])
+        .await?
+        .map(|row| Job::from_row(&row))
+        .transpose()
 }

@@ -1,14 +1,16 @@
-//! A dry run: steps 1-3 of a transition without writing, with the actions' payloads
-//! rendered as they would be now.
+//! A dry run: the transition decided exactly as the real call would decide it, written
+//! nowhere, with the actions' payloads rendered as they would be now.
 
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::plan::{check_data, load, merge, plan, Loaded};
-use super::transition::{TransitionError, TransitionRequest};
+use super::decide::check_data;
+use super::refusal::{TransitionError, TransitionRequest};
+use super::stream::JobStream;
+use super::transition::decide_for;
 use super::Job;
-use crate::log::{Event, EventType};
+use crate::context::{self, TransitionContext};
+use crate::log::EventType;
 use crate::{template, Actor, EventId, Pool, StoreError};
 
 /// What a transition would do, written nowhere.
@@ -34,7 +36,7 @@ pub struct RenderedAction {
     pub error: Option<String>,
 }
 
-/// Checks the transition and renders its actions without writing anything.
+/// Decides the transition and renders its actions without writing anything.
 pub async fn dry_run(
     pool: &Pool,
     actor: &Actor,
@@ -42,44 +44,39 @@ pub async fn dry_run(
 ) -> Result<DryRun, TransitionError> {
     check_data(&req.data)?;
     let client = pool.get().await.map_err(StoreError::from)?;
-    let Loaded {
-        job, tenant_name, ..
-    } = load(&client, actor.tenant_id, req.job_id, false).await?;
-    let plan = plan(&client, &job, &tenant_name, req).await?;
-    let t = plan.transition();
-    let mut after = job.clone();
-    after.state = t.to.clone();
-    after.previous_state = Some(job.state.clone());
-    after.version += 1;
-    after.context = merge(&job.context, &req.data);
-    after.updated_at = Utc::now();
-    // The event and its action runs do not exist: their ids are placeholders, the
-    // position is 0.
-    let placeholders: Vec<uuid::Uuid> = t.actions.iter().map(|_| uuid::Uuid::now_v7()).collect();
-    let would_be = Event {
-        id: EventId::new(),
-        position: 0,
-        stream_id: job.id.0,
-        stream_version: 0,
-        event_type: EventType::JobTransitioned,
-        data: plan.event_data(&job.state, req, after.version, &placeholders),
-        metadata: actor.metadata(),
-        recorded_at: after.updated_at,
-        prev_hash: String::new(),
-        hash: String::new(),
-        tx_id: 0,
+    let stream = JobStream::read(&client, actor.tenant_id, req.job_id)
+        .await?
+        .ok_or(TransitionError::JobNotFound(req.job_id))?;
+    let (definition, decision) = decide_for(&client, &stream, req).await?;
+    let t = decision.transition(&definition);
+    let data = decision.event(&definition, &req.data);
+    let data = serde_json::to_value(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // The event does not exist: its id is a placeholder, its position 0.
+    let event_id = EventId::new();
+    let transition = TransitionContext {
+        name: &t.name,
+        from: &decision.from,
+        to: &t.to,
+        data: &req.data,
     };
-    let ctx = plan.context(&after, &job.state, req, Some(&would_be));
+    let mut ctx = context::build(
+        &decision.after,
+        &stream.tenant_name,
+        &transition,
+        None,
+        decision.last_actions.clone(),
+    );
+    ctx["event"] = json!({"id": event_id, "position": 0, "recorded_at": decision.after.updated_at});
     let mut actions = Vec::with_capacity(t.actions.len());
     for (i, a) in t.actions.iter().enumerate() {
         actions.push(render_action(i, a, &ctx).await);
     }
     Ok(DryRun {
-        job: after,
         event: json!({
-            "type": would_be.event_type, "stream_id": would_be.stream_id,
-            "data": would_be.data, "metadata": would_be.metadata,
+            "type": EventType::JobTransitioned, "stream_id": stream.job.id,
+            "data": data, "metadata": actor.metadata(),
         }),
+        job: decision.after,
         actions,
     })
 }

@@ -1,16 +1,24 @@
 //! Jobs: running instances of a pinned workflow version, projected from their event stream.
 //!
+//! - [`decide`]: the state machine without I/O: a request and a job in, a decision or a
+//!   refusal out.
+//! - [`stream`]: the one owner of a job's event stream inside a transaction.
 //! - [`create`]: a new job in its workflow's initial state (`job.created`).
-//! - [`transition`]: one transition, exactly as DESIGN.md's five steps, plus dry runs.
+//! - [`transition`]: one transition, decided then written through the stream; dry runs.
+//! - [`timeouts`]: the timer rows a state's timeout writes.
 //! - [`outbox`]: the `action_runs` rows a transition writes for the worker.
+//! - [`lane`]: the worker's side of those rows: claiming and recording outcomes.
 //! - [`read`]: one job, a filtered list.
 
 pub mod create;
+pub mod decide;
 mod dry_run;
 pub mod lane;
 pub mod outbox;
-mod plan;
 pub mod read;
+mod refusal;
+pub mod stream;
+mod timeouts;
 pub mod transition;
 
 use chrono::{DateTime, Utc};

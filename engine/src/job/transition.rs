@@ -1,40 +1,38 @@
-//! Applying a transition, in one database transaction:
+//! Applying a transition, in one database transaction: decide, then write.
 //!
-//! 1. load the job `FOR UPDATE` (with its stream's head) and check `expected_version`;
-//! 2. find the transition by name or by target state, allowed from the current state, and
-//!    evaluate its guard against the template context;
-//! 3. append `job.transitioned` to the job's stream (guard inputs and result included) and
-//!    update the job row with its new state and stream head, the two statements sent
-//!    together;
-//! 4. write the `action_runs` rows, one statement for all actions;
-//! 5. commit. The caller then wakes the worker; nothing is sent before commit.
+//! 1. lock the job's stream ([`JobStream::lock`]: the row `FOR UPDATE`, with its head);
+//! 2. [`decide`](super::decide::decide) from the job, its definition and the request:
+//!    version check, choice of transition, guard, timers to cancel and schedule. Nothing
+//!    is written for a refusal;
+//! 3. [`write`] the decision: cancel the left state's open timeouts, seal
+//!    `job.transitioned` and the timer events onto the head, then one event insert, one
+//!    job update and the new timer's insert, sent together; then the `action_runs` rows,
+//!    one statement for all actions;
+//! 4. commit. The caller then wakes the worker; nothing is sent before commit.
 //!
-//! A dry run does steps 1-3 without writing and renders the action payloads.
+//! A dry run is step 2 without the writes ([`super::dry_run`]); a timer's firing is steps
+//! 1-3 inside the transaction that settles the timer ([`crate::timer`]).
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use thiserror::Error;
-use uuid::Uuid;
+use serde_json::Value;
 
+use super::decide::{self, Decision};
 use super::outbox::{self, ActionRun};
-use super::plan::{check_data, load, merge, plan, Loaded};
-use super::{Job, JOB_COLUMNS};
-use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
-use crate::log::{self, Event, EventType, NewEvent};
-use crate::{timer, Actor, JobId, Pool, StoreError};
+use super::stream::{JobStream, RowChange};
+use super::{timeouts, Job};
+use crate::context::{self, TransitionContext};
+use crate::definition::WorkflowDefinition;
+use crate::events::timer::TimerCancelled;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::log::Event;
+use crate::{workflow, Actor, EventId, Pool, StoreError};
 
 pub use super::dry_run::{dry_run, DryRun, RenderedAction};
-
-/// What a service asks for: a transition by name, or the state to move to.
-#[derive(Clone, Debug)]
-pub struct TransitionRequest {
-    pub job_id: JobId,
-    pub transition: Option<String>,
-    pub to: Option<String>,
-    /// An object; its top-level keys are merged into the job's context.
-    pub data: Value,
-    pub expected_version: Option<i64>,
-}
+pub use super::refusal::{Allowed, TransitionError, TransitionRequest};
 
 /// The committed transition: the job after it, its event and its action runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,49 +40,17 @@ pub struct TransitionResult {
     pub job: Job,
     pub event: Event,
     pub actions: Vec<ActionRun>,
+    /// When the timer the transition scheduled is due, so the caller can wake the worker
+    /// for a time already past instead of leaving it to the poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_due: Option<DateTime<Utc>>,
 }
 
-/// A transition that may be taken from the current state.
-#[derive(Clone, Debug, Serialize)]
-pub struct Allowed {
-    pub name: String,
-    pub to: String,
-}
-
-/// Why a transition was not applied.
-#[derive(Debug, Error)]
-pub enum TransitionError {
-    #[error("job {0} not found")]
-    JobNotFound(JobId),
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("the job is at version {actual}, not {expected}")]
-    VersionConflict { expected: i64, actual: i64 },
-    #[error("the workflow has no transition named '{name}'")]
-    UnknownTransition { name: String, known: Vec<String> },
-    #[error("{requested} is not allowed from state '{current_state}'")]
-    NotAllowed {
-        requested: String,
-        current_state: String,
-        allowed: Vec<Allowed>,
-    },
-    #[error("more than one transition leads to '{to}' from here: {}", .candidates.join(", "))]
-    Ambiguous { to: String, candidates: Vec<String> },
-    #[error("the guard of transition '{transition}' is not satisfied")]
-    GuardFailed {
-        transition: String,
-        guard: Value,
-        inputs: Map<String, Value>,
-    },
-    #[error("the guard of transition '{transition}' could not be evaluated: {message}")]
-    GuardError { transition: String, message: String },
-    #[error(transparent)]
-    Idempotency(#[from] IdempotencyError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+impl TransitionResult {
+    /// Whether the transition queued work for the worker (actions or a timer).
+    pub fn queued_work(&self) -> bool {
+        !self.actions.is_empty() || self.timer_due.is_some()
+    }
 }
 
 /// Applies the transition; returns `(result, replayed)`. Counted in
@@ -111,25 +77,6 @@ pub async fn apply(
     applied
 }
 
-impl TransitionError {
-    /// Why a transition was refused, as a metric label.
-    fn metric_label(&self) -> &'static str {
-        match self {
-            TransitionError::JobNotFound(_) => "not_found",
-            TransitionError::Invalid { .. } => "invalid",
-            TransitionError::VersionConflict { .. } => "conflict",
-            TransitionError::UnknownTransition { .. }
-            | TransitionError::NotAllowed { .. }
-            | TransitionError::Ambiguous { .. } => "not_allowed",
-            TransitionError::GuardFailed { .. } | TransitionError::GuardError { .. } => {
-                "guard_failed"
-            }
-            TransitionError::Idempotency(_) => "idempotency_conflict",
-            TransitionError::Store(_) => "error",
-        }
-    }
-}
-
 async fn apply_counted(
     pool: &Pool,
     actor: &Actor,
@@ -137,15 +84,13 @@ async fn apply_counted(
     key: Option<&IdempotencyKey>,
     workflow: &mut Option<String>,
 ) -> Result<(TransitionResult, bool), TransitionError> {
-    check_data(&req.data)?;
+    decide::check_data(&req.data)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
-    let Loaded {
-        job,
-        tenant_name,
-        mut head,
-    } = load(&tx, actor.tenant_id, req.job_id, true).await?;
-    *workflow = Some(job.workflow.clone());
+    let stream = JobStream::lock(&tx, actor.tenant_id, req.job_id)
+        .await?
+        .ok_or(TransitionError::JobNotFound(req.job_id))?;
+    *workflow = Some(stream.job.workflow.clone());
     // After the job lock: a concurrent duplicate waits for the first request, then finds
     // its stored result instead of failing on the version it moved.
     if let Some(key) = key {
@@ -153,66 +98,137 @@ async fn apply_counted(
             return Ok((stored, true));
         }
     }
-    let plan = plan(&tx, &job, &tenant_name, req).await?;
-    let t = plan.transition();
-
-    let run_ids: Vec<Uuid> = t.actions.iter().map(|_| Uuid::now_v7()).collect();
-    let sealed = head.seal(NewEvent {
-        tenant_id: actor.tenant_id,
-        stream_id: job.id.0,
-        event_type: EventType::JobTransitioned,
-        data: plan.event_data(&job.state, req, job.version + 1, &run_ids),
-        metadata: actor.metadata(),
-    });
-    let update = tx
-        .prepare_cached(&format!(
-            "UPDATE jobs SET state = $3, previous_state = $4, context = $5, version = version + 1, \
-             stream_version = $6, stream_hash = $7, updated_at = now() \
-             WHERE id = $1 AND tenant_id = $2 RETURNING {JOB_COLUMNS}"
-        ))
-        .await
-        .map_err(StoreError::from)?;
-    let context = merge(&job.context, &req.data);
-    let update_params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-        &job.id.0,
-        &actor.tenant_id.0,
-        &t.to,
-        &job.state,
-        &context,
-        &head.version,
-        &head.hash,
-    ];
-    // Sent together: tokio-postgres pipelines the two on the one connection.
-    let (mut events, row) = tokio::try_join!(log::insert(&tx, vec![sealed]), async {
-        tx.query_one(&update, &update_params)
-            .await
-            .map_err(StoreError::from)
-    })?;
-    let event = events
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt("the transition's event was not returned".into()))?;
-    let after = Job::from_row(&row)?;
-
-    let ctx = plan.context(&after, &job.state, req, Some(&event));
-    let actions = outbox::insert(&tx, &after, &event, t, &run_ids, &ctx).await?;
-    timer::on_move(
+    let (definition, decision) = decide_for(&tx, &stream, req).await?;
+    let mut stream = stream;
+    let staged = stage(
         &tx,
-        actor,
-        &after,
-        Some(&job.state),
-        &plan.definition,
-        &ctx,
-        &mut head,
+        &mut stream,
+        &definition,
+        &decision,
+        req,
+        &actor.metadata(),
     )
     .await?;
-    let result = TransitionResult {
-        job: after,
-        event,
-        actions,
-    };
+    let result = finish(&tx, stream, &definition, &decision, req, staged).await?;
     if let Some(key) = key {
         idempotency::remember(&tx, actor.tenant_id, key, &result).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok((result, false))
+}
+
+/// Reads what deciding needs beyond the job (its definition, and its actions' outcomes
+/// when something can see them) and decides, off the async threads when a guard or a
+/// time template runs.
+pub(crate) async fn decide_for(
+    client: &impl deadpool_postgres::GenericClient,
+    stream: &JobStream,
+    req: &TransitionRequest,
+) -> Result<(Arc<WorkflowDefinition>, Decision), TransitionError> {
+    let job = &stream.job;
+    let definition = workflow::definition(client, job.workflow_id).await?;
+    let last_actions = if decide::needs_last_actions(&definition, &job.state) {
+        outbox::last_actions(client, job.id).await?
+    } else {
+        Value::Object(Default::default())
+    };
+    let decision = decide::decide_off_thread(
+        job.clone(),
+        stream.tenant_name.clone(),
+        definition.clone(),
+        req.clone(),
+        last_actions,
+    )
+    .await?;
+    Ok((definition, decision))
+}
+
+/// What [`stage`] sealed, for [`finish`] to write.
+pub(crate) struct Staged {
+    /// The `job.transitioned` event's id.
+    pub(crate) event_id: EventId,
+}
+
+/// Seals the decision's events onto the stream (cancelling the left state's open
+/// timeouts first, which names them). A caller may seal more before [`finish`].
+pub(crate) async fn stage(
+    tx: &Transaction<'_>,
+    stream: &mut JobStream,
+    definition: &WorkflowDefinition,
+    decision: &Decision,
+    req: &TransitionRequest,
+    metadata: &Value,
+) -> Result<Staged, StoreError> {
+    let cancelled = match &decision.cancels_timeouts_of {
+        Some(_) => timeouts::cancel_open(tx, stream.job.id).await?,
+        None => Vec::new(),
+    };
+    let event_id = stream.push(&decision.event(definition, &req.data), metadata)?;
+    if let Some(left) = &decision.cancels_timeouts_of {
+        for (timer_id, transition) in cancelled {
+            let cancelled = TimerCancelled {
+                timer_id,
+                state: left.clone(),
+                transition,
+                due_at: None,
+                reason: format!("the job left state '{left}'"),
+            };
+            stream.push(&cancelled, metadata)?;
+        }
+    }
+    if let Some(t) = &decision.schedules {
+        stream.push(&t.event(), metadata)?;
+    }
+    Ok(Staged { event_id })
+}
+
+/// Writes the staged transition: the events and the job's row (one insert, one update),
+/// the new timer beside them, then the action runs, whose context snapshot names the
+/// stored event.
+pub(crate) async fn finish(
+    tx: &Transaction<'_>,
+    stream: JobStream,
+    definition: &WorkflowDefinition,
+    decision: &Decision,
+    req: &TransitionRequest,
+    staged: Staged,
+) -> Result<TransitionResult, StoreError> {
+    let t = decision.transition(definition);
+    let tenant_name = stream.tenant_name.clone();
+    let (tenant_id, job_id) = (stream.job.tenant_id, stream.job.id);
+    let change = RowChange::Move {
+        to: &t.to,
+        context: &decision.after.context,
+    };
+    let timer = async {
+        match &decision.schedules {
+            Some(timeout) => timeouts::insert(tx, tenant_id, job_id, timeout).await,
+            None => Ok(()),
+        }
+    };
+    let ((events, after), ()) = tokio::try_join!(stream.flush(tx, change), timer)?;
+    let event = events
+        .into_iter()
+        .find(|e| e.id == staged.event_id)
+        .ok_or_else(|| StoreError::Corrupt("the transition's event was not returned".into()))?;
+    let transition = TransitionContext {
+        name: &t.name,
+        from: &decision.from,
+        to: &t.to,
+        data: &req.data,
+    };
+    let ctx = context::build(
+        &after,
+        &tenant_name,
+        &transition,
+        Some(&event),
+        decision.last_actions.clone(),
+    );
+    let actions = outbox::insert(tx, &after, &event, t, &decision.run_ids, &ctx).await?;
+    Ok(TransitionResult {
+        job: after,
+        event,
+        actions,
+        timer_due: decision.schedules.as_ref().map(|t| t.due_at),
+    })
 }

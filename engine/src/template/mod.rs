@@ -9,6 +9,7 @@
 
 mod metered;
 pub mod policy;
+mod reads;
 
 use std::sync::OnceLock;
 
@@ -19,6 +20,7 @@ use thiserror::Error;
 use crate::budget::{self, json_size, Budget};
 use crate::json_path::{lookup, JsonPath};
 use metered::{charge, with_budget, MeteredEach, MeteredWriter};
+pub use reads::{may_read_root_key, strings};
 
 /// Why a template could not be rendered.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]

@@ -3,15 +3,18 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
 
-use super::schedule::move_head;
+use crate::events::timer::{TimerCancelled, TimerKind, TimerScheduled};
 use crate::idempotency::{self, IdempotencyError, IdempotencyKey};
-use crate::log::{self, EventType, NewEvent, StreamHead};
+use crate::job::stream::{JobStream, RowChange};
 use crate::queue::Status;
 use crate::{workflow, Actor, JobId, Pool, StoreError, TenantId};
+
+/// The statuses of a timer that has not fired or been cancelled.
+const OPEN: [&str; 2] = ["pending", "running"];
 
 /// A timer as the API shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,14 +36,14 @@ const COLUMNS: &str = "id, job_id, kind, state, transition, due_at, status, crea
 impl TimerView {
     fn from_row(r: &tokio_postgres::Row) -> Result<TimerView, StoreError> {
         Ok(TimerView {
-            id: r.try_get(0)?,
-            job_id: JobId(r.try_get(1)?),
-            kind: r.try_get(2)?,
-            state: r.try_get(3)?,
-            transition: r.try_get(4)?,
-            due_at: r.try_get(5)?,
-            status: Status::parse(r.try_get(6)?)?,
-            created_at: r.try_get(7)?,
+            id: r.try_get("id")?,
+            job_id: JobId(r.try_get("job_id")?),
+            kind: r.try_get("kind")?,
+            state: r.try_get("state")?,
+            transition: r.try_get("transition")?,
+            due_at: r.try_get("due_at")?,
+            status: Status::parse(r.try_get("status")?)?,
+            created_at: r.try_get("created_at")?,
         })
     }
 }
@@ -100,24 +103,9 @@ pub async fn schedule_transition(
     let job_id = *job_id;
     let mut client = pool.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
-    let stmt = tx
-        .prepare_cached(
-            "SELECT workflow_id, state, stream_version, stream_hash FROM jobs \
-             WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-        )
-        .await
-        .map_err(StoreError::from)?;
-    let row = tx
-        .query_opt(&stmt, &[&job_id.0, &actor.tenant_id.0])
-        .await
-        .map_err(StoreError::from)?
+    let mut stream = JobStream::lock(&tx, actor.tenant_id, job_id)
+        .await?
         .ok_or(ScheduleError::JobNotFound(job_id))?;
-    let workflow_id: Uuid = row.try_get(0).map_err(StoreError::from)?;
-    let state: String = row.try_get(1).map_err(StoreError::from)?;
-    let mut head = StreamHead::stored(
-        row.try_get(2).map_err(StoreError::from)?,
-        row.try_get(3).map_err(StoreError::from)?,
-    );
     if let Some(key) = key {
         if let Some(stored) = idempotency::lookup(&tx, actor.tenant_id, key).await? {
             return Ok((stored, true));
@@ -126,8 +114,8 @@ pub async fn schedule_transition(
     // Counted under the job's row lock: concurrent requests cannot both take the last one.
     let open: i64 = tx
         .query_one(
-            "SELECT count(*) FROM timers WHERE job_id = $1 AND status IN ('pending', 'running')",
-            &[&job_id.0],
+            "SELECT count(*) FROM timers WHERE job_id = $1 AND status = ANY($2)",
+            &[&job_id.0, &&OPEN[..]],
         )
         .await
         .map_err(StoreError::from)?
@@ -139,8 +127,8 @@ pub async fn schedule_transition(
     let tenant_open: i64 = tx
         .query_one(
             "SELECT count(*) FROM (SELECT 1 FROM timers WHERE tenant_id = $1 \
-             AND status IN ('pending', 'running') LIMIT $2) open",
-            &[&actor.tenant_id.0, &MAX_OPEN_PER_TENANT],
+             AND status = ANY($3) LIMIT $2) open",
+            &[&actor.tenant_id.0, &MAX_OPEN_PER_TENANT, &&OPEN[..]],
         )
         .await
         .map_err(StoreError::from)?
@@ -149,7 +137,7 @@ pub async fn schedule_transition(
         return Err(ScheduleError::TenantTimers);
     }
     // Whether it is allowed is decided when it fires, from the state the job is in then.
-    let definition = workflow::definition(&tx, workflow_id).await?;
+    let definition = workflow::definition(&tx, stream.job.workflow_id).await?;
     if !definition.transitions.iter().any(|t| &t.name == transition) {
         return Err(ScheduleError::UnknownTransition(transition.clone()));
     }
@@ -159,34 +147,34 @@ pub async fn schedule_transition(
             &format!(
                 "INSERT INTO timers (id, tenant_id, job_id, kind, state, transition, data, job_version, \
                  due_at, status, next_attempt_at) \
-                 VALUES ($1, $2, $3, 'scheduled', $4, $5, $6, $7, $8, 'pending', $8) RETURNING {COLUMNS}"
+                 VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8, $10, $8) RETURNING {COLUMNS}"
             ),
             &[
                 &id,
                 &actor.tenant_id.0,
                 &job_id.0,
-                &state,
+                &stream.job.state,
                 transition,
                 data,
                 expected_version,
                 due_at,
+                &TimerKind::Scheduled.as_str(),
+                &Status::Pending.as_str(),
             ],
         )
         .await
         .map_err(StoreError::from)?;
     let view = TimerView::from_row(&row)?;
-    let sealed = head.seal(NewEvent {
-        tenant_id: actor.tenant_id,
-        stream_id: job_id.0,
-        event_type: EventType::TimerScheduled,
-        data: json!({
-            "timer_id": id, "kind": "scheduled", "state": state, "transition": transition,
-            "due_at": due_at, "job_version": expected_version,
-        }),
-        metadata: actor.metadata(),
-    });
-    log::insert(&tx, vec![sealed]).await?;
-    move_head(&tx, job_id, &head).await?;
+    let scheduled = TimerScheduled {
+        timer_id: id,
+        kind: TimerKind::Scheduled,
+        state: stream.job.state.clone(),
+        transition: transition.clone(),
+        due_at: *due_at,
+        job_version: *expected_version,
+    };
+    stream.push(&scheduled, &actor.metadata())?;
+    stream.flush(&tx, RowChange::HeadOnly).await?;
     if let Some(key) = key {
         idempotency::remember(&tx, actor.tenant_id, key, &view).await?;
     }
@@ -204,41 +192,33 @@ pub async fn cancel(
 ) -> Result<bool, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let stmt = tx
-        .prepare_cached(
-            "SELECT stream_version, stream_hash FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-        )
-        .await?;
-    let Some(row) = tx
-        .query_opt(&stmt, &[&job_id.0, &actor.tenant_id.0])
-        .await?
-    else {
+    let Some(mut stream) = JobStream::lock(&tx, actor.tenant_id, job_id).await? else {
         return Ok(false);
     };
-    let mut head = StreamHead::stored(row.try_get(0)?, row.try_get(1)?);
     let Some(row) = tx
         .query_opt(
-            "UPDATE timers SET status = 'cancelled', next_attempt_at = NULL, updated_at = now() \
-             WHERE id = $1 AND job_id = $2 AND status = 'pending' RETURNING state, transition",
-            &[&timer_id, &job_id.0],
+            "UPDATE timers SET status = $3, next_attempt_at = NULL, updated_at = now() \
+             WHERE id = $1 AND job_id = $2 AND status = $4 RETURNING state, transition",
+            &[
+                &timer_id,
+                &job_id.0,
+                &Status::Cancelled.as_str(),
+                &Status::Pending.as_str(),
+            ],
         )
         .await?
     else {
         return Ok(false);
     };
-    let (state, transition): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-    let sealed = head.seal(NewEvent {
-        tenant_id: actor.tenant_id,
-        stream_id: job_id.0,
-        event_type: EventType::TimerCancelled,
-        data: json!({
-            "timer_id": timer_id, "state": state, "transition": transition,
-            "reason": "cancelled over the API",
-        }),
-        metadata: actor.metadata(),
-    });
-    log::insert(&tx, vec![sealed]).await?;
-    move_head(&tx, job_id, &head).await?;
+    let cancelled = TimerCancelled {
+        timer_id,
+        state: row.try_get("state")?,
+        transition: row.try_get("transition")?,
+        due_at: None,
+        reason: "cancelled over the API".into(),
+    };
+    stream.push(&cancelled, &actor.metadata())?;
+    stream.flush(&tx, RowChange::HeadOnly).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -254,11 +234,11 @@ pub async fn list_open(
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM timers WHERE job_id = $1 AND tenant_id = $2 \
-             AND status IN ('pending', 'running') ORDER BY due_at, id LIMIT $3"
+             AND status = ANY($4) ORDER BY due_at, id LIMIT $3"
         ))
         .await?;
     client
-        .query(&stmt, &[&job_id.0, &tenant_id.0, &limit])
+        .query(&stmt, &[&job_id.0, &tenant_id.0, &limit, &&OPEN[..]])
         .await?
         .iter()
         .map(TimerView::from_row)

@@ -4,11 +4,11 @@
 //! on: the next waiting action is released, or, after a final failure without
 //! `continue_on_failure`, the rest of that transition's actions are skipped.
 //!
-//! The number of statements does not grow with the batch: lock the jobs (in id order, so
-//! two batches cannot deadlock on them), settle every attempt (fenced), skip what a failure
-//! stops, then, sent together, append every event (each job's chained onto the head kept on
-//! its row, in the batch's order), move the heads, meter, mark health and release each
-//! lane's next action.
+//! The number of statements does not grow with the batch: lock the jobs' streams
+//! ([`Heads`], in id order, so two batches cannot deadlock on them), settle every attempt
+//! (fenced), skip what a failure stops, then, sent together, append every event (each
+//! job's chained onto its head, in the batch's order) and move the heads, meter, mark
+//! health and release each lane's next action.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,10 +17,11 @@ use uuid::Uuid;
 
 use super::{ClaimedRun, Finish, Recorded, Recording, ACTIONS};
 use crate::connection;
+use crate::job::stream::Heads;
 use crate::ledger::{self, Metered};
-use crate::log::{self, EventType, NewEvent, Sealed, StreamHead};
+use crate::log::{EventType, NewEvent};
 use crate::queue::{Attempt, Settled, Status};
-use crate::{Pool, StoreError};
+use crate::{JobId, Pool, StoreError};
 
 /// Records one attempt's outcome and moves its lane on.
 pub async fn record(
@@ -42,7 +43,8 @@ pub async fn record_all(
 ) -> Result<Vec<Recorded>, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let mut heads = lock_jobs(&tx, outcomes).await?;
+    let jobs: Vec<JobId> = outcomes.iter().map(|(run, _)| run.job_id).collect();
+    let mut heads = Heads::lock(&tx, &jobs).await?;
 
     let settled: Vec<Settled> = outcomes.iter().map(|(_, rec)| settled(rec)).collect();
     let fences: Vec<(Attempt, &Settled)> = outcomes
@@ -66,17 +68,11 @@ pub async fn record_all(
     }
 
     let mut skipped = skip_after_failures(&tx, &live).await?;
-    let mut events: Vec<Sealed> = Vec::with_capacity(live.len());
-    let mut moved: Vec<Uuid> = Vec::new();
     for (run, rec) in &live {
-        let head = heads
-            .get_mut(&run.job_id.0)
-            .ok_or_else(|| StoreError::Corrupt(format!("job {} has no row", run.job_id)))?;
-        events.push(head.seal(outcome_event(run, rec)));
+        heads.push(outcome_event(run, rec))?;
         for skip in skipped.remove(&run.id).unwrap_or_default() {
-            events.push(head.seal(skipped_event(run, &skip)));
+            heads.push(skipped_event(run, &skip))?;
         }
-        moved.push(run.job_id.0);
     }
     let metered: Vec<Metered> = live
         .iter()
@@ -112,8 +108,7 @@ pub async fn record_all(
         .map(|(run, _)| run.job_id.0)
         .collect();
     tokio::try_join!(
-        log::insert(&tx, events),
-        move_heads(&tx, &heads, &moved),
+        heads.flush(&tx),
         ledger::insert_all(&tx, &metered),
         connection::mark_health_all(&tx, health),
         release_next(&tx, &lanes),
@@ -144,55 +139,6 @@ fn settled(rec: &Recording) -> Settled {
         status_code: rec.status_code,
         error: rec.error.clone(),
     }
-}
-
-/// Locks the batch's jobs in id order (serialising their streams with transitions and
-/// other recordings) and reads their streams' heads.
-async fn lock_jobs(
-    tx: &deadpool_postgres::Transaction<'_>,
-    outcomes: &[(&ClaimedRun, &Recording)],
-) -> Result<HashMap<Uuid, StreamHead>, StoreError> {
-    let mut ids: Vec<Uuid> = outcomes.iter().map(|(run, _)| run.job_id.0).collect();
-    ids.sort();
-    ids.dedup();
-    let stmt = tx
-        .prepare_cached(
-            "SELECT id, stream_version, stream_hash FROM jobs WHERE id = ANY($1) \
-             ORDER BY id FOR UPDATE",
-        )
-        .await?;
-    tx.query(&stmt, &[&ids])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get(0)?,
-                StreamHead::stored(r.try_get(1)?, r.try_get(2)?),
-            ))
-        })
-        .collect()
-}
-
-/// Writes the new heads of the jobs whose streams grew.
-async fn move_heads(
-    tx: &deadpool_postgres::Transaction<'_>,
-    heads: &HashMap<Uuid, StreamHead>,
-    moved: &[Uuid],
-) -> Result<(), StoreError> {
-    let mut ids: Vec<Uuid> = moved.to_vec();
-    ids.sort();
-    ids.dedup();
-    let versions: Vec<i64> = ids.iter().map(|id| heads[id].version).collect();
-    let hashes: Vec<&[u8]> = ids.iter().map(|id| heads[id].hash.as_slice()).collect();
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE jobs SET stream_version = u.version, stream_hash = u.hash \
-             FROM unnest($1::uuid[], $2::int8[], $3::bytea[]) AS u(id, version, hash) \
-             WHERE jobs.id = u.id",
-        )
-        .await?;
-    tx.execute(&stmt, &[&ids, &versions, &hashes]).await?;
-    Ok(())
 }
 
 /// The `action.*` event of an attempt.

@@ -1,0 +1,37 @@
+//! What each event type says: one serde type per event type of a job's stream, produced
+//! and read as types.
+//!
+//! The stored `data` is exactly the serde form of these types, so the hash chains of logs
+//! written before they existed verify unchanged (`tests/e2e/log_fixture.rs` decodes a
+//! fixture log through them and compares). Field order does not matter (a chain hashes
+//! canonical JSON); names, nulls and omitted fields do, so each type says which it has.
+//!
+//! - [`job`]: `job.created`, `job.transitioned`.
+//! - [`timer`]: `timer.scheduled`, `timer.fired`, `timer.cancelled`.
+
+pub mod job;
+pub mod timer;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::log::EventType;
+use crate::StoreError;
+
+/// An event's `data`, typed: [`Payload::TYPE`] is the event type it is written as.
+pub trait Payload: Serialize + DeserializeOwned {
+    const TYPE: EventType;
+
+    /// The stored form.
+    fn to_data(&self) -> Result<Value, StoreError> {
+        serde_json::to_value(self)
+            .map_err(|err| StoreError::Corrupt(format!("{} payload: {err}", Self::TYPE.as_str())))
+    }
+
+    /// Reads a stored `data` of this type.
+    fn from_data(data: &Value) -> Result<Self, StoreError> {
+        Self::deserialize(data)
+            .map_err(|err| StoreError::Corrupt(format!("{} payload: {err}", Self::TYPE.as_str())))
+    }
+}
