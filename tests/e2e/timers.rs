@@ -59,7 +59,16 @@ async fn a_state_timeout_fires_its_transition_as_the_timer() {
     let fired = app.job_events(id, "timer.fired").await;
     assert_eq!(fired.len(), 1, "a timer fires once");
     assert_eq!(fired[0]["data"]["transition_event_id"], moved[0]["id"]);
-    assert!(fired[0]["data"]["late_ms"].as_i64().unwrap() >= 0);
+    // It fired no sooner than due, and says how late by the clock that recorded it.
+    let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let due_at = time(&fired[0]["data"]["due_at"]);
+    let recorded_at = time(&fired[0]["recorded_at"]);
+    let late_ms = fired[0]["data"]["late_ms"].as_i64().unwrap();
+    assert!(time(&moved[0]["recorded_at"]) >= due_at, "{fired:?}");
+    assert!(
+        late_ms <= (recorded_at - due_at).num_milliseconds(),
+        "late by {late_ms} ms, recorded {recorded_at}, due {due_at}"
+    );
     let (_, verify) = app.get("/api/v1/events/verify", &app.key).await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
@@ -350,4 +359,51 @@ async fn a_job_holds_at_most_100_open_timers_and_the_list_honours_limit() {
         .get(&format!("/api/v1/jobs/{id}/timers?limit=0"), &app.key)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_dry_run_refuses_what_the_real_call_refuses_when_the_timeout_time_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    app.publish(json!({
+        "name": "offer", "initial": "open",
+        "states": [
+            {"name": "open"},
+            {"name": "held", "timeout": {"at": "{{job.context.until}}", "transition": "lapse"}},
+            {"name": "lapsed", "terminal": true}
+        ],
+        "transitions": [
+            {"name": "hold", "from": ["open"], "to": "held"},
+            {"name": "lapse", "from": ["held"], "to": "lapsed"}
+        ]
+    }))
+    .await;
+    let job = app.create_job("offer").await;
+    let id = job["id"].as_str().unwrap();
+    let path = format!("/api/v1/jobs/{id}/transitions");
+    let bad = json!({"transition": "hold", "data": {"until": "soon"}});
+    let (dry, dry_body) = app
+        .post(&format!("{path}?dry_run=true"), &app.key, bad.clone())
+        .await;
+    let (real, real_body) = app.post(&path, &app.key, bad).await;
+    assert_eq!(dry, StatusCode::UNPROCESSABLE_ENTITY, "{dry_body}");
+    assert_eq!(real, StatusCode::UNPROCESSABLE_ENTITY, "{real_body}");
+    assert_eq!(dry_body["detail"], real_body["detail"]);
+    assert!(
+        real_body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an RFC 3339 time"),
+        "{real_body}"
+    );
+
+    let good = json!({"transition": "hold", "data": {"until": "2026-12-31T09:00:00Z"}});
+    let (dry, dry_body) = app
+        .post(&format!("{path}?dry_run=true"), &app.key, good.clone())
+        .await;
+    assert_eq!(dry, StatusCode::OK, "{dry_body}");
+    assert_eq!(dry_body["job"]["state"], "held");
+    let (real, _) = app.post(&path, &app.key, good).await;
+    assert_eq!(real, StatusCode::OK);
+    let scheduled = app.job_events(id, "timer.scheduled").await;
+    assert_eq!(scheduled[0]["data"]["due_at"], "2026-12-31T09:00:00Z");
 }

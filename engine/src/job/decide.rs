@@ -428,3 +428,6 @@ fn choose(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
