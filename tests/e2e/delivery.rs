@@ -12,6 +12,7 @@ use crate::support::{eventually, logs, TestApp};
 #[tokio::test]
 async fn given_a_worker_that_loses_its_lease_after_sending_then_the_action_is_resent_and_ends_once()
 {
+    logs::capture();
     // The first request hangs long enough for its lease to be dropped and the run retaken.
     let receiver = Receiver::start(|_, nth| {
         if nth == 1 {
@@ -47,8 +48,26 @@ async fn given_a_worker_that_loses_its_lease_after_sending_then_the_action_is_re
         (runs[0]["status"].as_str(), runs[0]["attempts"].as_i64()),
         (Some("succeeded"), Some(2))
     );
-    // Let the first (stale) attempt finish and try to record.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The first (stale) attempt finishes and tries to record: it is refused, by its fence.
+    let run_id = runs[0]["id"].as_str().unwrap().to_string();
+    eventually(
+        "the stale attempt to be refused",
+        Duration::from_secs(30),
+        || {
+            let run_id = run_id.clone();
+            async move {
+                logs::captured()
+                    .lines()
+                    .any(|line| {
+                        line.contains("the lease expired before the outcome was recorded")
+                            && line.contains(&run_id)
+                            && line.contains("action.attempt=1")
+                    })
+                    .then_some(())
+            }
+        },
+    )
+    .await;
     let finals = app.job_events(&job, "action.succeeded").await.len()
         + app.job_events(&job, "action.failed").await.len();
     assert_eq!(finals, 1, "exactly one final outcome");

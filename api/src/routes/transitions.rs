@@ -9,8 +9,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
+use switchyard_engine::job::dry_run::{self, DryRun};
 use switchyard_engine::job::transition::{
-    self, DryRun, TransitionError, TransitionRequest, TransitionResult,
+    self, TransitionError, TransitionRequest, TransitionResult,
 };
 use switchyard_engine::timer::Scheduled;
 use switchyard_engine::JobId;
@@ -129,7 +130,7 @@ impl TransitionsApi {
             expected_version: body.0.expected_version,
         };
         if dry_run.0.unwrap_or(false) {
-            let plan = transition::dry_run(&self.state.pool, &actor, &req)
+            let plan = dry_run::dry_run(&self.state.pool, &actor, &req)
                 .await
                 .map_err(map_error)?;
             return Ok(TransitionResponse::DryRun(Json(dry_run_body(plan))));

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::decide::CircuitChange;
-use super::gate::Destination;
+use super::destination::Destination;
 use crate::StoreError;
 
 /// `detail` (the deciding request's status, error and item) goes into the event beside

@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::gate::reason;
-use super::gate::{Breaker, Observation};
+use super::destination::{reason, Breaker, Observation};
 
 /// The destination's flow state, as [`decide`] reads and writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,14 +11,17 @@
 //! given back untouched when [`admit`] says wait.
 //!
 //! - [`limits`]: the optional `limits` a destination is created with.
+//! - [`destination`]: destinations, admissions, observations and hold reasons as data.
 //! - [`gate`]: admission and observation, one locked row per destination.
 //! - `decide`: what an answer does to the destination's holds and circuit.
 //! - `circuit`: the health events that say when a circuit opens and closes.
 
 mod circuit;
 mod decide;
+pub mod destination;
 pub mod gate;
 pub mod limits;
 
-pub use gate::{admit, observe, Admission, Breaker, Destination, Observation};
+pub use destination::{Admission, Breaker, Destination, Observation};
+pub use gate::{admit, observe};
 pub use limits::{Limits, LimitsProblem, Per, Rate};

@@ -4,7 +4,8 @@
 //!   refusal out.
 //! - [`stream`]: the one owner of a job's event stream inside a transaction.
 //! - [`create`]: a new job in its workflow's initial state (`job.created`).
-//! - [`transition`]: one transition, decided then written through the stream; dry runs.
+//! - [`transition`]: one transition, decided then written through the stream.
+//! - [`dry_run`]: the same decision, written nowhere, with the actions' payloads rendered.
 //! - [`timeouts`]: the timer rows a state's timeout writes.
 //! - [`outbox`]: the `action_runs` rows a transition writes for the worker.
 //! - [`lane`]: the worker's side of those rows: claiming and recording outcomes.
@@ -12,7 +13,7 @@
 
 pub mod create;
 pub mod decide;
-mod dry_run;
+pub mod dry_run;
 pub mod lane;
 pub mod outbox;
 pub mod read;

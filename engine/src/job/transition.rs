@@ -31,7 +31,6 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::log::Event;
 use crate::{workflow, Actor, EventId, Pool, StoreError};
 
-pub use super::dry_run::{dry_run, DryRun, RenderedAction};
 pub use super::refusal::{Allowed, TransitionError, TransitionRequest};
 
 /// The committed transition: the job after it, its event and its action runs.

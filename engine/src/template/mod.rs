@@ -91,13 +91,22 @@ pub fn render_payload(
     body: Option<&Value>,
     context: &Value,
 ) -> Result<Payload, RenderError> {
+    render_within(budget::current().template, path, body, context)
+}
+
+fn render_within(
+    limits: budget::Limits,
+    path: Option<&str>,
+    body: Option<&Value>,
+    context: &Value,
+) -> Result<Payload, RenderError> {
     // Handlebars renders from its own copy of the context: make it once per payload.
     let ctx = Context::wraps(context).map_err(|e| RenderError::Other(e.to_string()))?;
     let scope = Scope {
         value: context,
         ctx: &ctx,
     };
-    with_budget(Budget::new(budget::current().template), || {
+    with_budget(Budget::new(limits), || {
         let path = path.map(|p| render_one(p, &scope)).transpose()?;
         let body = body.map(|b| render_tree(b, &scope)).transpose()?;
         Ok((path, body))
@@ -191,7 +200,8 @@ mod tests {
     use serde_json::json;
 
     fn render_value(body: &Value, context: &Value) -> Result<Value, RenderError> {
-        render_payload(None, Some(body), context).map(|(_, body)| body.unwrap())
+        let limits = budget::Limits::TEMPLATE.untimed();
+        render_within(limits, None, Some(body), context).map(|(_, body)| body.unwrap())
     }
 
     fn ctx() -> Value {

@@ -93,7 +93,7 @@ fn a_doubling_reduce_runs_out_of_memory_not_the_process() {
         "xxxxxxxxxxxxxxxx"
     ]});
     let data = json!({"xs": (0..64).collect::<Vec<_>>()});
-    let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD)).unwrap_err();
+    let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD.untimed())).unwrap_err();
     assert!(matches!(err, EvalError::Budget(Exceeded::Bytes(_))));
 }
 
@@ -101,7 +101,7 @@ fn a_doubling_reduce_runs_out_of_memory_not_the_process() {
 fn a_long_loop_runs_out_of_steps() {
     let rule = json!({"map": [{"var": "xs"}, {"+": [{"var": ""}, 1, 2, 3, 4, 5, 6]}]});
     let data = json!({"xs": (0..20_000).collect::<Vec<_>>()});
-    let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD)).unwrap_err();
+    let err = eval(&rule, &data, &mut Budget::new(Limits::GUARD.untimed())).unwrap_err();
     assert!(matches!(err, EvalError::Budget(Exceeded::Steps(_))));
 }
 
