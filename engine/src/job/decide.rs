@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::refusal::{Allowed, TransitionError, TransitionRequest};
+use super::refusal::{TransitionError, TransitionRequest};
 use super::Job;
 use crate::context::{self, TransitionContext};
 use crate::definition::{
@@ -20,6 +20,7 @@ use crate::definition::{
 use crate::events::job::{ActionRef, GuardReport, JobTransitioned};
 use crate::events::timer::{TimerKind, TimerScheduled};
 use crate::{guard, template};
+use choose::choose;
 
 /// Everything a transition is decided from.
 #[derive(Clone, Debug)]
@@ -361,73 +362,6 @@ fn due_at(
     Ok(at)
 }
 
-fn choose(
-    def: &WorkflowDefinition,
-    state: &str,
-    req: &TransitionRequest,
-) -> Result<usize, TransitionError> {
-    let allowed = || {
-        def.allowed_from(state)
-            .map(|t| Allowed {
-                name: t.name.clone(),
-                to: t.to.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-    match (&req.transition, &req.to) {
-        (Some(_), Some(_)) | (None, None) => Err(TransitionError::Invalid {
-            field: "transition",
-            message: "give either \"transition\" (a name) or \"to\" (a state), not both or neither"
-                .into(),
-        }),
-        (Some(name), None) => {
-            let Some(index) = def.transitions.iter().position(|t| &t.name == name) else {
-                return Err(TransitionError::UnknownTransition {
-                    name: name.clone(),
-                    known: def.transitions.iter().map(|t| t.name.clone()).collect(),
-                });
-            };
-            if !def.transitions[index].from.iter().any(|f| f == state) {
-                return Err(TransitionError::NotAllowed {
-                    requested: format!("transition '{name}'"),
-                    current_state: state.to_string(),
-                    allowed: allowed(),
-                });
-            }
-            Ok(index)
-        }
-        (None, Some(to)) => {
-            if def.state(to).is_none() {
-                return Err(TransitionError::Invalid {
-                    field: "to",
-                    message: format!("workflow '{}' has no state named '{to}'", def.name),
-                });
-            }
-            let candidates: Vec<usize> = def
-                .transitions
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| &t.to == to && t.from.iter().any(|f| f == state))
-                .map(|(i, _)| i)
-                .collect();
-            match candidates.as_slice() {
-                [only] => Ok(*only),
-                [] => Err(TransitionError::NotAllowed {
-                    requested: format!("moving to '{to}'"),
-                    current_state: state.to_string(),
-                    allowed: allowed(),
-                }),
-                many => Err(TransitionError::Ambiguous {
-                    to: to.clone(),
-                    candidates: many
-                        .iter()
-                        .map(|i| def.transitions[*i].name.clone())
-                        .collect(),
-                }),
-            }
-        }
-    }
-}
-
+mod choose;
 #[cfg(test)]
 mod tests;
