@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::definition::validate;
+use crate::job::refusal::Allowed;
 use crate::{JobId, TenantId};
 
 /// A quote: `sent` times out after 3 days into `follow_up`; `follow_up` has an `at`
