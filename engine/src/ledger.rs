@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
+use postgres_from_row::FromRow;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -24,7 +25,7 @@ pub struct LedgerEntry {
 }
 
 /// A stored ledger row.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, FromRow)]
 pub struct LedgerRow {
     pub id: i64,
     pub kind: String,
@@ -41,7 +42,7 @@ pub struct LedgerRow {
 }
 
 /// Totals of one kind on one day.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, FromRow)]
 pub struct UsageDay {
     pub day: NaiveDate,
     pub kind: String,
@@ -150,27 +151,10 @@ pub async fn list(
             "SELECT id, kind, source_id, attempt, connection_id, job_id, status_code, outcome, \
              bytes_out, bytes_in, duration_ms, recorded_at FROM utility_ledger \
              WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            &[&tenant_id.0, &after.unwrap_or(0), &limit],
+            &[&tenant_id, &after.unwrap_or(0), &limit],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LedgerRow {
-                id: r.get(0),
-                kind: r.get(1),
-                source_id: r.get(2),
-                attempt: r.get(3),
-                connection_id: r.get(4),
-                job_id: r.get(5),
-                status_code: r.get(6),
-                outcome: Outcome::parse(r.get(7))?,
-                bytes_out: r.get(8),
-                bytes_in: r.get(9),
-                duration_ms: r.get(10),
-                recorded_at: r.get(11),
-            })
-        })
-        .collect()
+    crate::store::read_rows(&rows)
 }
 
 /// Totals by kind and UTC day, for days in `[from, to]` (either may be open).
@@ -183,26 +167,17 @@ pub async fn usage(
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT (recorded_at AT TIME ZONE 'UTC')::date AS day, kind, count(*), \
-             count(*) FILTER (WHERE outcome = 'succeeded'), count(*) FILTER (WHERE outcome <> 'succeeded'), \
-             coalesce(sum(bytes_out), 0)::bigint, coalesce(sum(bytes_in), 0)::bigint \
+            "SELECT (recorded_at AT TIME ZONE 'UTC')::date AS day, kind, count(*) AS requests, \
+             count(*) FILTER (WHERE outcome = $4) AS succeeded, \
+             count(*) FILTER (WHERE outcome <> $4) AS failed, \
+             coalesce(sum(bytes_out), 0)::bigint AS bytes_out, \
+             coalesce(sum(bytes_in), 0)::bigint AS bytes_in \
              FROM utility_ledger WHERE tenant_id = $1 \
              AND ($2::date IS NULL OR (recorded_at AT TIME ZONE 'UTC')::date >= $2) \
              AND ($3::date IS NULL OR (recorded_at AT TIME ZONE 'UTC')::date <= $3) \
              GROUP BY 1, 2 ORDER BY 1, 2",
-            &[&tenant_id.0, &from, &to],
+            &[&tenant_id, &from, &to, &Outcome::Succeeded],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| UsageDay {
-            day: r.get(0),
-            kind: r.get(1),
-            requests: r.get(2),
-            succeeded: r.get(3),
-            failed: r.get(4),
-            bytes_out: r.get(5),
-            bytes_in: r.get(6),
-        })
-        .collect())
+    crate::store::read_rows(&rows)
 }

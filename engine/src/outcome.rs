@@ -49,6 +49,8 @@ impl Outcome {
     }
 }
 
+crate::stored_as_text!(Outcome, |text| Outcome::parse(text).ok());
+
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(self.as_str())

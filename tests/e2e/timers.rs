@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchyard_actions::vault::{EncryptionKey, Keyring};
-use switchyard_engine::timer::{self, Fired};
+use switchyard_engine::queue;
+use switchyard_engine::timer::{self, ClaimedTimer, Fired};
 
 use crate::support::cluster::fresh_database;
 use crate::support::{eventually, TestApp};
@@ -113,7 +114,9 @@ async fn a_timer_whose_job_moved_on_is_recorded_cancelled_not_applied() {
         .unwrap()
         .to_string();
     let claimed = eventually("the timer to come due", Duration::from_secs(30), || async {
-        let claimed = timer::claim(&app.pool, app.tenant_id, 10).await.ok()?;
+        let claimed = queue::claim::<ClaimedTimer>(&app.pool, app.tenant_id, 10)
+            .await
+            .ok()?;
         (!claimed.is_empty()).then_some(claimed)
     })
     .await;

@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_engine::flow::Destination;
-use switchyard_engine::job::lane::{self, ClaimedRun, Recorded};
+use switchyard_engine::job::lane::{ClaimedRun, Recorded};
 use switchyard_engine::metrics;
 use switchyard_engine::outcome::Outcome;
 
-use super::{attempt, flow, isolate, outcome, persist, Inner};
-use crate::WorkerSignal;
+use super::kind::Handled;
+use super::{attempt, flow, isolate, outcome, Inner};
 
 #[tracing::instrument(skip_all, fields(action.id = %run.id, job.id = %run.job_id, action.attempt = run.attempt))]
-pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSignal) {
+pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun) -> Handled {
     let pass = match run.connection_id {
         Some(connection) => {
             let lease = attempt::timeout(&run) + Duration::from_secs(30);
@@ -22,12 +22,7 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
                 flow::Gate::Wait { reason } => {
                     // Held or paused: back in its place in the lane, not an attempt.
                     tracing::debug!(reason, "the connection is held; the action waits");
-                    if let Err(err) =
-                        persist::through_outage(|| lane::release(&inner.pool, &run)).await
-                    {
-                        tracing::warn!(error = %err, "could not release the run; its lease will");
-                    }
-                    return;
+                    return Handled::GiveBack { at: None };
                 }
             }
         }
@@ -64,10 +59,7 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
         _ => false,
     };
     if give_back {
-        if let Err(err) = persist::through_outage(|| lane::release(&inner.pool, &run)).await {
-            tracing::warn!(error = %err, "could not release the run; its lease will");
-        }
-        return;
+        return Handled::GiveBack { at: None };
     }
     let recording = match isolate::isolated(async { outcome::recording(&run, &attempted) }).await {
         Ok(recording) => recording,
@@ -83,8 +75,8 @@ pub(super) async fn process(inner: Arc<Inner>, run: ClaimedRun, signal: WorkerSi
             tracing::error!(error = %err, "could not record an action outcome; its lease will return it to the queue")
         }
     }
-    // The lane may have released its next action, and a slot is free: look again now.
-    signal.wake();
+    // The lane may have released its next action.
+    Handled::Done
 }
 
 /// The attempt in [`switchyard_engine::metrics::ACTION_ATTEMPTS`].

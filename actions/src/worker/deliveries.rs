@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
 
 use switchyard_engine::flow::{Destination, Limits, Rate};
@@ -14,6 +13,7 @@ use switchyard_engine::subscription::dispatch;
 
 use tokio::sync::watch;
 
+use super::kind::Handled;
 use super::{flow, isolate, Inner};
 use crate::deliveries::deliver;
 use crate::WorkerSignal;
@@ -68,16 +68,7 @@ async fn dispatch_once(inner: &Inner, signal: &WorkerSignal) -> bool {
 }
 
 #[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
-pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: WorkerSignal) {
-    if inner.draining() {
-        // Stopping: give it back unsent for another worker (or this one, restarted).
-        if let Err(err) =
-            super::persist::through_outage(|| delivery::defer(&inner.pool, &d, Utc::now())).await
-        {
-            tracing::warn!(error = %err, "could not give a delivery back; its lease will");
-        }
-        return;
-    }
+pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery) -> Handled {
     // Without a rate of its own, a subscription gets the server's per-minute default.
     let limits = Limits {
         rate: d.limits.rate.or(Some(Rate::per_minute(
@@ -92,13 +83,7 @@ pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: Worke
         flow::Gate::Wait { reason } => {
             // Held: back to the queue uncounted, not claimed again until the hold ends.
             tracing::debug!(reason, "the subscription is held; the delivery waits");
-            if let Err(err) =
-                super::persist::through_outage(|| delivery::defer(&inner.pool, &d, Utc::now()))
-                    .await
-            {
-                tracing::warn!(error = %err, "could not give a held delivery back; its lease will");
-            }
-            return;
+            return Handled::GiveBack { at: None };
         }
     };
     let attempt = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d);
@@ -125,6 +110,5 @@ pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery, signal: Worke
             tracing::error!(error = %err, "could not record a delivery; its lease will return it to the queue")
         }
     }
-    // A slot is free: look again now.
-    signal.wake();
+    Handled::Done
 }

@@ -1,52 +1,44 @@
-//! The kinds of queued work the worker runs, behind one trait: each claims from the one
-//! work queue ([`switchyard_engine::queue`]), recovers expired leases, and processes one
-//! claimed item. The worker's loop knows nothing else about a kind, so timers join by
-//! implementing [`Kind`].
+//! The kinds of queued work the worker runs, behind one trait. What is the same for every
+//! kind lives in the loop, once: claiming ([`switchyard_engine::queue::claim`]), the
+//! tenant's share, recovering expired leases, giving an item back, and the drain (a
+//! stopping worker gives back every item it has not started). A kind only says how to
+//! process one item it holds.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use switchyard_engine::job::lane::{self, ClaimedRun};
-use switchyard_engine::queue::Queue;
-use switchyard_engine::subscription::delivery::{self, ClaimedDelivery};
-use switchyard_engine::timer::{self, ClaimedTimer};
-use switchyard_engine::{Pool, StoreError, TenantId};
+use chrono::{DateTime, Utc};
+use switchyard_engine::job::lane::ClaimedRun;
+use switchyard_engine::queue::Item;
+use switchyard_engine::subscription::delivery::ClaimedDelivery;
+use switchyard_engine::timer::ClaimedTimer;
 
 use super::Inner;
-use crate::WorkerSignal;
 
 /// One kind of queued work.
 pub(super) trait Kind: 'static {
-    type Item: Send + 'static;
+    type Item: Item;
     /// What the log calls these items.
     const NAME: &'static str;
     /// One claim of this kind takes at most 1/SHARE of all slots, so that a burst of it
     /// (thousands of timers due at once) cannot starve the other kinds.
     const SHARE: usize = 1;
 
-    /// The kind's queue (which tenants have due work).
-    const QUEUE: &'static Queue;
+    /// Attempts one claimed item and records its outcome, or answers that it goes back to
+    /// the queue untouched.
+    fn process(inner: Arc<Inner>, item: Self::Item) -> impl Future<Output = Handled> + Send;
+}
 
-    /// Claims up to `limit` of `tenant`'s due items under a lease.
-    fn claim(
-        pool: &Pool,
-        tenant: TenantId,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<Self::Item>, StoreError>> + Send;
-
-    /// Whose item this is: the share it counts against.
-    fn tenant(item: &Self::Item) -> TenantId;
-
-    /// Returns items whose lease expired to the queue.
-    fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Attempts one claimed item and records its outcome; wakes the worker when done (a
-    /// slot is free, and the outcome may have made more work due).
-    fn process(
-        inner: Arc<Inner>,
-        item: Self::Item,
-        signal: WorkerSignal,
-    ) -> impl Future<Output = ()> + Send + 'static;
+/// What became of a claimed item.
+#[derive(Debug, PartialEq)]
+pub(super) enum Handled {
+    /// Its outcome is recorded (or its lease will return it): a slot is free and the
+    /// outcome may have made more work due, so the loop looks again.
+    Done,
+    /// Back to the queue unattempted, due again at `at` (now when `None`). The loop does
+    /// not look again at once: what held the item back (a full or held destination, an
+    /// outage, the drain) still holds.
+    GiveBack { at: Option<DateTime<Utc>> },
 }
 
 /// Action runs: each job's actions in order, different jobs in parallel.
@@ -56,30 +48,8 @@ impl Kind for Actions {
     type Item = ClaimedRun;
     const NAME: &'static str = "action runs";
 
-    const QUEUE: &'static Queue = &lane::ACTIONS;
-
-    fn claim(
-        pool: &Pool,
-        tenant: TenantId,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<ClaimedRun>, StoreError>> + Send {
-        lane::claim(pool, tenant, limit)
-    }
-
-    fn tenant(item: &ClaimedRun) -> TenantId {
-        item.tenant_id
-    }
-
-    fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        lane::recover_expired(pool)
-    }
-
-    fn process(
-        inner: Arc<Inner>,
-        item: ClaimedRun,
-        signal: WorkerSignal,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        super::actions::process(inner, item, signal)
+    fn process(inner: Arc<Inner>, item: ClaimedRun) -> impl Future<Output = Handled> + Send {
+        super::actions::process(inner, item)
     }
 }
 
@@ -90,30 +60,8 @@ impl Kind for Deliveries {
     type Item = ClaimedDelivery;
     const NAME: &'static str = "deliveries";
 
-    const QUEUE: &'static Queue = &delivery::DELIVERIES;
-
-    fn claim(
-        pool: &Pool,
-        tenant: TenantId,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<ClaimedDelivery>, StoreError>> + Send {
-        delivery::claim(pool, tenant, limit)
-    }
-
-    fn tenant(item: &ClaimedDelivery) -> TenantId {
-        item.tenant_id
-    }
-
-    fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        delivery::recover_expired(pool)
-    }
-
-    fn process(
-        inner: Arc<Inner>,
-        item: ClaimedDelivery,
-        signal: WorkerSignal,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        super::deliveries::process(inner, item, signal)
+    fn process(inner: Arc<Inner>, item: ClaimedDelivery) -> impl Future<Output = Handled> + Send {
+        super::deliveries::process(inner, item)
     }
 }
 
@@ -125,29 +73,7 @@ impl Kind for Timers {
     const NAME: &'static str = "timers";
     const SHARE: usize = 2;
 
-    const QUEUE: &'static Queue = &timer::TIMERS;
-
-    fn claim(
-        pool: &Pool,
-        tenant: TenantId,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<ClaimedTimer>, StoreError>> + Send {
-        timer::claim(pool, tenant, limit)
-    }
-
-    fn tenant(item: &ClaimedTimer) -> TenantId {
-        item.tenant_id
-    }
-
-    fn recover(pool: &Pool) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        timer::recover_expired(pool)
-    }
-
-    fn process(
-        inner: Arc<Inner>,
-        item: ClaimedTimer,
-        signal: WorkerSignal,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        super::timers::process(inner, item, signal)
+    fn process(inner: Arc<Inner>, item: ClaimedTimer) -> impl Future<Output = Handled> + Send {
+        super::timers::process(inner, item)
     }
 }

@@ -3,8 +3,8 @@
 //! a job is ever due), different jobs in parallel up to a concurrency limit, and records
 //! every outcome. Many workers, in one process or many, may share one database.
 //!
-//! Every kind of queued work (action runs, deliveries) runs through one trait, [`kind::Kind`],
-//! and one loop: claim into free slots, process, record, wake.
+//! Every kind of queued work (action runs, deliveries, timers) runs through one trait,
+//! [`kind::Kind`], and one loop: claim into free slots, process (or give back), wake.
 //!
 //! - [`attempt`]: render, decrypt just in time, build, guard, send.
 //! - [`outcome`]: success, retry or failure, and what the log and ledger get.
@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use switchyard_engine::flow::Breaker;
+use switchyard_engine::queue::{self, Item};
 use switchyard_engine::{timer, wake, Pool, TenantId};
 use tokio::sync::Semaphore;
 
@@ -48,7 +49,7 @@ use crate::providers::ProviderEndpoints;
 use crate::sender::Sender;
 use crate::vault::Keyring;
 use crate::WorkerSignal;
-use kind::{Actions, Deliveries, Kind, Timers};
+use kind::{Actions, Deliveries, Handled, Kind, Timers};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -233,7 +234,7 @@ impl Worker {
     }
 
     async fn recover_kind<K: Kind>(&self) {
-        match K::recover(&self.inner.pool).await {
+        match K::Item::QUEUE.recover_expired(&self.inner.pool).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 recovered = n,
@@ -278,7 +279,7 @@ impl Worker {
         let mut count = 0;
         // One claim per tenant: each names one tenant's rows only.
         for (tenant, n) in plan.grants {
-            let items = match K::claim(&self.inner.pool, tenant, n as i64).await {
+            let items = match queue::claim::<K::Item>(&self.inner.pool, tenant, n as i64).await {
                 Ok(items) => items,
                 Err(err) => {
                     tracing::warn!(error = %err, "could not claim {}", K::NAME);
@@ -292,8 +293,8 @@ impl Worker {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                let held = self.shares.hold(K::tenant(&item));
-                let work = K::process(self.inner.clone(), item, self.signal.clone());
+                let held = self.shares.hold(item.tenant());
+                let work = handle::<K>(self.inner.clone(), item, self.signal.clone());
                 tokio::spawn(async move {
                     work.await;
                     drop(held);
@@ -314,15 +315,40 @@ impl Worker {
             .get(K::NAME)
             .copied();
         let pool = &self.inner.pool;
-        let mut due = K::QUEUE.due_tenants(pool, after, TENANTS_PER_PASS).await?;
+        let mut due = K::Item::QUEUE
+            .due_tenants(pool, after, TENANTS_PER_PASS)
+            .await?;
         if let Some(after) = after {
             let room = TENANTS_PER_PASS - due.len() as i64;
             if room > 0 {
-                let wrapped = K::QUEUE.due_tenants(pool, None, room).await?;
+                let wrapped = K::Item::QUEUE.due_tenants(pool, None, room).await?;
                 due.extend(wrapped.into_iter().filter(|t| *t <= after));
             }
         }
         Ok(due)
+    }
+}
+
+/// One claimed item, the same way for every kind: a stopping worker gives it back
+/// unstarted; otherwise the kind processes it, and what it gives back returns to the queue
+/// through an outage (the attempt does not count).
+async fn handle<K: Kind>(inner: Arc<Inner>, item: K::Item, signal: WorkerSignal) {
+    let fence = item.fence();
+    let handled = if inner.draining() {
+        tracing::info!("stopping: giving back {} not started", K::NAME);
+        Handled::GiveBack { at: None }
+    } else {
+        K::process(inner.clone(), item).await
+    };
+    match handled {
+        Handled::Done => signal.wake(),
+        Handled::GiveBack { at } => {
+            let pool = &inner.pool;
+            let given = persist::through_outage(|| K::Item::QUEUE.give_back(pool, fence, at));
+            if let Err(err) = given.await {
+                tracing::warn!(error = %err, "could not give back one of the {}; its lease will", K::NAME);
+            }
+        }
     }
 }
 

@@ -6,11 +6,11 @@ use switchyard_engine::metrics;
 use switchyard_engine::timer::{self, ClaimedTimer, Fired};
 use switchyard_engine::StoreError;
 
+use super::kind::Handled;
 use super::{persist, Inner};
-use crate::WorkerSignal;
 
 #[tracing::instrument(skip_all, fields(timer.id = %t.id, job.id = %t.job_id))]
-pub(super) async fn process(inner: Arc<Inner>, t: ClaimedTimer, signal: WorkerSignal) {
+pub(super) async fn process(inner: Arc<Inner>, t: ClaimedTimer) -> Handled {
     match persist::through_outage(|| timer::fire(&inner.pool, &t)).await {
         Ok(Fired::Applied) => metrics::timer("fired"),
         Ok(Fired::Cancelled(reason)) => {
@@ -24,12 +24,12 @@ pub(super) async fn process(inner: Arc<Inner>, t: ClaimedTimer, signal: WorkerSi
         }
         Err(err @ StoreError::Unavailable(_)) => {
             tracing::warn!(error = %err, "database unavailable while firing a timer; giving it back");
-            let _ = timer::release(&inner.pool, &t).await;
+            return Handled::GiveBack { at: None };
         }
         Err(err) => {
             tracing::error!(error = %err, "could not fire a timer; its lease will return it to the queue")
         }
     }
-    // The transition may have queued actions, and a slot is free.
-    signal.wake();
+    // The transition may have queued actions.
+    Handled::Done
 }

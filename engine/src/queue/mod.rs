@@ -17,6 +17,14 @@
 //! - **recover** items whose lease expired (their worker died) to `pending`;
 //! - **retry at a time**: settling as `pending` with `next_attempt_at`.
 //!
+//! A kind's claimed item is a type ([`Item`]) read from the claim's row by column name;
+//! [`claim`] and the queue's methods are the same for every kind.
+//!
+//! Statuses come from [`Status`] only. Where a statement filters on one, it is written
+//! into the SQL as a literal ([`Status::literal`]) rather than bound: the partial indexes
+//! (`WHERE status = 'pending'`) match only a literal in a prepared statement's plan.
+//! A status being written is bound.
+//!
 //! Order within a lane (a job's actions run one after another) is the kind's own rule: a
 //! lane keeps one item `pending` at a time and the rest `waiting`, releasing the next when
 //! it settles the current one.
@@ -25,6 +33,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{Pool, StoreError, TenantId};
@@ -59,7 +69,7 @@ impl Status {
     ];
 
     /// The status as stored.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Status::Waiting => "waiting",
             Status::Pending => "pending",
@@ -68,6 +78,19 @@ impl Status {
             Status::Failed => "failed",
             Status::Skipped => "skipped",
             Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status as an SQL literal, for a filter that a partial index must match.
+    pub const fn literal(self) -> &'static str {
+        match self {
+            Status::Waiting => "'waiting'",
+            Status::Pending => "'pending'",
+            Status::Running => "'running'",
+            Status::Succeeded => "'succeeded'",
+            Status::Failed => "'failed'",
+            Status::Skipped => "'skipped'",
+            Status::Cancelled => "'cancelled'",
         }
     }
 
@@ -87,6 +110,8 @@ impl Status {
         )
     }
 }
+
+crate::stored_as_text!(Status, |text| Status::parse(text).ok());
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,6 +133,29 @@ pub struct Queue {
     pub joins: &'static str,
     claim_sql: OnceLock<String>,
     due_tenants_sql: OnceLock<String>,
+}
+
+/// One kind of queued work as a claim hands it to the worker.
+pub trait Item: Sized + Send + 'static {
+    /// The kind's queue.
+    const QUEUE: &'static Queue;
+    /// A claimed row (the queue's `select`) as the item, read by column name.
+    fn from_claimed(row: &Row) -> Result<Self, StoreError>;
+    /// This attempt's fence.
+    fn fence(&self) -> Attempt;
+    /// Whose item it is: the share it counts against.
+    fn tenant(&self) -> TenantId;
+}
+
+/// Claims up to `limit` of `tenant`'s due items of kind `I`, oldest due first, skipping
+/// items other workers hold.
+pub async fn claim<I: Item>(
+    pool: &Pool,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<I>, StoreError> {
+    let rows = I::QUEUE.claim_rows(pool, tenant, limit).await?;
+    rows.iter().map(I::from_claimed).collect()
 }
 
 /// The fence of one attempt: an item's id and the attempt number its claim gave it.
@@ -152,10 +200,10 @@ impl Queue {
         self.claim_sql.get_or_init(|| {
             format!(
                 "WITH due AS (SELECT q.id FROM {table} q {due_join} \
-                              WHERE q.tenant_id = $2 AND q.status = 'pending' \
+                              WHERE q.tenant_id = $2 AND q.status = {pending} \
                                 AND q.next_attempt_at <= now() {due_filter} \
                               ORDER BY q.next_attempt_at LIMIT $1 FOR UPDATE OF q SKIP LOCKED), \
-                 c AS (UPDATE {table} q SET status = 'running', attempts = q.attempts + 1, updated_at = now(), \
+                 c AS (UPDATE {table} q SET status = {running}, attempts = q.attempts + 1, updated_at = now(), \
                        lease_until = now() + make_interval(secs => {lease}) \
                        FROM due WHERE q.id = due.id RETURNING q.*) \
                  SELECT {select} FROM c {joins}",
@@ -165,6 +213,8 @@ impl Queue {
                 lease = self.lease_secs,
                 select = self.select,
                 joins = self.joins,
+                pending = Status::Pending.literal(),
+                running = Status::Running.literal(),
             )
         })
     }
@@ -178,12 +228,13 @@ impl Queue {
             let next = |after: &str| {
                 format!(
                     "SELECT q.tenant_id FROM {table} q {due_join} \
-                     WHERE q.status = 'pending' AND q.next_attempt_at <= now() {due_filter} \
+                     WHERE q.status = {pending} AND q.next_attempt_at <= now() {due_filter} \
                        AND q.tenant_id > {after} \
                      ORDER BY q.tenant_id LIMIT 1",
                     table = self.table,
                     due_join = self.due_join,
                     due_filter = self.due_filter,
+                    pending = Status::Pending.literal(),
                 )
             };
             format!(
@@ -209,21 +260,21 @@ impl Queue {
     ) -> Result<Vec<TenantId>, StoreError> {
         let client = pool.get().await?;
         let stmt = client.prepare_cached(self.due_tenants_sql()).await?;
-        let rows = client.query(&stmt, &[&max, &after.map(|t| t.0)]).await?;
-        rows.iter().map(|r| Ok(TenantId(r.try_get(0)?))).collect()
+        let rows = client.query(&stmt, &[&max, &after]).await?;
+        rows.iter().map(|r| Ok(r.try_get("tenant_id")?)).collect()
     }
 
     /// Claims up to `limit` of `tenant`'s due items; each row is the kind's `select`.
     #[tracing::instrument(name = "claim", skip_all, fields(queue = self.table, limit))]
-    pub async fn claim(
+    async fn claim_rows(
         &self,
         pool: &Pool,
         tenant: TenantId,
         limit: i64,
-    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         let client = pool.get().await?;
         let stmt = client.prepare_cached(self.claim_sql()).await?;
-        Ok(client.query(&stmt, &[&limit, &tenant.0]).await?)
+        Ok(client.query(&stmt, &[&limit, &tenant]).await?)
     }
 
     /// Records how `attempt` ended, inside the caller's transaction. `false` when the
@@ -239,8 +290,9 @@ impl Queue {
             .prepare_cached(&format!(
                 "UPDATE {} SET status = $3, next_attempt_at = $4, last_status_code = $5, \
                  last_error = $6, lease_until = NULL, updated_at = now() \
-                 WHERE id = $1 AND status = 'running' AND attempts = $2",
-                self.table
+                 WHERE id = $1 AND status = {} AND attempts = $2",
+                self.table,
+                Status::Running.literal(),
             ))
             .await?;
         let changed = client
@@ -249,7 +301,7 @@ impl Queue {
                 &[
                     &attempt.id,
                     &attempt.attempt,
-                    &settled.status.as_str(),
+                    &settled.status,
                     &settled.retry_at,
                     &settled.status_code,
                     &settled.error,
@@ -273,14 +325,15 @@ impl Queue {
                  last_status_code = u.code, last_error = u.error, lease_until = NULL, updated_at = now() \
                  FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[]) \
                       AS u(id, attempt, status, retry_at, code, error) \
-                 WHERE q.id = u.id AND q.status = 'running' AND q.attempts = u.attempt \
+                 WHERE q.id = u.id AND q.status = {} AND q.attempts = u.attempt \
                  RETURNING q.id, u.attempt",
-                self.table
+                self.table,
+                Status::Running.literal(),
             ))
             .await?;
         let ids: Vec<Uuid> = outcomes.iter().map(|(a, _)| a.id).collect();
         let attempts: Vec<i32> = outcomes.iter().map(|(a, _)| a.attempt).collect();
-        let statuses: Vec<&str> = outcomes.iter().map(|(_, s)| s.status.as_str()).collect();
+        let statuses: Vec<Status> = outcomes.iter().map(|(_, s)| s.status).collect();
         let retry_at: Vec<Option<DateTime<Utc>>> =
             outcomes.iter().map(|(_, s)| s.retry_at).collect();
         let codes: Vec<Option<i32>> = outcomes.iter().map(|(_, s)| s.status_code).collect();
@@ -294,15 +347,17 @@ impl Queue {
         rows.iter()
             .map(|r| {
                 Ok(Attempt {
-                    id: r.try_get(0)?,
-                    attempt: r.try_get(1)?,
+                    id: r.try_get("id")?,
+                    attempt: r.try_get("attempt")?,
                 })
             })
             .collect()
     }
 
-    /// Gives a claimed item back untouched, due again at `at` (now when `None`); the
-    /// attempt does not count.
+    /// Gives a claimed item back untouched, due again at `at` (now when `None`): a worker
+    /// stopping before the request left, a held destination, an outage while preparing it.
+    /// The attempt does not count. A held destination's items are not claimed before the
+    /// hold ends, whatever `at` says.
     pub async fn give_back(
         &self,
         pool: &Pool,
@@ -310,17 +365,18 @@ impl Queue {
         at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let client = pool.get().await?;
-        client
-            .execute(
-                &format!(
-                    "UPDATE {} SET status = 'pending', lease_until = NULL, \
-                     next_attempt_at = coalesce($3, now()), attempts = attempts - 1, \
-                     updated_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
-                    self.table
-                ),
-                &[&attempt.id, &attempt.attempt, &at],
-            )
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE {} SET status = $4, lease_until = NULL, \
+                 next_attempt_at = coalesce($3, now()), attempts = attempts - 1, \
+                 updated_at = now() WHERE id = $1 AND status = {} AND attempts = $2",
+                self.table,
+                Status::Running.literal(),
+            ))
             .await?;
+        let params: [&(dyn ToSql + Sync); 4] =
+            [&attempt.id, &attempt.attempt, &at, &Status::Pending];
+        client.execute(&stmt, &params).await?;
         Ok(())
     }
 
@@ -329,21 +385,24 @@ impl Queue {
         let client = pool.get().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT min(next_attempt_at) FROM {} WHERE status = 'pending'",
-                self.table
+                "SELECT min(next_attempt_at) AS due FROM {} WHERE status = {}",
+                self.table,
+                Status::Pending.literal(),
             ))
             .await?;
-        Ok(client.query_one(&stmt, &[]).await?.try_get(0)?)
+        Ok(client.query_one(&stmt, &[]).await?.try_get("due")?)
     }
 
     /// An SQL condition, true while this queue has an item due or in flight.
     pub fn busy_sql(&self) -> String {
         format!(
-            "EXISTS (SELECT 1 FROM {table} q {due_join} WHERE q.status = 'running' \
-             OR (q.status = 'pending' AND q.next_attempt_at <= now() {due_filter}))",
+            "EXISTS (SELECT 1 FROM {table} q {due_join} WHERE q.status = {running} \
+             OR (q.status = {pending} AND q.next_attempt_at <= now() {due_filter}))",
             table = self.table,
             due_join = self.due_join,
             due_filter = self.due_filter,
+            running = Status::Running.literal(),
+            pending = Status::Pending.literal(),
         )
     }
 
@@ -354,12 +413,13 @@ impl Queue {
         let client = pool.get().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "UPDATE {} SET status = 'pending', lease_until = NULL, next_attempt_at = now(), \
-                 updated_at = now() WHERE status = 'running' AND lease_until < now()",
-                self.table
+                "UPDATE {} SET status = $1, lease_until = NULL, next_attempt_at = now(), \
+                 updated_at = now() WHERE status = {} AND lease_until < now()",
+                self.table,
+                Status::Running.literal(),
             ))
             .await?;
-        Ok(client.execute(&stmt, &[]).await?)
+        Ok(client.execute(&stmt, &[&Status::Pending]).await?)
     }
 }
 
@@ -374,5 +434,8 @@ mod tests {
         }
         assert!(Status::parse("done").is_err());
         assert!(Status::Skipped.is_final() && !Status::Pending.is_final());
+        for s in Status::ALL {
+            assert_eq!(s.literal(), format!("'{}'", s.as_str()));
+        }
     }
 }

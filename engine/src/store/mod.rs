@@ -1,5 +1,6 @@
 //! The PostgreSQL pool and schema migrations.
 
+mod text;
 pub mod tls;
 
 use std::time::Duration;
@@ -13,6 +14,15 @@ pub use tls::{target, SslMode, Target};
 
 mod embedded_migrations {
     refinery::embed_migrations!("../migrations");
+}
+
+/// Every row read into `T` by column name (see [`postgres_from_row::FromRow`]).
+pub fn read_rows<T: postgres_from_row::FromRow>(
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(|row| T::try_from_row(row).map_err(StoreError::from))
+        .collect()
 }
 
 /// Builds a pool for `url` with at most `max_size` connections. Connections are opened

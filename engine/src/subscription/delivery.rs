@@ -13,8 +13,9 @@ use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::EventType;
 use crate::outcome::Outcome;
-use crate::queue::{Attempt, Queue, Settled, Status};
+use crate::queue::{Attempt, Item, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
+use tokio_postgres::Row;
 
 /// Deliveries in the work queue: due only while their subscription is enabled (a
 /// disabled subscription's deliveries wait, and go out if it is enabled again) and not
@@ -26,9 +27,10 @@ pub static DELIVERIES: Queue = Queue::new(
     "JOIN webhook_subscriptions s ON s.id = q.subscription_id",
     "AND s.enabled AND (s.held_until IS NULL OR s.held_until <= now())",
     "60",
-    "c.id, c.tenant_id, c.subscription_id, s.name, s.ciphertext, s.key_id, c.attempts, \
-     e.event_id, c.event_type, e.stream_id, e.position, e.data, e.recorded_at, \
-     s.limits, s.consecutive_failures",
+    "c.id, c.tenant_id, c.subscription_id, s.name AS subscription_name, s.ciphertext, s.key_id, \
+     c.attempts AS attempt, e.event_id, c.event_type, e.stream_id AS event_stream_id, \
+     e.position AS event_position, e.data AS event_data, e.recorded_at AS event_recorded_at, \
+     s.limits, s.consecutive_failures AS failures",
     "JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN event_log e ON e.event_id = c.event_id",
 );
 
@@ -77,64 +79,43 @@ pub struct DeliveryRecording {
     pub ledger: Option<LedgerEntry>,
 }
 
-impl ClaimedDelivery {
-    /// This attempt's fence in the queue.
-    pub fn fence(&self) -> Attempt {
+/// Event data that does not decode is carried as the marker of [`stored_json`], and the
+/// sender fails that one delivery with its reason.
+impl Item for ClaimedDelivery {
+    const QUEUE: &'static Queue = &DELIVERIES;
+
+    fn from_claimed(r: &Row) -> Result<ClaimedDelivery, StoreError> {
+        Ok(ClaimedDelivery {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            subscription_id: r.try_get("subscription_id")?,
+            subscription_name: r.try_get("subscription_name")?,
+            sealed: Sealed {
+                ciphertext: r.try_get("ciphertext")?,
+                key_id: r.try_get("key_id")?,
+            },
+            attempt: r.try_get("attempt")?,
+            event_id: r.try_get("event_id")?,
+            event_type: r.try_get("event_type")?,
+            event_stream_id: r.try_get("event_stream_id")?,
+            event_position: r.try_get("event_position")?,
+            event_data: stored_json::read(r, "event_data"),
+            event_recorded_at: r.try_get("event_recorded_at")?,
+            limits: Limits::from_stored(r.try_get("limits")?),
+            failures: r.try_get("failures")?,
+        })
+    }
+
+    fn fence(&self) -> Attempt {
         Attempt {
             id: self.id,
             attempt: self.attempt,
         }
     }
-}
 
-/// Claims up to `limit` of `tenant`'s due deliveries of enabled, unheld subscriptions.
-pub async fn claim(
-    pool: &Pool,
-    tenant: TenantId,
-    limit: i64,
-) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let rows = DELIVERIES.claim(pool, tenant, limit).await?;
-    rows.iter().map(claimed_delivery).collect()
-}
-
-/// A claimed row as a delivery; event data that does not decode is carried as the
-/// marker of [`stored_json`], and the sender fails that one delivery with its reason.
-fn claimed_delivery(r: &tokio_postgres::Row) -> Result<ClaimedDelivery, StoreError> {
-    Ok(ClaimedDelivery {
-        id: r.try_get(0)?,
-        tenant_id: TenantId(r.try_get(1)?),
-        subscription_id: r.try_get(2)?,
-        subscription_name: r.try_get(3)?,
-        sealed: Sealed {
-            ciphertext: r.try_get(4)?,
-            key_id: r.try_get(5)?,
-        },
-        attempt: r.try_get(6)?,
-        event_id: r.try_get(7)?,
-        event_type: r.try_get(8)?,
-        event_stream_id: r.try_get(9)?,
-        event_position: r.try_get(10)?,
-        event_data: stored_json::read(r, 11),
-        event_recorded_at: r.try_get(12)?,
-        limits: Limits::from_stored(r.try_get(13)?),
-        failures: r.try_get(14)?,
-    })
-}
-
-/// Returns deliveries whose lease expired to `pending`; they go out again with the same
-/// `webhook-id`.
-pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
-    DELIVERIES.recover_expired(pool).await
-}
-
-/// Puts a claimed delivery back untouched, to go out at `at` (its subscription held, or
-/// a worker that could not prepare it); the attempt does not count.
-pub async fn defer(
-    pool: &Pool,
-    delivery: &ClaimedDelivery,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    DELIVERIES.give_back(pool, delivery.fence(), Some(at)).await
+    fn tenant(&self) -> TenantId {
+        self.tenant_id
+    }
 }
 
 /// Records an attempt in one transaction; returns `false` when the lease had expired and

@@ -8,7 +8,7 @@ use super::{ClaimedTimer, TIMERS};
 use crate::events::timer::{TimerCancelled, TimerFired};
 use crate::job::stream::{JobStream, RowChange};
 use crate::job::transition::{self, TransitionError, TransitionRequest};
-use crate::queue::{Settled, Status};
+use crate::queue::{Item, Settled, Status};
 use crate::{metrics, Actor, Pool, StoreError};
 
 /// How a firing ended.

@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::queue::{Attempt, Queue};
+use crate::queue::{Attempt, Item, Queue};
 use crate::{stored_json, JobId, Pool, StoreError, TenantId};
+use tokio_postgres::Row;
 
 pub use api::{
     cancel, list_open, schedule_transition, ScheduleError, Scheduled, TimerView, MAX_OPEN_PER_JOB,
@@ -27,7 +28,8 @@ pub static TIMERS: Queue = Queue::new(
     "",
     "",
     "30",
-    "c.id, c.tenant_id, c.job_id, c.state, c.transition, c.data, c.job_version, c.due_at, c.attempts",
+    "c.id, c.tenant_id, c.job_id, c.state, c.transition, c.data, c.job_version, c.due_at, \
+     c.attempts AS attempt",
     "",
 );
 
@@ -47,52 +49,36 @@ pub struct ClaimedTimer {
     pub attempt: i32,
 }
 
-impl ClaimedTimer {
+impl Item for ClaimedTimer {
+    const QUEUE: &'static Queue = &TIMERS;
+
+    fn from_claimed(r: &Row) -> Result<ClaimedTimer, StoreError> {
+        Ok(ClaimedTimer {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            job_id: r.try_get("job_id")?,
+            state: r.try_get("state")?,
+            transition: r.try_get("transition")?,
+            data: stored_json::read(r, "data"),
+            job_version: r.try_get("job_version")?,
+            due_at: r.try_get("due_at")?,
+            attempt: r.try_get("attempt")?,
+        })
+    }
+
     fn fence(&self) -> Attempt {
         Attempt {
             id: self.id,
             attempt: self.attempt,
         }
     }
-}
 
-/// Claims up to `limit` of `tenant`'s due timers, oldest due first.
-pub async fn claim(
-    pool: &Pool,
-    tenant: TenantId,
-    limit: i64,
-) -> Result<Vec<ClaimedTimer>, StoreError> {
-    TIMERS
-        .claim(pool, tenant, limit)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(ClaimedTimer {
-                id: r.try_get(0)?,
-                tenant_id: TenantId(r.try_get(1)?),
-                job_id: JobId(r.try_get(2)?),
-                state: r.try_get(3)?,
-                transition: r.try_get(4)?,
-                data: stored_json::read(r, 5),
-                job_version: r.try_get(6)?,
-                due_at: r.try_get(7)?,
-                attempt: r.try_get(8)?,
-            })
-        })
-        .collect()
+    fn tenant(&self) -> TenantId {
+        self.tenant_id
+    }
 }
 
 /// When the next pending timer is due, so a worker can wake for it rather than poll.
 pub async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
     TIMERS.next_due(pool).await
-}
-
-/// Returns timers whose worker died mid-firing to the queue.
-pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
-    TIMERS.recover_expired(pool).await
-}
-
-/// Gives a claimed timer back to fire later (the database was unavailable).
-pub async fn release(pool: &Pool, timer: &ClaimedTimer) -> Result<(), StoreError> {
-    TIMERS.give_back(pool, timer.fence(), None).await
 }

@@ -13,8 +13,9 @@ use uuid::Uuid;
 use crate::definition::ActionSpec;
 use crate::flow::Limits;
 use crate::ledger::LedgerEntry;
-use crate::queue::{Attempt, Queue};
-use crate::{stored_json, JobId, Pool, StoreError, TenantId};
+use crate::queue::{Attempt, Item, Queue};
+use crate::{stored_json, JobId, StoreError, TenantId};
+use tokio_postgres::Row;
 
 pub use record::{record, record_all};
 
@@ -79,71 +80,51 @@ pub static ACTIONS: Queue = Queue::new(
     "LEFT JOIN connections k ON k.id = q.connection_id",
     "AND (k.id IS NULL OR (k.paused_at IS NULL AND (k.held_until IS NULL OR k.held_until <= now())))",
     "coalesce((q.spec->>'timeout_ms')::float8, 10000) / 1000 + 30",
-    "c.id, c.tenant_id, c.job_id, c.event_id, c.transition, c.ordinal, c.name, c.spec, c.context, c.attempts, \
-     c.connection_id, k.limits, coalesce(k.consecutive_failures, 0)",
+    "c.id, c.tenant_id, c.job_id, c.event_id, c.transition, c.ordinal, c.name, c.spec, c.context, \
+     c.attempts AS attempt, c.connection_id, k.limits, coalesce(k.consecutive_failures, 0) AS failures",
     "LEFT JOIN connections k ON k.id = c.connection_id",
 );
 
-impl ClaimedRun {
-    /// This attempt's fence in the queue.
-    pub fn fence(&self) -> Attempt {
+impl Item for ClaimedRun {
+    const QUEUE: &'static Queue = &ACTIONS;
+
+    /// A spec or context that does not decode poisons only this run.
+    fn from_claimed(r: &Row) -> Result<ClaimedRun, StoreError> {
+        let context = stored_json::read(r, "context");
+        let mut poison = stored_json::undecodable(&context).map(str::to_string);
+        let spec = match serde_json::from_value::<ActionSpec>(stored_json::read(r, "spec")) {
+            Ok(spec) => spec,
+            Err(err) => {
+                poison.get_or_insert(format!("the stored action cannot be read: {err}"));
+                ActionSpec::default()
+            }
+        };
+        Ok(ClaimedRun {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            job_id: r.try_get("job_id")?,
+            event_id: r.try_get("event_id")?,
+            transition: r.try_get("transition")?,
+            ordinal: r.try_get("ordinal")?,
+            name: r.try_get("name")?,
+            spec,
+            context,
+            attempt: r.try_get("attempt")?,
+            connection_id: r.try_get("connection_id")?,
+            limits: Limits::from_stored(r.try_get("limits")?),
+            failures: r.try_get("failures")?,
+            poison,
+        })
+    }
+
+    fn fence(&self) -> Attempt {
         Attempt {
             id: self.id,
             attempt: self.attempt,
         }
     }
-}
 
-/// Claims up to `limit` of `tenant`'s due runs, oldest due first, skipping runs other
-/// workers hold.
-pub async fn claim(
-    pool: &Pool,
-    tenant: TenantId,
-    limit: i64,
-) -> Result<Vec<ClaimedRun>, StoreError> {
-    let rows = ACTIONS.claim(pool, tenant, limit).await?;
-    rows.iter().map(claimed_run).collect()
-}
-
-/// A claimed row as a run. A spec or context that does not decode poisons only this run.
-fn claimed_run(r: &tokio_postgres::Row) -> Result<ClaimedRun, StoreError> {
-    let context = stored_json::read(r, 8);
-    let mut poison = stored_json::undecodable(&context).map(str::to_string);
-    let spec = stored_json::read(r, 7);
-    let spec = match serde_json::from_value::<ActionSpec>(spec) {
-        Ok(spec) => spec,
-        Err(err) => {
-            poison.get_or_insert(format!("the stored action cannot be read: {err}"));
-            ActionSpec::default()
-        }
-    };
-    Ok(ClaimedRun {
-        id: r.try_get(0)?,
-        tenant_id: TenantId(r.try_get(1)?),
-        job_id: JobId(r.try_get(2)?),
-        event_id: r.try_get(3)?,
-        transition: r.try_get(4)?,
-        ordinal: r.try_get(5)?,
-        name: r.try_get(6)?,
-        spec,
-        context,
-        attempt: r.try_get(9)?,
-        connection_id: r.try_get(10)?,
-        limits: Limits::from_stored(r.try_get(11)?),
-        failures: r.try_get(12)?,
-        poison,
-    })
-}
-
-/// Returns runs whose lease expired (their worker died or hung) to `pending`. They will
-/// be sent again with the same Idempotency-Key.
-pub async fn recover_expired(pool: &Pool) -> Result<u64, StoreError> {
-    ACTIONS.recover_expired(pool).await
-}
-
-/// Gives a claimed run back without an outcome (a worker shutting down mid-attempt, or
-/// its connection held): due again at once, though a held connection's runs are not
-/// claimed before the hold ends. The attempt does not count.
-pub async fn release(pool: &Pool, run: &ClaimedRun) -> Result<(), StoreError> {
-    ACTIONS.give_back(pool, run.fence(), None).await
+    fn tenant(&self) -> TenantId {
+        self.tenant_id
+    }
 }

@@ -20,7 +20,7 @@ use crate::connection;
 use crate::job::stream::Heads;
 use crate::ledger::{self, Metered};
 use crate::log::{EventType, NewEvent};
-use crate::queue::{Attempt, Settled, Status};
+use crate::queue::{Attempt, Item, Settled, Status};
 use crate::{JobId, Pool, StoreError};
 
 /// Records one attempt's outcome and moves its lane on.
