@@ -163,7 +163,7 @@ pub async fn create(
         name: name.to_string(),
         prefix,
         scopes: scopes.to_vec(),
-        created_at: row.get(0),
+        created_at: row.try_get("created_at")?,
         revoked_at: None,
     };
     Ok((record, SecretKey(secret)))
@@ -186,11 +186,11 @@ pub async fn authenticate(pool: &Pool, token: &str) -> Result<Option<Principal>,
     else {
         return Ok(None);
     };
-    let names: Vec<String> = row.get(2);
+    let names: Vec<String> = row.try_get("scopes")?;
     Ok(Some(Principal {
-        key_id: Some(ApiKeyId(row.get(0))),
+        key_id: Some(row.try_get("id")?),
         user_id: None,
-        tenant_id: TenantId(row.get(1)),
+        tenant_id: row.try_get("tenant_id")?,
         scopes: names.iter().filter_map(|n| Scope::parse(n)).collect(),
     }))
 }
@@ -210,20 +210,19 @@ pub async fn list(
             &[&tenant_id.0, &after.map(|a| a.0), &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let names: Vec<String> = row.get(3);
-            ApiKeyRecord {
-                id: ApiKeyId(row.get(0)),
-                name: row.get(1),
-                prefix: row.get(2),
+            let names: Vec<String> = row.try_get("scopes")?;
+            Ok(ApiKeyRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                prefix: row.try_get("prefix")?,
                 scopes: names.iter().filter_map(|n| Scope::parse(n)).collect(),
-                created_at: row.get(4),
-                revoked_at: row.get(5),
-            }
+                created_at: row.try_get("created_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Revokes a key of the actor's tenant. `false` when no such active key exists.

@@ -71,7 +71,7 @@ pub async fn lookup<T: DeserializeOwned>(
     else {
         return Ok(None);
     };
-    let fingerprint: Vec<u8> = row.try_get(0).map_err(StoreError::from)?;
+    let fingerprint: Vec<u8> = row.try_get("fingerprint").map_err(StoreError::from)?;
     if fingerprint != key.fingerprint {
         return Err(IdempotencyError::Reused(key.key.clone()));
     }

@@ -15,10 +15,10 @@ pub async fn idle(pool: &Pool) -> Result<bool, StoreError> {
         "SELECT NOT ({actions}) AND NOT ({deliveries}) AND NOT ({timers}) AND NOT EXISTS ( \
            SELECT 1 FROM event_log e, dispatch_cursor c \
            WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             AND (e.tx_id, e.position) > (c.tx_id, c.position))",
+             AND (e.tx_id, e.position) > (c.tx_id, c.position)) AS idle",
         actions = ACTIONS.busy_sql(),
         deliveries = DELIVERIES.busy_sql(),
         timers = TIMERS.busy_sql(),
     );
-    Ok(client.query_one(&sql, &[]).await?.get(0))
+    Ok(client.query_one(&sql, &[]).await?.try_get("idle")?)
 }

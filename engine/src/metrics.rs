@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::outcome::Outcome;
+use crate::queue::Status;
 use crate::{Pool, StoreError, TenantId};
 
 /// Transitions applied or refused, by `workflow` and `outcome`.
@@ -237,20 +238,25 @@ pub async fn sample(pool: &Pool) -> Result<(), StoreError> {
             // Both conditions are covered by the tables' partial indexes on pending and
             // running rows.
             format!(
-                "SELECT '{kind}'::text, \
-                   count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()), \
-                   count(*) FILTER (WHERE status = 'running'), \
+                "SELECT '{kind}'::text AS kind, \
+                   count(*) FILTER (WHERE status = {pending} AND next_attempt_at <= now()) AS due, \
+                   count(*) FILTER (WHERE status = {running}) AS running, \
                    COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) \
-                     FILTER (WHERE status = 'pending' AND next_attempt_at <= now())), 0)::float8 \
-                 FROM {table} WHERE status IN ('pending', 'running')"
+                     FILTER (WHERE status = {pending} AND next_attempt_at <= now())), 0)::float8 \
+                     AS oldest_due_age \
+                 FROM {table} WHERE status IN ({pending}, {running})",
+                pending = Status::Pending.literal(),
+                running = Status::Running.literal(),
             )
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let stmt = client.prepare_cached(&per_kind).await?;
     for row in client.query(&stmt, &[]).await? {
-        let kind: String = row.get(0);
-        let (due, running, age): (i64, i64, f64) = (row.get(1), row.get(2), row.get(3));
+        let kind: String = row.try_get("kind")?;
+        let due: i64 = row.try_get("due")?;
+        let running: i64 = row.try_get("running")?;
+        let age: f64 = row.try_get("oldest_due_age")?;
         ::metrics::gauge!(QUEUE_DUE, "kind" => kind.clone()).set(due as f64);
         ::metrics::gauge!(QUEUE_RUNNING, "kind" => kind.clone()).set(running as f64);
         ::metrics::gauge!(QUEUE_OLDEST_DUE_AGE, "kind" => kind).set(age.max(0.0));
@@ -258,10 +264,10 @@ pub async fn sample(pool: &Pool) -> Result<(), StoreError> {
     let lag = client
         .prepare_cached(
             "SELECT (SELECT COALESCE(max(position), 0) FROM event_log) \
-                  - (SELECT COALESCE(max(position), 0) FROM dispatch_cursor)",
+                  - (SELECT COALESCE(max(position), 0) FROM dispatch_cursor) AS lag",
         )
         .await?;
-    let lag: i64 = client.query_one(&lag, &[]).await?.get(0);
+    let lag: i64 = client.query_one(&lag, &[]).await?.try_get("lag")?;
     ::metrics::gauge!(DISPATCHER_LAG).set(lag.max(0) as f64);
     Ok(())
 }

@@ -60,19 +60,18 @@ pub async fn all_for_update(
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            (
-                r.get(0),
-                TenantId(r.get(1)),
+            Ok((
+                r.try_get("id")?,
+                r.try_get("tenant_id")?,
                 Sealed {
-                    ciphertext: r.get(2),
-                    key_id: r.get(3),
+                    ciphertext: r.try_get("ciphertext")?,
+                    key_id: r.try_get("key_id")?,
                 },
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// Replaces a row's sealed secret (key rotation).

@@ -50,6 +50,8 @@ pub async fn count_under_lock(
         return Ok(None);
     }
     Ok(Some(
-        tx.query_one(count_sql, &[&tenant.0]).await?.try_get(0)?,
+        tx.query_one(count_sql, &[&tenant])
+            .await?
+            .try_get("count")?,
     ))
 }

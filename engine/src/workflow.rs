@@ -27,7 +27,7 @@ pub struct PublishedWorkflow {
 }
 
 /// A workflow name with its newest version, as listed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct WorkflowSummary {
     pub name: String,
     pub latest_version: i32,
@@ -69,12 +69,14 @@ pub async fn publish(
     .map_err(StoreError::from)?;
     let version: i32 = tx
         .query_one(
-            "SELECT coalesce(max(version), 0) + 1 FROM workflows WHERE tenant_id = $1 AND name = $2",
-            &[&actor.tenant_id.0, &definition.name],
+            "SELECT coalesce(max(version), 0) + 1 AS version FROM workflows \
+             WHERE tenant_id = $1 AND name = $2",
+            &[&actor.tenant_id, &definition.name],
         )
         .await
         .map_err(StoreError::from)?
-        .get(0);
+        .try_get("version")
+        .map_err(StoreError::from)?;
     let id = Uuid::now_v7();
     let row = tx
         .query_one(
@@ -102,7 +104,7 @@ pub async fn publish(
         name: definition.name,
         version,
         definition: doc.clone(),
-        created_at: row.get(0),
+        created_at: row.try_get("created_at").map_err(StoreError::from)?,
     })
 }
 
@@ -166,13 +168,13 @@ pub async fn get(
         .await?;
     row.map(|row| {
         Ok(PublishedWorkflow {
-            id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            version: row.try_get(2)?,
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            version: row.try_get("version")?,
             // A definition that cannot be decoded reads as the marker, and fails to parse
             // as a definition where it is used, instead of panicking here.
-            definition: crate::stored_json::read(&row, 3),
-            created_at: row.try_get(4)?,
+            definition: crate::stored_json::read(&row, "definition"),
+            created_at: row.try_get("created_at")?,
         })
     })
     .transpose()
@@ -188,20 +190,13 @@ pub async fn list(
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT name, max(version), max(created_at) FROM workflows \
+            "SELECT name, max(version) AS latest_version, max(created_at) AS updated_at FROM workflows \
              WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) \
              GROUP BY name ORDER BY name LIMIT $3",
             &[&tenant_id.0, &after, &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|row| WorkflowSummary {
-            name: row.get(0),
-            latest_version: row.get(1),
-            updated_at: row.get(2),
-        })
-        .collect())
+    crate::store::read_rows(&rows)
 }
 
 /// The parsed definition of a workflow version. Versions never change, so parsed
@@ -222,7 +217,10 @@ pub async fn definition(
     let stmt = client
         .prepare_cached("SELECT definition FROM workflows WHERE id = $1")
         .await?;
-    let doc: Value = client.query_one(&stmt, &[&workflow_id]).await?.get(0);
+    let doc: Value = client
+        .query_one(&stmt, &[&workflow_id])
+        .await?
+        .try_get("definition")?;
     let parsed: WorkflowDefinition = serde_json::from_value(doc)
         .map_err(|err| StoreError::Corrupt(format!("workflow {workflow_id}: {err}")))?;
     let parsed = Arc::new(parsed);

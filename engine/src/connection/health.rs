@@ -176,8 +176,8 @@ pub async fn record_test(
         let about = About {
             id,
             tenant_id,
-            provider: row.try_get(0)?,
-            name: row.try_get(1)?,
+            provider: row.try_get("provider")?,
+            name: row.try_get("connection_name")?,
         };
         let ok = result.observed.is_none();
         let data = json!({
@@ -200,7 +200,7 @@ async fn last_warning(
 ) -> Result<Value, StoreError> {
     let stmt = tx
         .prepare_cached(
-            "SELECT data -> 'warningMessage' FROM event_log \
+            "SELECT data -> 'warningMessage' AS warning FROM event_log \
              WHERE stream_id = $1 AND type = $2 ORDER BY stream_version DESC LIMIT 1",
         )
         .await?;
@@ -208,8 +208,9 @@ async fn last_warning(
         .query_opt(&stmt, &[&id, &EventType::ConnectionFailing.as_str()])
         .await?;
     Ok(row
-        .map(|r| r.try_get::<_, Value>(0))
+        .map(|r| r.try_get::<_, Option<Value>>("warning"))
         .transpose()?
+        .flatten()
         .unwrap_or(Value::Null))
 }
 
@@ -222,13 +223,13 @@ struct About {
 }
 
 impl About {
-    /// From a row that returned `tenant_id, provider, connection_name`, in that order.
+    /// From a row that returned `tenant_id, provider, connection_name`.
     fn returned(id: Uuid, row: &tokio_postgres::Row) -> Result<About, StoreError> {
         Ok(About {
             id,
-            tenant_id: TenantId(row.try_get(0)?),
-            provider: row.try_get(1)?,
-            name: row.try_get(2)?,
+            tenant_id: row.try_get("tenant_id")?,
+            provider: row.try_get("provider")?,
+            name: row.try_get("connection_name")?,
         })
     }
 

@@ -251,8 +251,8 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, Sto
         )
         .await?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .map(|r| r.try_get("name"))
+        .collect::<Result<_, _>>()?;
     if !users.is_empty() {
         return Ok(Removal::InUse(users));
     }
@@ -338,7 +338,7 @@ pub async fn existing(
             &[&tenant_id.0, &ids],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
 /// How many connections the tenant has of each provider.
@@ -350,10 +350,12 @@ pub async fn count_by_provider(
     let rows = client
         .query(
             "SELECT provider, count(*) FROM connections WHERE tenant_id = $1 GROUP BY provider",
-            &[&tenant_id.0],
+            &[&tenant_id],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    rows.iter()
+        .map(|r| Ok((r.try_get("provider")?, r.try_get("count")?)))
+        .collect()
 }
 
 /// The tenant's newest connection of `provider`.
@@ -397,9 +399,9 @@ pub async fn used_by(
     let mut users: std::collections::HashMap<Uuid, Vec<String>> = Default::default();
     for row in rows {
         users
-            .entry(row.try_get(0)?)
+            .entry(row.try_get("id")?)
             .or_default()
-            .push(row.try_get(1)?);
+            .push(row.try_get("name")?);
     }
     Ok(users)
 }

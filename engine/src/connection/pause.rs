@@ -20,11 +20,13 @@ pub async fn set_paused(
     let tx = client.transaction().await?;
     let was: Option<bool> = tx
         .query_opt(
-            "SELECT paused_at IS NOT NULL FROM connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-            &[&id, &actor.tenant_id.0],
+            "SELECT paused_at IS NOT NULL AS paused FROM connections \
+             WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            &[&id, &actor.tenant_id],
         )
         .await?
-        .map(|r| r.get(0));
+        .map(|r| r.try_get("paused"))
+        .transpose()?;
     let Some(was) = was else {
         return Ok(None);
     };

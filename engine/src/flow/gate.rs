@@ -49,9 +49,9 @@ pub async fn admit(
     let Some(row) = row else {
         return Ok(Admission::Go { probe: false });
     };
-    let verdict: String = row.try_get(0)?;
-    let until: Option<DateTime<Utc>> = row.try_get(1)?;
-    let probe: bool = row.try_get(2)?;
+    let verdict: String = row.try_get("verdict")?;
+    let until: Option<DateTime<Utc>> = row.try_get("until")?;
+    let probe: bool = row.try_get("probe")?;
     let reason = match verdict.as_str() {
         "go" => return Ok(Admission::Go { probe }),
         "paused" => reason::PAUSED,
@@ -111,8 +111,9 @@ fn admit_sql(dest: Destination) -> &'static str {
                       ON CONFLICT (destination_id, item_id) DO UPDATE SET until = EXCLUDED.until) \
              SELECT d.verdict, \
                     CASE d.verdict WHEN 'held' THEN d.held_until WHEN 'concurrency' THEN d.first_free \
-                         WHEN 'rate' THEN d.sends[cardinality(d.sends) - $2 + 1] + make_interval(secs => $3) END, \
-                    d.verdict = 'go' AND d.probe \
+                         WHEN 'rate' THEN d.sends[cardinality(d.sends) - $2 + 1] + make_interval(secs => $3) END \
+                      AS until, \
+                    d.verdict = 'go' AND d.probe AS probe \
              FROM d",
             table = dest.table(),
             concurrency = reason::CONCURRENCY,
@@ -154,9 +155,9 @@ pub async fn observe(
         return Ok(());
     };
     let before = Flow {
-        failures: row.try_get(0)?,
-        held_until: row.try_get(1)?,
-        held_reason: row.try_get(2)?,
+        failures: row.try_get("consecutive_failures")?,
+        held_until: row.try_get("held_until")?,
+        held_reason: row.try_get("held_reason")?,
     };
     let (after, change) = decide(&before, observation, breaker, Utc::now());
     if after != before {

@@ -76,7 +76,7 @@ pub(crate) async fn insert(
     let insert = tx
         .prepare_cached(&format!(
             "WITH lane AS (SELECT EXISTS (SELECT 1 FROM action_runs WHERE job_id = $3 \
-                           AND status IN ('waiting', 'pending', 'running')) AS busy), \
+                           AND status IN ({waiting}, {pending}, {running})) AS busy), \
              a AS (SELECT id, name, spec, n - 1 AS ordinal, (n = 1 AND NOT lane.busy) AS due, \
                           CASE WHEN delay_ms > 0 THEN now() + make_interval(secs => delay_ms / 1000.0) END AS not_before, \
                           connection_id \
@@ -85,9 +85,12 @@ pub(crate) async fn insert(
              INSERT INTO action_runs (id, tenant_id, job_id, event_id, event_position, transition, \
              ordinal, name, spec, context, status, next_attempt_at, not_before, connection_id) \
              SELECT a.id, $1, $3, $2, $4, $5, a.ordinal, a.name, a.spec, $6, \
-                    CASE WHEN a.due THEN 'pending' ELSE 'waiting' END, \
+                    CASE WHEN a.due THEN {pending} ELSE {waiting} END, \
                     CASE WHEN a.due THEN coalesce(a.not_before, now()) END, a.not_before, a.connection_id \
-             FROM a RETURNING {RUN_COLUMNS}"
+             FROM a RETURNING {RUN_COLUMNS}",
+            waiting = Status::Waiting.literal(),
+            pending = Status::Pending.literal(),
+            running = Status::Running.literal(),
         ))
         .await?;
     let names: Vec<&str> = transition.actions.iter().map(|a| a.name.as_str()).collect();
@@ -142,16 +145,16 @@ pub(crate) async fn last_actions(
              FROM action_runs WHERE job_id = $1 ORDER BY name, event_position DESC",
         )
         .await?;
-    let rows = client.query(&stmt, &[&job_id.0]).await?;
+    let rows = client.query(&stmt, &[&job_id]).await?;
     let mut out = Map::new();
     for row in rows {
-        let at: DateTime<Utc> = row.get(4);
+        let at: DateTime<Utc> = row.try_get("updated_at")?;
         out.insert(
-            row.get(0),
+            row.try_get("name")?,
             json!({
-                "status": row.get::<_, String>(1),
-                "attempts": row.get::<_, i32>(2),
-                "status_code": row.get::<_, Option<i32>>(3),
+                "status": row.try_get::<_, Status>("status")?,
+                "attempts": row.try_get::<_, i32>("attempts")?,
+                "status_code": row.try_get::<_, Option<i32>>("last_status_code")?,
                 "at": at,
             }),
         );

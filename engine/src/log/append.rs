@@ -143,10 +143,10 @@ pub async fn insert(
         .await?;
     let mut placed = std::collections::HashMap::with_capacity(rows.len());
     for row in &rows {
-        let tx_id = row.try_get::<_, super::Xid8>(2)?.0;
+        let tx_id = row.try_get::<_, super::Xid8>("tx_id")?.0;
         placed.insert(
-            row.try_get::<_, Uuid>(0)?,
-            (row.try_get::<_, i64>(1)?, tx_id),
+            row.try_get::<_, Uuid>("event_id")?,
+            (row.try_get::<_, i64>("position")?, tx_id),
         );
     }
     sealed
@@ -195,8 +195,8 @@ pub async fn append(
         .await?;
     let mut head = match tx.query_opt(&stmt, &[&event.stream_id]).await? {
         Some(row) => StreamHead {
-            version: row.try_get(0)?,
-            hash: row.try_get(1)?,
+            version: row.try_get("stream_version")?,
+            hash: row.try_get("hash")?,
         },
         None => StreamHead::empty(),
     };

@@ -135,9 +135,12 @@ pub async fn visible_horizon(
     client: &impl deadpool_postgres::GenericClient,
 ) -> Result<u64, StoreError> {
     let row = client
-        .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())", &[])
+        .query_one(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon",
+            &[],
+        )
         .await?;
-    Ok(row.try_get::<_, Xid8>(0)?.0)
+    Ok(row.try_get::<_, Xid8>("horizon")?.0)
 }
 
 /// The tenant's newest committed events among `types`, newest first, optionally only those

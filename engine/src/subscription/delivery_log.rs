@@ -63,31 +63,31 @@ pub async fn list(
                         'status_code', a.status_code, 'error', a.error, 'response_excerpt', a.response_excerpt, \
                         'duration_ms', a.duration_ms, 'next_attempt_at', a.next_attempt_at, \
                         'recorded_at', a.recorded_at) ORDER BY a.attempt) \
-                      FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json), \
+                      FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json) AS attempt_log, \
                     d.origin, d.requeued_at, d.requeued_by \
              FROM deliveries d WHERE d.subscription_id = $1 AND d.tenant_id = $2 \
                AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4)) \
              ORDER BY d.created_at DESC, d.id DESC LIMIT $5",
-            &[&subscription_id, &tenant_id.0, &before_at, &before_id, &limit],
+            &[&subscription_id, &tenant_id, &before_at, &before_id, &limit],
         )
         .await?;
     rows.iter()
         .map(|r| {
-            let attempts: Value = r.get(10);
+            let attempts: Value = r.try_get("attempt_log")?;
             Ok(DeliveryView {
-                id: r.get(0),
-                event_id: r.get(1),
-                event_type: r.get(2),
-                status: Status::parse(r.get(3))?,
-                attempts: r.get(4),
-                next_attempt_at: r.get(5),
-                last_status_code: r.get(6),
-                last_error: r.get(7),
-                origin: r.get(11),
-                requeued_at: r.get(12),
-                requeued_by: r.get(13),
-                created_at: r.get(8),
-                updated_at: r.get(9),
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                event_type: r.try_get("event_type")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+                last_status_code: r.try_get("last_status_code")?,
+                last_error: r.try_get("last_error")?,
+                origin: r.try_get("origin")?,
+                requeued_at: r.try_get("requeued_at")?,
+                requeued_by: r.try_get("requeued_by")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
                 attempt_log: serde_json::from_value(attempts)
                     .map_err(|err| StoreError::Corrupt(format!("delivery attempts: {err}")))?,
             })
@@ -116,16 +116,23 @@ pub async fn redeliver(
         .query_opt(
             "WITH target AS (SELECT id, status FROM deliveries \
                              WHERE id = $1 AND subscription_id = $2 AND tenant_id = $3 FOR UPDATE), \
-             moved AS (UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now(), \
+             moved AS (UPDATE deliveries d SET status = $4, next_attempt_at = now(), updated_at = now(), \
                        requeued_at = now(), requeued_by = 'retry' \
-                       FROM target WHERE d.id = target.id AND target.status IN ('succeeded', 'failed') RETURNING 1) \
-             SELECT target.status, EXISTS (SELECT 1 FROM moved) FROM target",
-            &[&delivery_id, &subscription_id, &tenant_id.0],
+                       FROM target WHERE d.id = target.id AND target.status IN ($5, $6) RETURNING 1) \
+             SELECT target.status, EXISTS (SELECT 1 FROM moved) AS moved FROM target",
+            &[
+                &delivery_id,
+                &subscription_id,
+                &tenant_id,
+                &Status::Pending,
+                &Status::Succeeded,
+                &Status::Failed,
+            ],
         )
         .await?;
     Ok(match row {
         None => Redelivery::NotFound,
-        Some(r) if r.get::<_, bool>(1) => Redelivery::Scheduled,
-        Some(r) => Redelivery::InProgress(r.get(0)),
+        Some(r) if r.try_get::<_, bool>("moved")? => Redelivery::Scheduled,
+        Some(r) => Redelivery::InProgress(r.try_get("status")?),
     })
 }

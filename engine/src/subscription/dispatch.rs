@@ -7,6 +7,7 @@
 //! A subscription receives the events recorded after it was created while it is enabled.
 
 use crate::log::{Cursor, Xid8};
+use crate::queue::Status;
 use crate::{Pool, StoreError};
 
 /// What one dispatch pass did.
@@ -32,14 +33,14 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
         return Ok(Dispatched::default());
     };
     let from = Cursor {
-        tx_id: row.try_get::<_, Xid8>(0)?.0,
-        position: row.get(1),
+        tx_id: row.try_get::<_, Xid8>("tx_id")?.0,
+        position: row.try_get("position")?,
     };
     // The end of this stretch: at most `batch` committed events on. Everything up to it is
     // below the snapshot horizon, so no event can still appear inside the stretch.
     let end = tx
         .prepare_cached(
-            "SELECT tx_id, position, count(*) OVER () FROM (\
+            "SELECT tx_id, position, count(*) OVER () AS events FROM (\
                SELECT tx_id, position FROM event_log \
                WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
                  AND (tx_id, position) > ($1::xid8, $2) \
@@ -54,14 +55,14 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
         return Ok(Dispatched::default());
     };
     let to = Cursor {
-        tx_id: end.try_get::<_, Xid8>(0)?.0,
-        position: end.get(1),
+        tx_id: end.try_get::<_, Xid8>("tx_id")?.0,
+        position: end.try_get("position")?,
     };
-    let events: i64 = end.get(2);
+    let events: i64 = end.try_get("events")?;
     let insert = tx
         .prepare_cached(&format!(
             "INSERT INTO deliveries (id, tenant_id, subscription_id, event_id, event_type, status, next_attempt_at) \
-             SELECT gen_random_uuid(), m.tenant_id, m.subscription_id, m.event_id, m.delivered, 'pending', now() \
+             SELECT gen_random_uuid(), m.tenant_id, m.subscription_id, m.event_id, m.delivered, {pending}, now() \
              FROM (SELECT e.tenant_id, s.id AS subscription_id, e.event_id, e.tx_id, e.position, \
                      {delivered} AS delivered \
                    FROM event_log e JOIN webhook_subscriptions s ON s.tenant_id = e.tenant_id \
@@ -72,7 +73,8 @@ pub async fn dispatch(pool: &Pool, batch: i64) -> Result<Dispatched, StoreError>
              WHERE m.delivered IS NOT NULL \
              ORDER BY m.tx_id, m.position \
              ON CONFLICT (subscription_id, event_id) DO NOTHING",
-            delivered = super::event_types::delivered_type_sql("$6", "$7")
+            delivered = super::event_types::delivered_type_sql("$6", "$7"),
+            pending = Status::Pending.literal(),
         ))
         .await?;
     let (seed_names, stands_for) = super::event_types::seed_names();

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::log::read::Cursor;
+use crate::queue::Status;
 use crate::{Pool, StoreError, TenantId};
 
 /// The most deliveries one recovery request queues again; call again for the rest.
@@ -49,19 +50,22 @@ pub async fn recover(
     // The count runs on the statement's snapshot, before the update: what was failed.
     let row = client
         .query_one(
-            "WITH failed AS (SELECT id, created_at FROM deliveries \
-                             WHERE subscription_id = $1 AND status = 'failed' \
+            &format!("WITH failed AS (SELECT id, created_at FROM deliveries \
+                             WHERE subscription_id = $1 AND status = {failed} \
                                AND created_at >= $2 AND created_at < $3), \
                   picked AS (SELECT d.id FROM deliveries d JOIN failed f ON f.id = d.id \
                              ORDER BY f.created_at, f.id LIMIT $4 FOR UPDATE OF d SKIP LOCKED), \
-                  moved AS (UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), \
+                  moved AS (UPDATE deliveries d SET status = {pending}, next_attempt_at = now(), \
                               updated_at = now(), requeued_at = now(), requeued_by = 'recover' \
-                            FROM picked WHERE d.id = picked.id AND d.status = 'failed' RETURNING 1) \
-             SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM failed)",
+                            FROM picked WHERE d.id = picked.id AND d.status = {failed} RETURNING 1) \
+             SELECT (SELECT count(*) FROM moved) AS requeued, (SELECT count(*) FROM failed) AS failed",
+                failed = Status::Failed.literal(),
+                pending = Status::Pending.literal(),
+            ),
             &[&subscription_id, &since, &until, &MAX_RECOVER],
         )
         .await?;
-    let (requeued, failed): (i64, i64) = (row.get(0), row.get(1));
+    let (requeued, failed): (i64, i64) = (row.try_get("requeued")?, row.try_get("failed")?);
     Ok(Some(Recovered {
         requeued: requeued as u64,
         remaining: (failed - requeued).max(0) as u64,
@@ -108,7 +112,7 @@ pub(super) async fn backfill(
                 "INSERT INTO deliveries (id, tenant_id, subscription_id, event_id, event_type, status, \
                    next_attempt_at, origin) \
                  SELECT gen_random_uuid(), m.tenant_id, m.subscription_id, m.event_id, m.delivered, \
-                   'pending', now(), 'backfill' \
+                   {pending}, now(), 'backfill' \
                  FROM (SELECT e.tenant_id, s.id AS subscription_id, e.event_id, e.tx_id, e.position, \
                          {delivered} AS delivered \
                        FROM webhook_subscriptions s JOIN event_log e ON e.tenant_id = s.tenant_id \
@@ -118,7 +122,8 @@ pub(super) async fn backfill(
                          AND ({delivered}) IS NOT NULL \
                        ORDER BY e.tx_id, e.position LIMIT $8) m \
                  ON CONFLICT (subscription_id, event_id) DO NOTHING",
-                delivered = super::event_types::delivered_type_sql("$6", "$7")
+                delivered = super::event_types::delivered_type_sql("$6", "$7"),
+                pending = Status::Pending.literal(),
             ),
             &[
                 &subscription_id,

@@ -14,7 +14,7 @@ use crate::queue::Status;
 use crate::{workflow, Actor, JobId, Pool, StoreError, TenantId};
 
 /// The statuses of a timer that has not fired or been cancelled.
-const OPEN: [&str; 2] = ["pending", "running"];
+const OPEN: [Status; 2] = [Status::Pending, Status::Running];
 
 /// A timer as the API shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -115,11 +115,12 @@ pub async fn schedule_transition(
     let open: i64 = tx
         .query_one(
             "SELECT count(*) FROM timers WHERE job_id = $1 AND status = ANY($2)",
-            &[&job_id.0, &&OPEN[..]],
+            &[&job_id, &&OPEN[..]],
         )
         .await
         .map_err(StoreError::from)?
-        .get(0);
+        .try_get("count")
+        .map_err(StoreError::from)?;
     if open >= MAX_OPEN_PER_JOB {
         return Err(ScheduleError::TooManyTimers);
     }
@@ -128,11 +129,12 @@ pub async fn schedule_transition(
         .query_one(
             "SELECT count(*) FROM (SELECT 1 FROM timers WHERE tenant_id = $1 \
              AND status = ANY($3) LIMIT $2) open",
-            &[&actor.tenant_id.0, &MAX_OPEN_PER_TENANT, &&OPEN[..]],
+            &[&actor.tenant_id, &MAX_OPEN_PER_TENANT, &&OPEN[..]],
         )
         .await
         .map_err(StoreError::from)?
-        .get(0);
+        .try_get("count")
+        .map_err(StoreError::from)?;
     if tenant_open >= MAX_OPEN_PER_TENANT {
         return Err(ScheduleError::TenantTimers);
     }

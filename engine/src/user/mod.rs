@@ -55,6 +55,8 @@ impl Role {
     }
 }
 
+crate::stored_as_text!(Role, Role::parse);
+
 /// A person as stored, without the password hash.
 #[derive(Clone, Debug, Serialize)]
 pub struct User {
@@ -149,7 +151,7 @@ pub async fn create(
         .await
         .map_err(StoreError::from)?;
     let created_at: DateTime<Utc> = match inserted {
-        Some(row) => row.try_get(0).map_err(StoreError::from)?,
+        Some(row) => row.try_get("created_at").map_err(StoreError::from)?,
         None => return Err(UserError::EmailTaken(email)),
     };
     append(
@@ -194,17 +196,15 @@ pub async fn list(pool: &Pool, tenant_id: TenantId) -> Result<Vec<Listed>, Store
         .await?;
     rows.iter()
         .map(|row| {
-            let role: String = row.try_get(2)?;
             Ok(Listed {
                 user: User {
-                    id: UserId(row.try_get(0)?),
+                    id: row.try_get("id")?,
                     tenant_id,
-                    email: row.try_get(1)?,
-                    role: Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-                    created_at: row.try_get(3)?,
+                    email: row.try_get("email")?,
+                    role: row.try_get("role")?,
+                    created_at: row.try_get("created_at")?,
                 },
-                disabled_at: row.try_get(4)?,
+                disabled_at: row.try_get("disabled_at")?,
             })
         })
         .collect()

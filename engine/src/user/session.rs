@@ -103,7 +103,7 @@ pub async fn sign_in(
     // could see without the password.
     let stored: Vec<String> = rows
         .iter()
-        .map(|r| r.try_get(4))
+        .map(|r| r.try_get("password_hash"))
         .collect::<Result<_, _>>()?;
     let given = secret.to_string();
     // Without an account, one check against nothing: the same time as a wrong password.
@@ -126,12 +126,11 @@ pub async fn sign_in(
         [one] => &rows[*one],
         _ => return Ok(SignIn::ChooseWorkspace),
     };
-    let role: String = row.try_get(3)?;
     let signed_in = SignedIn {
-        user_id: UserId(row.try_get(0)?),
-        tenant_id: TenantId(row.try_get(1)?),
-        email: row.try_get(2)?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+        user_id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        email: row.try_get("email")?,
+        role: row.try_get("role")?,
     };
     let token = Alphanumeric.sample_string(&mut rand::rng(), 43);
     pool.get()
@@ -155,7 +154,7 @@ pub async fn resume(pool: &Pool, token: &str) -> Result<Option<SignedIn>, StoreE
     let client = pool.get().await?;
     let row = client
         .query_opt(
-            "SELECT s.id, s.last_seen_at, u.id, u.tenant_id, u.email, u.role \
+            "SELECT s.id AS session_id, s.last_seen_at, u.id, u.tenant_id, u.email, u.role \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > now() \
                AND s.last_seen_at > now() - make_interval(secs => $2) AND u.disabled_at IS NULL",
@@ -165,9 +164,9 @@ pub async fn resume(pool: &Pool, token: &str) -> Result<Option<SignedIn>, StoreE
     let Some(row) = row else {
         return Ok(None);
     };
-    let last_seen: DateTime<Utc> = row.try_get(1)?;
+    let last_seen: DateTime<Utc> = row.try_get("last_seen_at")?;
     if (Utc::now() - last_seen).to_std().unwrap_or_default() > TOUCH_EVERY {
-        let id: uuid::Uuid = row.try_get(0)?;
+        let id: uuid::Uuid = row.try_get("session_id")?;
         client
             .execute(
                 "UPDATE sessions SET last_seen_at = now() WHERE id = $1",
@@ -175,12 +174,11 @@ pub async fn resume(pool: &Pool, token: &str) -> Result<Option<SignedIn>, StoreE
             )
             .await?;
     }
-    let role: String = row.try_get(5)?;
     Ok(Some(SignedIn {
-        user_id: UserId(row.try_get(2)?),
-        tenant_id: TenantId(row.try_get(3)?),
-        email: row.try_get(4)?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+        user_id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        email: row.try_get("email")?,
+        role: row.try_get("role")?,
     }))
 }
 

@@ -196,20 +196,26 @@ async fn skip_after_failures(
     let ordinals: Vec<i32> = stopping.iter().map(|r| r.ordinal).collect();
     let rows = tx
         .query(
-            "UPDATE action_runs a SET status = 'skipped', updated_at = now() \
-             FROM unnest($1::uuid[], $2::uuid[], $3::int4[]) AS u(run_id, event_id, ordinal) \
-             WHERE a.event_id = u.event_id AND a.ordinal > u.ordinal AND a.status = 'waiting' \
-             RETURNING u.run_id, a.id, a.name, a.ordinal",
-            &[&run_ids, &events, &ordinals],
+            &format!(
+                "UPDATE action_runs a SET status = $4, updated_at = now() \
+                 FROM unnest($1::uuid[], $2::uuid[], $3::int4[]) AS u(run_id, event_id, ordinal) \
+                 WHERE a.event_id = u.event_id AND a.ordinal > u.ordinal AND a.status = {waiting} \
+                 RETURNING u.run_id, a.id, a.name, a.ordinal",
+                waiting = Status::Waiting.literal(),
+            ),
+            &[&run_ids, &events, &ordinals, &Status::Skipped],
         )
         .await?;
     let mut skipped: HashMap<Uuid, Vec<Skip>> = HashMap::new();
     for row in &rows {
-        skipped.entry(row.try_get(0)?).or_default().push(Skip {
-            id: row.try_get(1)?,
-            name: row.try_get(2)?,
-            ordinal: row.try_get(3)?,
-        });
+        skipped
+            .entry(row.try_get("run_id")?)
+            .or_default()
+            .push(Skip {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                ordinal: row.try_get("ordinal")?,
+            });
     }
     for list in skipped.values_mut() {
         list.sort_by_key(|s| s.ordinal);
@@ -227,16 +233,19 @@ async fn release_next(
         return Ok(());
     }
     let stmt = tx
-        .prepare_cached(
-            "UPDATE action_runs SET status = 'pending', \
+        .prepare_cached(&format!(
+            "UPDATE action_runs SET status = $2, \
              next_attempt_at = greatest(now(), coalesce(not_before, now())), updated_at = now() \
              WHERE id IN (SELECT DISTINCT ON (job_id) id FROM action_runs \
-                          WHERE job_id = ANY($1) AND status = 'waiting' \
+                          WHERE job_id = ANY($1) AND status = {waiting} \
                           ORDER BY job_id, event_position, ordinal) \
              AND NOT EXISTS (SELECT 1 FROM action_runs b WHERE b.job_id = action_runs.job_id \
-                             AND b.status IN ('pending', 'running'))",
-        )
+                             AND b.status IN ({pending}, {running}))",
+            waiting = Status::Waiting.literal(),
+            pending = Status::Pending.literal(),
+            running = Status::Running.literal(),
+        ))
         .await?;
-    tx.execute(&stmt, &[&jobs]).await?;
+    tx.execute(&stmt, &[&jobs, &Status::Pending]).await?;
     Ok(())
 }
