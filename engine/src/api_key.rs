@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::events::account::{ApiKeyCreated, ApiKeyRevoked};
+use crate::events::Payload;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, ApiKeyId, Pool, StoreError, TenantId};
@@ -151,7 +152,13 @@ pub async fn create(
             tenant_id: actor.tenant_id,
             stream_id: id.0,
             event_type: EventType::ApiKeyCreated,
-            data: json!({ "id": id, "name": name, "prefix": prefix, "scopes": scope_names }),
+            data: ApiKeyCreated {
+                id,
+                name: name.to_string(),
+                prefix: prefix.clone(),
+                scopes: scope_names.iter().map(|s| s.to_string()).collect(),
+            }
+            .to_data()?,
             metadata: actor.metadata(),
         },
         StreamLock::Take,
@@ -245,7 +252,7 @@ pub async fn revoke(pool: &Pool, actor: &Actor, id: ApiKeyId) -> Result<bool, St
             tenant_id: actor.tenant_id,
             stream_id: id.0,
             event_type: EventType::ApiKeyRevoked,
-            data: json!({ "id": id }),
+            data: ApiKeyRevoked { id }.to_data()?,
             metadata: actor.metadata(),
         },
         StreamLock::Take,

@@ -34,6 +34,8 @@ impl Health {
     }
 }
 
+crate::stored_as_text!(Health, |text| Health::parse(text).ok());
+
 impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(self.as_str())

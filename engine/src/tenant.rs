@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use crate::events::account::TenantCreated;
+use crate::events::Payload;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Pool, StoreError, TenantId};
@@ -22,7 +24,11 @@ pub async fn create(pool: &Pool, name: &str) -> Result<TenantId, StoreError> {
             tenant_id: id,
             stream_id: id.0,
             event_type: EventType::TenantCreated,
-            data: json!({ "id": id, "name": name }),
+            data: TenantCreated {
+                id,
+                name: name.to_string(),
+            }
+            .to_data()?,
             metadata: json!({ "actor_key_id": null, "request_id": null, "idempotency_key": null }),
         },
         StreamLock::Take,

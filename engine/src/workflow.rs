@@ -6,11 +6,13 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
 
 use crate::definition::{validate, Problem, WorkflowDefinition};
+use crate::events::workflow::WorkflowPublished;
+use crate::events::Payload;
 use crate::json_path::JsonPath;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
@@ -92,7 +94,12 @@ pub async fn publish(
             tenant_id: actor.tenant_id,
             stream_id,
             event_type: EventType::WorkflowPublished,
-            data: json!({ "workflow_id": id, "name": definition.name, "version": version }),
+            data: WorkflowPublished {
+                workflow_id: id,
+                name: definition.name.clone(),
+                version,
+            }
+            .to_data()?,
             metadata: actor.metadata(),
         },
         StreamLock::HeldByCaller,

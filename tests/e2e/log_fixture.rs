@@ -5,8 +5,12 @@
 //! a type reads into it and writes back to the bytes it was hashed from.
 
 use serde_json::Value;
+use switchyard_engine::events::account::{
+    ApiKeyCreated, ApiKeyRevoked, TenantCreated, UserCreated, UserDisabled,
+};
 use switchyard_engine::events::job::{JobCreated, JobTransitioned};
 use switchyard_engine::events::timer::{TimerCancelled, TimerFired, TimerScheduled};
+use switchyard_engine::events::workflow::WorkflowPublished;
 use switchyard_engine::events::Payload;
 use switchyard_engine::log::hash::{chain_hash, Hashed};
 use switchyard_engine::log::verify::verify;
@@ -102,6 +106,12 @@ fn every_typed_event_of_the_fixture_reads_and_writes_back_to_the_bytes_it_was_ha
             "timer.scheduled" => through::<TimerScheduled>(data),
             "timer.fired" => through::<TimerFired>(data),
             "timer.cancelled" => through::<TimerCancelled>(data),
+            "tenant.created" => through::<TenantCreated>(data),
+            "api_key.created" => through::<ApiKeyCreated>(data),
+            "api_key.revoked" => through::<ApiKeyRevoked>(data),
+            "user.created" => through::<UserCreated>(data),
+            "user.disabled" => through::<UserDisabled>(data),
+            "workflow.published" => through::<WorkflowPublished>(data),
             _ => continue,
         };
         typed += 1;
@@ -128,5 +138,5 @@ fn every_typed_event_of_the_fixture_reads_and_writes_back_to_the_bytes_it_was_ha
         );
         assert_eq!(hash.to_vec(), hex(&row["hash"]), "{}", row["event_id"]);
     }
-    assert!(typed >= 25, "{typed} typed events in the fixture");
+    assert!(typed >= 40, "{typed} typed events in the fixture");
 }

@@ -22,10 +22,11 @@ use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::{append, EventType, NewEvent, StreamLock};
 pub use crate::sealed::Sealed;
+use crate::store::read_row;
 use crate::{Actor, Pool, StoreError, TenantId};
 
 /// A connection's metadata: never its credentials.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct Connection {
     pub id: Uuid,
     pub tenant_id: TenantId,
@@ -87,25 +88,6 @@ const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_previe
      CASE WHEN held_until > now() THEN held_until END AS held_until, \
      CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
 
-fn from_row(row: &tokio_postgres::Row) -> Result<Connection, StoreError> {
-    Ok(Connection {
-        id: row.try_get("id")?,
-        tenant_id: TenantId(row.try_get("tenant_id")?),
-        provider: row.try_get("provider")?,
-        connection_name: row.try_get("connection_name")?,
-        endpoint_preview: row.try_get("endpoint_preview")?,
-        health: Health::parse(row.try_get("health")?)?,
-        last_event_at: row.try_get("last_event_at")?,
-        previous_secret_until: row.try_get("previous_secret_until")?,
-        limits: Limits::from_stored(row.try_get("limits")?),
-        paused_at: row.try_get("paused_at")?,
-        held_until: row.try_get("held_until")?,
-        held_reason: row.try_get("held_reason")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 async fn record(
     tx: &deadpool_postgres::Transaction<'_>,
     actor: &Actor,
@@ -158,7 +140,7 @@ pub async fn insert(
             &[&new.id, &actor.tenant_id.0, &new.provider, &new.connection_name, &new.sealed.ciphertext, &new.sealed.key_id, &new.endpoint_preview, &new.limits.to_stored()],
         )
         .await?;
-    let connection = from_row(&row)?;
+    let connection: Connection = read_row(&row)?;
     record(
         &tx,
         actor,
@@ -215,7 +197,7 @@ pub async fn update(
     let Some(row) = row else {
         return Ok(None);
     };
-    let connection = from_row(&row)?;
+    let connection: Connection = read_row(&row)?;
     let mut extra = json!({ "credentials_changed": changes.sealed.is_some() });
     if changes.limits.is_some() {
         extra["limits"] = json!(connection.limits);
@@ -241,7 +223,7 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, Sto
     else {
         return Ok(Removal::NotFound);
     };
-    let connection = from_row(&row)?;
+    let connection: Connection = read_row(&row)?;
     let users: Vec<String> = tx
         .query(
             "SELECT name FROM (SELECT DISTINCT ON (name) name, definition FROM workflows \
@@ -286,7 +268,7 @@ pub async fn get(
         )
         .await?
         .as_ref()
-        .map(from_row)
+        .map(read_row)
         .transpose()
 }
 
@@ -304,7 +286,7 @@ pub async fn list(
             &[&tenant_id.0, &after, &limit],
         )
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(read_row).collect()
 }
 
 /// A connection with its sealed credentials, for the worker to open just in time.
@@ -323,7 +305,7 @@ pub async fn sealed(
         ciphertext: row.try_get("ciphertext")?,
         key_id: row.try_get("key_id")?,
     };
-    Ok(Some((from_row(&row)?, sealed)))
+    Ok(Some((read_row(&row)?, sealed)))
 }
 
 /// Which of `ids` are connections of the tenant.
@@ -375,7 +357,7 @@ pub async fn newest_of(
         )
         .await?
         .as_ref()
-        .map(from_row)
+        .map(read_row)
         .transpose()
 }
 

@@ -4,8 +4,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{from_row, record, Connection, COLUMNS};
+use super::{record, Connection, COLUMNS};
 use crate::log::EventType;
+use crate::store::read_row;
 use crate::{Actor, Pool, StoreError};
 
 /// Pauses a connection (its actions wait, in order) or resumes it; appends
@@ -39,7 +40,7 @@ pub async fn set_paused(
             &[&id, &paused, &(was != paused)],
         )
         .await?;
-    let connection = from_row(&row)?;
+    let connection: Connection = read_row(&row)?;
     if was != paused {
         record(
             &tx,

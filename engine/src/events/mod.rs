@@ -1,16 +1,20 @@
-//! What each event type says: one serde type per event type of a job's stream, produced
-//! and read as types.
+//! What each event type says: one serde type per event type, produced and read as types.
 //!
 //! The stored `data` is exactly the serde form of these types, so the hash chains of logs
 //! written before they existed verify unchanged (`tests/e2e/log_fixture.rs` decodes a
 //! fixture log through them and compares). Field order does not matter (a chain hashes
 //! canonical JSON); names, nulls and omitted fields do, so each type says which it has.
 //!
-//! - [`job`]: `job.created`, `job.transitioned`.
-//! - [`timer`]: `timer.scheduled`, `timer.fired`, `timer.cancelled`.
+//! - [`job`] has `job.created` and `job.transitioned`.
+//! - [`timer`] has `timer.scheduled`, `timer.fired` and `timer.cancelled`.
+//! - [`account`] has `tenant.created`, `api_key.created`, `api_key.revoked`,
+//!   `user.created` and `user.disabled`.
+//! - [`workflow`] has `workflow.published`.
 
+pub mod account;
 pub mod job;
 pub mod timer;
+pub mod workflow;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -148,6 +148,28 @@ impl Limits {
     }
 }
 
+// Read from the stored `jsonb` (or NULL) the way `from_stored` reads it, so a row
+// decodes its limits by name.
+impl<'a> tokio_postgres::types::FromSql<'a> for Limits {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let value = <serde_json::Value as tokio_postgres::types::FromSql>::from_sql(ty, raw).ok();
+        Ok(Limits::from_stored(value))
+    }
+
+    fn from_sql_null(
+        _: &tokio_postgres::types::Type,
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Limits::default())
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <serde_json::Value as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,6 @@ async fn existing(
         .await?;
     tx.query_opt(&stmt, &[&actor.tenant_id.0, &cmd.workflow, external_id])
         .await?
-        .map(|row| Job::from_row(&row))
+        .map(|row| crate::store::read_row::<Job>(&row))
         .transpose()
 }

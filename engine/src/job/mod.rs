@@ -27,14 +27,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{JobId, StoreError, TenantId};
+use crate::{JobId, TenantId};
 
 /// A job as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, postgres_from_row::FromRow)]
 pub struct Job {
     pub id: JobId,
     pub tenant_id: TenantId,
     pub workflow_id: Uuid,
+    #[from_row(rename = "workflow_name")]
     pub workflow: String,
     pub workflow_version: i32,
     pub state: String,
@@ -50,22 +51,3 @@ pub struct Job {
 pub(crate) const JOB_COLUMNS: &str =
     "id, tenant_id, workflow_id, workflow_name, workflow_version, \
      state, previous_state, version, context, external_id, created_at, updated_at";
-
-impl Job {
-    pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
-        Ok(Job {
-            id: JobId(row.try_get("id")?),
-            tenant_id: TenantId(row.try_get("tenant_id")?),
-            workflow_id: row.try_get("workflow_id")?,
-            workflow: row.try_get("workflow_name")?,
-            workflow_version: row.try_get("workflow_version")?,
-            state: row.try_get("state")?,
-            previous_state: row.try_get("previous_state")?,
-            version: row.try_get("version")?,
-            context: row.try_get("context")?,
-            external_id: row.try_get("external_id")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-}

@@ -17,7 +17,7 @@ use crate::queue::Status;
 use crate::{JobId, Pool, StoreError, TenantId};
 
 /// One action of an applied transition, and where it stands.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, postgres_from_row::FromRow)]
 pub struct ActionRun {
     pub id: Uuid,
     pub job_id: JobId,
@@ -36,26 +36,6 @@ pub struct ActionRun {
 
 const RUN_COLUMNS: &str = "id, job_id, event_id, transition, ordinal, name, status, attempts, \
      next_attempt_at, last_status_code, last_error, created_at, updated_at";
-
-impl ActionRun {
-    fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
-        Ok(ActionRun {
-            id: row.try_get("id")?,
-            job_id: JobId(row.try_get("job_id")?),
-            event_id: row.try_get("event_id")?,
-            transition: row.try_get("transition")?,
-            ordinal: row.try_get("ordinal")?,
-            name: row.try_get("name")?,
-            status: Status::parse(row.try_get("status")?)?,
-            attempts: row.try_get("attempts")?,
-            next_attempt_at: row.try_get("next_attempt_at")?,
-            last_status_code: row.try_get("last_status_code")?,
-            last_error: row.try_get("last_error")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-}
 
 /// Writes one row per action of `transition`, with the action spec and the template
 /// context snapshotted as of this commit, in one statement. The first action is due
@@ -128,7 +108,7 @@ pub(crate) async fn insert(
         .await?;
     let mut runs = rows
         .iter()
-        .map(ActionRun::from_row)
+        .map(crate::store::read_row::<ActionRun>)
         .collect::<Result<Vec<_>, _>>()?;
     runs.sort_by_key(|r| r.ordinal);
     Ok(runs)
@@ -176,5 +156,7 @@ pub async fn list_for_job(
         ))
         .await?;
     let rows = client.query(&stmt, &[&job_id.0, &tenant_id.0]).await?;
-    rows.iter().map(ActionRun::from_row).collect()
+    rows.iter()
+        .map(crate::store::read_row::<ActionRun>)
+        .collect()
 }

@@ -18,7 +18,7 @@ pub async fn get(pool: &Pool, tenant_id: TenantId, id: JobId) -> Result<Option<J
         .query_opt(&stmt, &[&id.0, &tenant_id.0])
         .await?
         .as_ref()
-        .map(Job::from_row)
+        .map(crate::store::read_row::<Job>)
         .transpose()
 }
 
@@ -71,5 +71,5 @@ pub async fn list(
             ],
         )
         .await?;
-    rows.iter().map(Job::from_row).collect()
+    rows.iter().map(crate::store::read_row::<Job>).collect()
 }

@@ -72,7 +72,7 @@ impl JobStream {
             return Ok(None);
         };
         Ok(Some(JobStream {
-            job: Job::from_row(&row)?,
+            job: crate::store::read_row::<Job>(&row)?,
             tenant_name: row.try_get("tenant_name")?,
             head: StreamHead::stored(row.try_get("stream_version")?, row.try_get("stream_hash")?),
             sealed: Vec::new(),
@@ -158,7 +158,7 @@ impl JobStream {
                             ],
                         )
                         .await?;
-                    Ok(Some(Job::from_row(&row)?))
+                    Ok(Some(crate::store::read_row::<Job>(&row)?))
                 }
             }
         };
@@ -209,7 +209,7 @@ impl JobStream {
             return Ok(None);
         };
         let events = log::insert(tx, sealed).await?;
-        Ok(Some((events, Job::from_row(&row)?)))
+        Ok(Some((events, crate::store::read_row::<Job>(&row)?)))
     }
 }
 

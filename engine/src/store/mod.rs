@@ -20,9 +20,12 @@ mod embedded_migrations {
 pub fn read_rows<T: postgres_from_row::FromRow>(
     rows: &[tokio_postgres::Row],
 ) -> Result<Vec<T>, StoreError> {
-    rows.iter()
-        .map(|row| T::try_from_row(row).map_err(StoreError::from))
-        .collect()
+    rows.iter().map(read_row).collect()
+}
+
+/// One row read into `T` by column name.
+pub fn read_row<T: postgres_from_row::FromRow>(row: &tokio_postgres::Row) -> Result<T, StoreError> {
+    Ok(T::try_from_row(row)?)
 }
 
 /// Builds a pool for `url` with at most `max_size` connections. Connections are opened

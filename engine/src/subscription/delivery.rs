@@ -231,7 +231,7 @@ async fn announce_health(
     rec: &DeliveryRecording,
     row: &tokio_postgres::Row,
 ) -> Result<(), StoreError> {
-    let subscription = super::from_row(row)?;
+    let subscription: super::Subscription = crate::store::read_row(row)?;
     let event_type = match subscription.health {
         Health::Failing => EventType::SubscriptionFailing,
         Health::Healthy => EventType::SubscriptionRecovered,
@@ -281,7 +281,7 @@ pub async fn circuit_changed(
     let Some(row) = row else {
         return Ok(());
     };
-    let subscription = super::from_row(&row)?;
+    let subscription: super::Subscription = crate::store::read_row(&row)?;
     let metadata = serde_json::json!({
         "actor_key_id": null, "request_id": null, "idempotency_key": null,
     });
@@ -313,7 +313,7 @@ async fn disable(
         )
         .await?;
     if let Some(row) = row {
-        let subscription = super::from_row(&row)?;
+        let subscription: super::Subscription = crate::store::read_row(&row)?;
         let metadata = serde_json::json!({
             "actor_key_id": null, "request_id": null, "idempotency_key": null,
             "delivery_id": delivery.id,

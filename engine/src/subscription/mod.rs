@@ -25,10 +25,11 @@ use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
+use crate::store::read_row;
 use crate::{Actor, Pool, StoreError, TenantId};
 
 /// A subscription's metadata: never its URL or secret.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct Subscription {
     pub id: Uuid,
     pub tenant_id: TenantId,
@@ -99,27 +100,6 @@ const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types
      disabled_reason, health, last_delivery_at, previous_secret_until, limits, \
      CASE WHEN held_until > now() THEN held_until END AS held_until, \
      CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
-
-fn from_row(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
-    Ok(Subscription {
-        id: row.try_get("id")?,
-        tenant_id: TenantId(row.try_get("tenant_id")?),
-        name: row.try_get("name")?,
-        url_preview: row.try_get("url_preview")?,
-        has_secret: row.try_get("has_secret")?,
-        event_types: row.try_get("event_types")?,
-        enabled: row.try_get("enabled")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        health: Health::parse(row.try_get("health")?)?,
-        last_delivery_at: row.try_get("last_delivery_at")?,
-        previous_secret_until: row.try_get("previous_secret_until")?,
-        limits: Limits::from_stored(row.try_get("limits")?),
-        held_until: row.try_get("held_until")?,
-        held_reason: row.try_get("held_reason")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// Appends a metadata-only event about `s` to its stream.
 pub(crate) async fn record(
@@ -194,7 +174,7 @@ pub async fn insert(
               &new.url_preview, &new.has_secret, &new.event_types, &new.enabled, &new.limits.to_stored()],
         )
         .await?;
-    let subscription = from_row(&row)?;
+    let subscription: Subscription = read_row(&row)?;
     record(
         &tx,
         actor.tenant_id,
@@ -264,7 +244,7 @@ pub async fn update(
     let Some(row) = row else {
         return Ok(None);
     };
-    let subscription = from_row(&row)?;
+    let subscription: Subscription = read_row(&row)?;
     record(
         &tx,
         actor.tenant_id,
@@ -300,7 +280,7 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<bool, StoreE
     else {
         return Ok(false);
     };
-    let subscription = from_row(&row)?;
+    let subscription: Subscription = read_row(&row)?;
     record(
         &tx,
         actor.tenant_id,
@@ -329,7 +309,7 @@ pub async fn get(
         )
         .await?
         .as_ref()
-        .map(from_row)
+        .map(read_row)
         .transpose()
 }
 
@@ -350,7 +330,7 @@ pub async fn list(
             &[&tenant_id.0, &after, &limit],
         )
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(read_row).collect()
 }
 
 /// A subscription with its sealed target, for opening just in time.
@@ -371,5 +351,5 @@ pub async fn sealed(
         ciphertext: row.try_get("ciphertext")?,
         key_id: row.try_get("key_id")?,
     };
-    Ok(Some((from_row(&row)?, sealed)))
+    Ok(Some((read_row(&row)?, sealed)))
 }

@@ -17,7 +17,7 @@ use crate::{workflow, Actor, JobId, Pool, StoreError, TenantId};
 const OPEN: [Status; 2] = [Status::Pending, Status::Running];
 
 /// A timer as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, postgres_from_row::FromRow)]
 pub struct TimerView {
     pub id: Uuid,
     pub job_id: JobId,
@@ -32,21 +32,6 @@ pub struct TimerView {
 }
 
 const COLUMNS: &str = "id, job_id, kind, state, transition, due_at, status, created_at";
-
-impl TimerView {
-    fn from_row(r: &tokio_postgres::Row) -> Result<TimerView, StoreError> {
-        Ok(TimerView {
-            id: r.try_get("id")?,
-            job_id: JobId(r.try_get("job_id")?),
-            kind: r.try_get("kind")?,
-            state: r.try_get("state")?,
-            transition: r.try_get("transition")?,
-            due_at: r.try_get("due_at")?,
-            status: Status::parse(r.try_get("status")?)?,
-            created_at: r.try_get("created_at")?,
-        })
-    }
-}
 
 /// Why a transition could not be scheduled.
 #[derive(Debug, Error)]
@@ -166,7 +151,7 @@ pub async fn schedule_transition(
         )
         .await
         .map_err(StoreError::from)?;
-    let view = TimerView::from_row(&row)?;
+    let view = crate::store::read_row::<TimerView>(&row)?;
     let scheduled = TimerScheduled {
         timer_id: id,
         kind: TimerKind::Scheduled,
@@ -243,6 +228,6 @@ pub async fn list_open(
         .query(&stmt, &[&job_id.0, &tenant_id.0, &limit, &&OPEN[..]])
         .await?
         .iter()
-        .map(TimerView::from_row)
+        .map(crate::store::read_row::<TimerView>)
         .collect()
 }

@@ -12,16 +12,17 @@ pub mod session;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 use thiserror::Error;
 
 use crate::api_key::Scope;
+use crate::events::account::{UserCreated, UserDisabled};
+use crate::events::Payload;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
 use crate::{Actor, Pool, StoreError, TenantId, UserId};
 
 /// What a person may do in the console and through the API with their session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -160,7 +161,12 @@ pub async fn create(
             tenant_id: actor.tenant_id,
             stream_id: id.0,
             event_type: EventType::UserCreated,
-            data: json!({ "id": id, "email": email, "role": role }),
+            data: UserCreated {
+                id,
+                email: email.clone(),
+                role,
+            }
+            .to_data()?,
             metadata: actor.metadata(),
         },
         StreamLock::Take,
@@ -236,7 +242,7 @@ pub async fn disable(pool: &Pool, actor: &Actor, id: UserId) -> Result<bool, Sto
             tenant_id: actor.tenant_id,
             stream_id: id.0,
             event_type: EventType::UserDisabled,
-            data: json!({ "id": id }),
+            data: UserDisabled { id }.to_data()?,
             metadata: actor.metadata(),
         },
         StreamLock::Take,
