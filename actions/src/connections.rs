@@ -6,6 +6,7 @@ use switchyard_engine::connection::{
     self, Connection, ConnectionChanges, NewConnection, Removal, Sealed,
 };
 use switchyard_engine::flow::Limits;
+use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::{Actor, Pool, StoreError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -161,7 +162,7 @@ pub async fn update(
         credentials,
         limits,
     } = update;
-    let current = connection::get(pool, actor.tenant_id, id)
+    let current = Connection::get(pool, actor.tenant_id, id)
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
     let mut changes = ConnectionChanges {
@@ -260,7 +261,7 @@ async fn stored_credentials(
     id: Uuid,
 ) -> Result<serde_json::Map<String, Value>, ConnectionError> {
     let client = pool.get().await.map_err(StoreError::from)?;
-    let (_, sealed) = connection::sealed(&client, actor.tenant_id, id)
+    let (_, sealed) = Connection::sealed(&client, actor.tenant_id, id)
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
     drop(client);

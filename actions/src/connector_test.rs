@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::json;
-use switchyard_engine::connection::{self, TestResult};
+use switchyard_engine::connection::{self, Connection, TestResult};
+use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::{Actor, Pool, StoreError};
 use uuid::Uuid;
 
@@ -38,7 +39,7 @@ pub async fn send(
     id: Uuid,
 ) -> Result<TestOutcome, ConnectionError> {
     let client = pool.get().await.map_err(StoreError::from)?;
-    let (conn, sealed) = connection::sealed(&client, actor.tenant_id, id)
+    let (conn, sealed) = Connection::sealed(&client, actor.tenant_id, id)
         .await?
         .ok_or(ConnectionError::NotFound(id))?;
     drop(client);

@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::events::account::{ApiKeyCreated, ApiKeyRevoked};
 use crate::events::Payload;
-use crate::log::EventType;
-use crate::log::{append, NewEvent, StreamLock};
+use crate::log::{append, StreamLock};
 use crate::{Actor, ApiKeyId, Pool, StoreError, TenantId};
 
 /// What a key may do. `Full` may do everything.
@@ -146,24 +145,13 @@ pub async fn create(
             ],
         )
         .await?;
-    append(
-        &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id: id.0,
-            event_type: EventType::ApiKeyCreated,
-            data: ApiKeyCreated {
-                id,
-                name: name.to_string(),
-                prefix: prefix.clone(),
-                scopes: scope_names.iter().map(|s| s.to_string()).collect(),
-            }
-            .to_data()?,
-            metadata: actor.metadata(),
-        },
-        StreamLock::Take,
-    )
-    .await?;
+    let created = ApiKeyCreated {
+        id,
+        name: name.to_string(),
+        prefix: prefix.clone(),
+        scopes: scope_names.iter().map(|s| s.to_string()).collect(),
+    };
+    append(&tx, created.by(actor, id.0)?, StreamLock::Take).await?;
     tx.commit().await?;
     let record = ApiKeyRecord {
         id,
@@ -246,18 +234,7 @@ pub async fn revoke(pool: &Pool, actor: &Actor, id: ApiKeyId) -> Result<bool, St
     if revoked == 0 {
         return Ok(false);
     }
-    append(
-        &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id: id.0,
-            event_type: EventType::ApiKeyRevoked,
-            data: ApiKeyRevoked { id }.to_data()?,
-            metadata: actor.metadata(),
-        },
-        StreamLock::Take,
-    )
-    .await?;
+    append(&tx, ApiKeyRevoked { id }.by(actor, id.0)?, StreamLock::Take).await?;
     tx.commit().await?;
     Ok(true)
 }

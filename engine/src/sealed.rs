@@ -1,12 +1,16 @@
 //! Secrets as the vault sealed them, and the rows that hold them: connection credentials
 //! and subscription targets. The engine stores and moves ciphertext; it never sees plaintext.
 
+use std::future::Future;
+
+use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::{StoreError, TenantId};
+use crate::store::read_row;
+use crate::{Pool, StoreError, TenantId};
 
 /// Credentials as the vault sealed them.
-#[derive(Clone)]
+#[derive(Clone, postgres_from_row::FromRow)]
 pub struct Sealed {
     pub ciphertext: Vec<u8>,
     pub key_id: String,
@@ -61,16 +65,7 @@ pub async fn all_for_update(
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get("tenant_id")?,
-                Sealed {
-                    ciphertext: r.try_get("ciphertext")?,
-                    key_id: r.try_get("key_id")?,
-                },
-            ))
-        })
+        .map(|r| Ok((r.try_get("id")?, r.try_get("tenant_id")?, read_row(r)?)))
         .collect()
 }
 
@@ -98,4 +93,77 @@ pub async fn reseal(
         .await?;
     }
     Ok(())
+}
+
+/// The view of a row that holds a sealed secret: what every such kind reads the same way
+/// (one by id, a page after an id, and one with its secret for the worker to open just in
+/// time). The tenant is always part of the filter, so no read reaches another tenant's row.
+pub trait SealedRow: postgres_from_row::FromRow + Send + Sized {
+    /// Its table.
+    const TABLE: SealedTable;
+    /// What its view reads: a `SELECT` list that never names a secret.
+    const COLUMNS: &'static str;
+
+    /// One row of the tenant.
+    fn get(
+        pool: &Pool,
+        tenant_id: TenantId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        async move {
+            let client = pool.get().await?;
+            let sql = format!(
+                "SELECT {} FROM {} WHERE id = $1 AND tenant_id = $2",
+                Self::COLUMNS,
+                Self::TABLE.table()
+            );
+            client
+                .query_opt(&sql, &[&id, &tenant_id.0])
+                .await?
+                .as_ref()
+                .map(read_row)
+                .transpose()
+        }
+    }
+
+    /// The tenant's rows, oldest first, after `after`.
+    fn list(
+        pool: &Pool,
+        tenant_id: TenantId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Self>, StoreError>> + Send {
+        async move {
+            let client = pool.get().await?;
+            let sql = format!(
+                "SELECT {} FROM {} WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) \
+                 ORDER BY id LIMIT $3",
+                Self::COLUMNS,
+                Self::TABLE.table()
+            );
+            let rows = client.query(&sql, &[&tenant_id.0, &after, &limit]).await?;
+            rows.iter().map(read_row).collect()
+        }
+    }
+
+    /// One row of the tenant with its sealed secret.
+    fn sealed<C: GenericClient + Sync>(
+        client: &C,
+        tenant_id: TenantId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<(Self, Sealed)>, StoreError>> + Send {
+        async move {
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {}, ciphertext, key_id FROM {} WHERE id = $1 AND tenant_id = $2",
+                    Self::COLUMNS,
+                    Self::TABLE.table()
+                ))
+                .await?;
+            let Some(row) = client.query_opt(&stmt, &[&id, &tenant_id.0]).await? else {
+                return Ok(None);
+            };
+            Ok(Some((read_row(&row)?, read_row(&row)?)))
+        }
+    }
 }

@@ -25,6 +25,43 @@ pub fn read<I: RowIndex + std::fmt::Display + Copy>(row: &Row, column: I) -> Val
     }
 }
 
+/// A JSON column as [`read`] reads it, for rows read by column name
+/// (`#[from_row(from = "stored_json::Stored")]`): NULL reads as `null`, and a value that
+/// cannot be decoded as the marker object (without the column's name, which a decoder
+/// is not told).
+pub struct Stored(pub Value);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Stored {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Stored(match Value::from_sql(ty, raw) {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(error = %err, "a stored JSON value cannot be decoded");
+                json!({ UNDECODABLE: format!("the stored value cannot be decoded: {err}") })
+            }
+        }))
+    }
+
+    fn from_sql_null(
+        _: &tokio_postgres::types::Type,
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Stored(Value::Null))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <Value as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
+impl From<Stored> for Value {
+    fn from(stored: Stored) -> Value {
+        stored.0
+    }
+}
+
 /// Why `value` is a marker of an undecodable value, if it is one.
 pub fn undecodable(value: &Value) -> Option<&str> {
     value

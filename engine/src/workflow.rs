@@ -14,8 +14,7 @@ use crate::definition::{validate, Problem, WorkflowDefinition};
 use crate::events::workflow::WorkflowPublished;
 use crate::events::Payload;
 use crate::json_path::JsonPath;
-use crate::log::EventType;
-use crate::log::{append, NewEvent, StreamLock};
+use crate::log::{append, StreamLock};
 use crate::{connection, Actor, Pool, StoreError, TenantId};
 
 /// A published version.
@@ -88,20 +87,14 @@ pub async fn publish(
         )
         .await
         .map_err(StoreError::from)?;
+    let published = WorkflowPublished {
+        workflow_id: id,
+        name: definition.name.clone(),
+        version,
+    };
     append(
         &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id,
-            event_type: EventType::WorkflowPublished,
-            data: WorkflowPublished {
-                workflow_id: id,
-                name: definition.name.clone(),
-                version,
-            }
-            .to_data()?,
-            metadata: actor.metadata(),
-        },
+        published.by(actor, stream_id)?,
         StreamLock::HeldByCaller,
     )
     .await?;

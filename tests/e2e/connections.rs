@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchyard_actions::deliveries::subscriptions::{self, SubscriptionInput};
 use switchyard_actions::vault::{rotate, EncryptionKey, KeySources, Keyring};
-use switchyard_engine::connection;
+use switchyard_engine::connection::Connection;
+use switchyard_engine::sealed::SealedRow;
+use switchyard_engine::subscription::Subscription;
 
 use crate::support::TestApp;
 
@@ -284,7 +286,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
     .unwrap()
     .0;
     let client = app.pool.get().await.unwrap();
-    let (_, sealed) = connection::sealed(&client, app.tenant_id, ids[0])
+    let (_, sealed) = Connection::sealed(&client, app.tenant_id, ids[0])
         .await
         .unwrap()
         .unwrap();
@@ -334,7 +336,7 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
     )
     .unwrap();
     for (n, id) in ids.iter().enumerate() {
-        let (_, sealed) = connection::sealed(&client, app.tenant_id, *id)
+        let (_, sealed) = Connection::sealed(&client, app.tenant_id, *id)
             .await
             .unwrap()
             .unwrap();
@@ -347,11 +349,10 @@ async fn ciphertext_is_bound_to_its_row_and_rotation_round_trips() {
             format!("key-{n}")
         );
     }
-    let (_, sealed) =
-        switchyard_engine::subscription::sealed(&client, app.tenant_id, subscription.id)
-            .await
-            .unwrap()
-            .unwrap();
+    let (_, sealed) = Subscription::sealed(&client, app.tenant_id, subscription.id)
+        .await
+        .unwrap()
+        .unwrap();
     let target = subscriptions::open(&only_new, app.tenant_id, subscription.id, &sealed).unwrap();
     assert_eq!(target.url, "https://example.com/hook/s3cr3t");
     assert_eq!(target.secret.as_deref(), Some("hook-secret"));

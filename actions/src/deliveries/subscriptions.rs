@@ -3,6 +3,7 @@
 use serde_json::json;
 use switchyard_engine::connection::Sealed;
 use switchyard_engine::flow::Limits;
+use switchyard_engine::sealed::SealedRow;
 pub use switchyard_engine::subscription::recovery::{Backfill, MAX_BACKFILL};
 use switchyard_engine::subscription::{
     self, event_types, Inserted, NewSubscription, Subscription, SubscriptionChanges,
@@ -239,7 +240,7 @@ pub async fn update(
     changes.limits = update.limits;
     if update.url.is_some() || update.secret.is_some() {
         let client = pool.get().await.map_err(StoreError::from)?;
-        let (_, sealed) = subscription::sealed(&client, actor.tenant_id, id)
+        let (_, sealed) = Subscription::sealed(&client, actor.tenant_id, id)
             .await?
             .ok_or(SubscriptionError::NotFound(id))?;
         let current = open(keyring, actor.tenant_id, id, &sealed)?;

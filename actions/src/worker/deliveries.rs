@@ -13,7 +13,7 @@ use switchyard_engine::subscription::dispatch;
 
 use tokio::sync::watch;
 
-use super::kind::Handled;
+use super::kind::{Handled, Kind};
 use super::{flow, isolate, Inner};
 use crate::deliveries::deliver;
 use crate::WorkerSignal;
@@ -67,48 +67,57 @@ async fn dispatch_once(inner: &Inner, signal: &WorkerSignal) -> bool {
     }
 }
 
-#[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
-pub(super) async fn process(inner: Arc<Inner>, d: ClaimedDelivery) -> Handled {
-    // Without a rate of its own, a subscription gets the server's per-minute default.
-    let limits = Limits {
-        rate: d.limits.rate.or(Some(Rate::per_minute(
-            inner.deliveries.per_minute.max(1) as u32
-        ))),
-        ..d.limits
-    };
-    let lease = inner.deliveries.timeout + Duration::from_secs(30);
-    let dest = Destination::Subscription(d.subscription_id);
-    let pass = match flow::admit(&inner, dest, d.id, limits, d.failures, lease, true).await {
-        flow::Gate::Go(pass) => pass,
-        flow::Gate::Wait { reason } => {
-            // Held: back to the queue uncounted, not claimed again until the hold ends.
-            tracing::debug!(reason, "the subscription is held; the delivery waits");
-            return Handled::GiveBack { at: None };
+/// Subscription deliveries, each held to its subscription's rate limit.
+pub(super) struct Deliveries;
+
+impl Kind for Deliveries {
+    type Item = ClaimedDelivery;
+    const NAME: &'static str = "deliveries";
+
+    #[tracing::instrument(skip_all, fields(delivery.id = %d.id, subscription.id = %d.subscription_id, delivery.attempt = d.attempt))]
+    async fn process(inner: Arc<Inner>, d: ClaimedDelivery) -> Handled {
+        // Without a rate of its own, a subscription gets the server's per-minute default.
+        let limits = Limits {
+            rate: d.limits.rate.or(Some(Rate::per_minute(
+                inner.deliveries.per_minute.max(1) as u32
+            ))),
+            ..d.limits
+        };
+        let lease = inner.deliveries.timeout + Duration::from_secs(30);
+        let dest = Destination::Subscription(d.subscription_id);
+        let pass = match flow::admit(&inner, dest, d.id, limits, d.failures, lease, true).await {
+            flow::Gate::Go(pass) => pass,
+            flow::Gate::Wait { reason } => {
+                // Held: back to the queue uncounted, not claimed again until the hold ends.
+                tracing::debug!(reason, "the subscription is held; the delivery waits");
+                return Handled::GiveBack { at: None };
+            }
+        };
+        let attempt = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d);
+        let recording = super::isolate::isolated(attempt)
+            .await
+            .unwrap_or_else(deliver::not_sent);
+        let sent = recording.outcome != Outcome::NotSent;
+        let status = recording.status_code.and_then(|c| u16::try_from(c).ok());
+        let detail = serde_json::json!({
+            "delivery_id": d.id, "event_id": d.event_id,
+            "status_code": recording.status_code, "error": recording.error,
+        });
+        pass.observe(&inner, status, sent, recording.retry_after, detail)
+            .await;
+        metrics::delivery_attempt(
+            recording.outcome,
+            recording.status_code.and_then(|c| u16::try_from(c).ok()),
+            sent.then(|| Duration::from_millis(recording.duration_ms.max(0) as u64)),
+        );
+        match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),
+            Err(err) => {
+                tracing::error!(error = %err, "could not record a delivery; its lease will return it to the queue")
+            }
         }
-    };
-    let attempt = deliver::attempt(&inner.keyring, &inner.sender, &inner.deliveries, &d);
-    let recording = super::isolate::isolated(attempt)
-        .await
-        .unwrap_or_else(deliver::not_sent);
-    let sent = recording.outcome != Outcome::NotSent;
-    let status = recording.status_code.and_then(|c| u16::try_from(c).ok());
-    let detail = serde_json::json!({
-        "delivery_id": d.id, "event_id": d.event_id,
-        "status_code": recording.status_code, "error": recording.error,
-    });
-    pass.observe(&inner, status, sent, recording.retry_after, detail)
-        .await;
-    metrics::delivery_attempt(
-        recording.outcome,
-        recording.status_code.and_then(|c| u16::try_from(c).ok()),
-        sent.then(|| Duration::from_millis(recording.duration_ms.max(0) as u64)),
-    );
-    match super::persist::through_outage(|| delivery::record(&inner.pool, &d, &recording)).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("the lease expired before the delivery was recorded"),
-        Err(err) => {
-            tracing::error!(error = %err, "could not record a delivery; its lease will return it to the queue")
-        }
+        Handled::Done
     }
-    Handled::Done
 }

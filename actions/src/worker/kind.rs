@@ -8,14 +8,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use switchyard_engine::job::lane::ClaimedRun;
 use switchyard_engine::queue::Item;
-use switchyard_engine::subscription::delivery::ClaimedDelivery;
-use switchyard_engine::timer::ClaimedTimer;
 
 use super::Inner;
 
-/// One kind of queued work.
+/// One kind of queued work: [`super::actions::Actions`], [`super::deliveries::Deliveries`]
+/// and [`super::timers::Timers`], each beside how it processes an item.
 pub(super) trait Kind: 'static {
     type Item: Item;
     /// What the log calls these items.
@@ -39,41 +37,4 @@ pub(super) enum Handled {
     /// not look again at once: what held the item back (a full or held destination, an
     /// outage, the drain) still holds.
     GiveBack { at: Option<DateTime<Utc>> },
-}
-
-/// Action runs: each job's actions in order, different jobs in parallel.
-pub(super) struct Actions;
-
-impl Kind for Actions {
-    type Item = ClaimedRun;
-    const NAME: &'static str = "action runs";
-
-    fn process(inner: Arc<Inner>, item: ClaimedRun) -> impl Future<Output = Handled> + Send {
-        super::actions::process(inner, item)
-    }
-}
-
-/// Subscription deliveries, each held to its subscription's rate limit.
-pub(super) struct Deliveries;
-
-impl Kind for Deliveries {
-    type Item = ClaimedDelivery;
-    const NAME: &'static str = "deliveries";
-
-    fn process(inner: Arc<Inner>, item: ClaimedDelivery) -> impl Future<Output = Handled> + Send {
-        super::deliveries::process(inner, item)
-    }
-}
-
-/// Timers, each fired as a transition by the actor `timer`.
-pub(super) struct Timers;
-
-impl Kind for Timers {
-    type Item = ClaimedTimer;
-    const NAME: &'static str = "timers";
-    const SHARE: usize = 2;
-
-    fn process(inner: Arc<Inner>, item: ClaimedTimer) -> impl Future<Output = Handled> + Send {
-        super::timers::process(inner, item)
-    }
 }

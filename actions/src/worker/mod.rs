@@ -49,7 +49,10 @@ use crate::providers::ProviderEndpoints;
 use crate::sender::Sender;
 use crate::vault::Keyring;
 use crate::WorkerSignal;
-use kind::{Actions, Deliveries, Handled, Kind, Timers};
+use actions::Actions;
+use deliveries::Deliveries;
+use kind::{Handled, Kind};
+use timers::Timers;
 
 /// How a worker runs.
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use switchyard_actions::providers::Provider;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::{self, Connection};
+use switchyard_engine::sealed::SealedRow;
 
 use chrono::{DateTime, Utc};
 use switchyard_engine::flow::Limits;
@@ -82,7 +83,7 @@ pub(super) fn flow_state(
 pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
     let visit = Visit::start(req, state, "/admin/integrations", &[Scope::Designer]).await?;
     let tenant = visit.tenant();
-    let connections = connection::list(&state.pool, tenant, None, LISTED).await?;
+    let connections = Connection::list(&state.pool, tenant, None, LISTED).await?;
     let used_by = connection::used_by(&state.pool, tenant).await?;
     let connector = connections
         .iter()

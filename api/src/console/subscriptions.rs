@@ -7,9 +7,10 @@ use poem::{handler, Request};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
+use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::subscription::delivery_log as delivery;
 use switchyard_engine::subscription::event_types::subscribable_types;
-use switchyard_engine::subscription::{self, Subscription};
+use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
 use super::render::{when, when_opt};
@@ -48,7 +49,7 @@ fn picker(chosen: &[String]) -> Vec<Value> {
 #[handler]
 pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
     let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
-    let subscriptions = subscription::list(&state.pool, visit.tenant(), None, 500).await?;
+    let subscriptions = Subscription::list(&state.pool, visit.tenant(), None, 500).await?;
     // A fresh secret each time the form is shown; it is never shown again after creating.
     let secret = format!("whsec_{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
     visit.page(
@@ -66,7 +67,7 @@ pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
     let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
     let found = match Uuid::parse_str(&id) {
-        Ok(id) => subscription::get(&state.pool, visit.tenant(), id).await?,
+        Ok(id) => Subscription::get(&state.pool, visit.tenant(), id).await?,
         Err(_) => None,
     };
     let Some(s) = found else {
@@ -81,13 +82,13 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
                 "subscription_id": s.id,
                 "event_id": d.event_id,
                 "event_type": d.event_type,
-                "status": d.status,
-                "attempts": d.attempts,
-                "last_status_code": d.last_status_code,
-                "last_error": d.last_error,
-                "created_at": when(&d.created_at),
-                "next_attempt_at": when_opt(d.next_attempt_at.as_ref()),
-                "finished": d.status.is_final(),
+                "status": d.progress.status,
+                "attempts": d.progress.attempts,
+                "last_status_code": d.progress.last_status_code,
+                "last_error": d.progress.last_error,
+                "created_at": when(&d.progress.created_at),
+                "next_attempt_at": when_opt(d.progress.next_attempt_at.as_ref()),
+                "finished": d.progress.status.is_final(),
                 "attempt_log": d.attempt_log.iter().map(|a| json!({
                     "attempt": a.attempt,
                     "outcome": a.outcome,

@@ -7,8 +7,9 @@ use poem::{handler, Request};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
-use switchyard_engine::connection;
+use switchyard_engine::connection::Connection;
 use switchyard_engine::definition::WorkflowDefinition;
+use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::workflow;
 
 use super::diagram;
@@ -66,7 +67,7 @@ pub async fn show(
             "This version's stored definition cannot be read; publish a new version as JSON.",
         ));
     };
-    let connections = connection::list(&state.pool, tenant, None, 500).await?;
+    let connections = Connection::list(&state.pool, tenant, None, 500).await?;
     let choices: Vec<Value> = connections
         .iter()
         .map(|c| json!({"id": c.id, "name": c.connection_name, "provider": c.provider}))

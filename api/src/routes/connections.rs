@@ -12,6 +12,7 @@ use serde_json::Value;
 use switchyard_actions::connections::{self, ConnectionError, ConnectionInput, ConnectionUpdate};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::{self as store, Connection};
+use switchyard_engine::sealed::SealedRow;
 use uuid::Uuid;
 
 use super::limits::LimitsBody;
@@ -187,7 +188,7 @@ impl ConnectionsApi {
         let actor = auth.require(&[Scope::Designer])?;
         let limit = paging::limit(limit.0, 50, 500)?;
         let after = paging::cursor(cursor.0.as_deref(), |c| Uuid::parse_str(c).ok())?;
-        let items = store::list(&self.state.pool, actor.tenant_id, after, limit).await?;
+        let items = Connection::list(&self.state.pool, actor.tenant_id, after, limit).await?;
         let next_cursor = paging::next_cursor(&items, limit, |c| c.id.to_string());
         Ok(Json(ConnectionList {
             items: items.into_iter().map(Into::into).collect(),
@@ -203,7 +204,7 @@ impl ConnectionsApi {
         id: Path<Uuid>,
     ) -> Result<Json<ConnectionBody>, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
-        store::get(&self.state.pool, actor.tenant_id, id.0)
+        Connection::get(&self.state.pool, actor.tenant_id, id.0)
             .await?
             .map(|c| Json(c.into()))
             .ok_or_else(|| ApiError::not_found("connection", id.0))

@@ -9,6 +9,8 @@ use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::create::{self, CreateJob, CreateJobError, Created};
 use switchyard_engine::job::outbox::{self, ActionRun};
+
+use super::progress::ProgressBody;
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
 use switchyard_engine::timer;
@@ -70,15 +72,9 @@ pub struct ActionRunBody {
     name: String,
     transition: String,
     ordinal: i32,
-    /// `waiting`, `pending`, `running`, `succeeded`, `failed` or `skipped`.
-    status: String,
-    attempts: i32,
-    last_status_code: Option<i32>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
     event_id: Uuid,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    #[oai(flatten)]
+    progress: ProgressBody,
 }
 
 impl From<ActionRun> for ActionRunBody {
@@ -88,14 +84,8 @@ impl From<ActionRun> for ActionRunBody {
             name: r.name,
             transition: r.transition,
             ordinal: r.ordinal,
-            status: r.status.to_string(),
-            attempts: r.attempts,
-            last_status_code: r.last_status_code,
-            next_attempt_at: r.next_attempt_at,
-            last_error: r.last_error,
             event_id: r.event_id,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            progress: r.progress.into(),
         }
     }
 }

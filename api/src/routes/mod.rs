@@ -10,6 +10,7 @@ mod integrations;
 mod jobs;
 mod limits;
 mod paging;
+mod progress;
 mod timers;
 mod transitions;
 mod usage;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::{Connection, Sealed};
+use super::{Connection, Sealed, SealedRow};
 use crate::{StoreError, TenantId};
 
 /// How long an entry may be used without reading the row again.
@@ -54,7 +54,7 @@ pub async fn sealed(
     }
     let read_at = Instant::now();
     let generation = GENERATION.load(Ordering::SeqCst);
-    let found = super::sealed(client, tenant_id, id).await?;
+    let found = Connection::sealed(client, tenant_id, id).await?;
     let mut map = entries().lock().unwrap_or_else(|e| e.into_inner());
     if GENERATION.load(Ordering::SeqCst) != generation {
         return Ok(found);

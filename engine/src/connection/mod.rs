@@ -21,7 +21,8 @@ use uuid::Uuid;
 use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::{append, EventType, NewEvent, StreamLock};
-pub use crate::sealed::Sealed;
+use crate::sealed::SealedTable;
+pub use crate::sealed::{Sealed, SealedRow};
 use crate::store::read_row;
 use crate::{Actor, Pool, StoreError, TenantId};
 
@@ -81,6 +82,11 @@ pub enum Removal {
     NotFound,
     /// Still referenced by the newest version of these workflows.
     InUse(Vec<String>),
+}
+
+impl SealedRow for Connection {
+    const TABLE: SealedTable = SealedTable::Connections;
+    const COLUMNS: &'static str = COLUMNS;
 }
 
 const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_preview, health, \
@@ -252,60 +258,6 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Removal, Sto
     tx.commit().await?;
     cache::forget(id);
     Ok(Removal::Removed)
-}
-
-/// One connection of the tenant.
-pub async fn get(
-    pool: &Pool,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<Option<Connection>, StoreError> {
-    let client = pool.get().await?;
-    client
-        .query_opt(
-            &format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND tenant_id = $2"),
-            &[&id, &tenant_id.0],
-        )
-        .await?
-        .as_ref()
-        .map(read_row)
-        .transpose()
-}
-
-/// The tenant's connections, oldest first, after `after`.
-pub async fn list(
-    pool: &Pool,
-    tenant_id: TenantId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<Connection>, StoreError> {
-    let client = pool.get().await?;
-    let rows = client
-        .query(
-            &format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"),
-            &[&tenant_id.0, &after, &limit],
-        )
-        .await?;
-    rows.iter().map(read_row).collect()
-}
-
-/// A connection with its sealed credentials, for the worker to open just in time.
-pub async fn sealed(
-    client: &impl deadpool_postgres::GenericClient,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<Option<(Connection, Sealed)>, StoreError> {
-    let stmt = client
-        .prepare_cached(&format!("SELECT {COLUMNS}, ciphertext, key_id FROM connections WHERE id = $1 AND tenant_id = $2"))
-        .await?;
-    let Some(row) = client.query_opt(&stmt, &[&id, &tenant_id.0]).await? else {
-        return Ok(None);
-    };
-    let sealed = Sealed {
-        ciphertext: row.try_get("ciphertext")?,
-        key_id: row.try_get("key_id")?,
-    };
-    Ok(Some((read_row(&row)?, sealed)))
 }
 
 /// Which of `ids` are connections of the tenant.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Payload;
 use crate::log::EventType;
-use crate::user::Role;
+use crate::user::role::Role;
 use crate::{ApiKeyId, TenantId, UserId};
 
 /// `tenant.created`.

@@ -20,8 +20,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::log::EventType;
-use crate::StoreError;
+use uuid::Uuid;
+
+use crate::log::{EventType, NewEvent};
+use crate::{Actor, StoreError};
 
 /// An event's `data`, typed: [`Payload::TYPE`] is the event type it is written as.
 pub trait Payload: Serialize + DeserializeOwned {
@@ -31,6 +33,17 @@ pub trait Payload: Serialize + DeserializeOwned {
     fn to_data(&self) -> Result<Value, StoreError> {
         serde_json::to_value(self)
             .map_err(|err| StoreError::Corrupt(format!("{} payload: {err}", Self::TYPE.as_str())))
+    }
+
+    /// This payload as `actor`'s event in `stream_id`, ready to append.
+    fn by(&self, actor: &Actor, stream_id: Uuid) -> Result<NewEvent, StoreError> {
+        Ok(NewEvent {
+            tenant_id: actor.tenant_id,
+            stream_id,
+            event_type: Self::TYPE,
+            data: self.to_data()?,
+            metadata: actor.metadata(),
+        })
     }
 
     /// Reads a stored `data` of this type.

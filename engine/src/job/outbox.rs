@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::Job;
 use crate::definition::TransitionDef;
 use crate::log::Event;
-use crate::queue::Status;
+use crate::queue::{Progress, Status, PROGRESS_COLUMNS};
 use crate::{JobId, Pool, StoreError, TenantId};
 
 /// One action of an applied transition, and where it stands.
@@ -25,17 +25,13 @@ pub struct ActionRun {
     pub transition: String,
     pub ordinal: i32,
     pub name: String,
-    pub status: Status,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    #[from_row(flatten)]
+    pub progress: Progress,
 }
 
-const RUN_COLUMNS: &str = "id, job_id, event_id, transition, ordinal, name, status, attempts, \
-     next_attempt_at, last_status_code, last_error, created_at, updated_at";
+/// The columns of an [`ActionRun`] beside its [`Progress`] ([`PROGRESS_COLUMNS`]).
+const RUN_COLUMNS: &str = "id, job_id, event_id, transition, ordinal, name";
 
 /// Writes one row per action of `transition`, with the action spec and the template
 /// context snapshotted as of this commit, in one statement. The first action is due
@@ -67,7 +63,7 @@ pub(crate) async fn insert(
              SELECT a.id, $1, $3, $2, $4, $5, a.ordinal, a.name, a.spec, $6, \
                     CASE WHEN a.due THEN {pending} ELSE {waiting} END, \
                     CASE WHEN a.due THEN coalesce(a.not_before, now()) END, a.not_before, a.connection_id \
-             FROM a RETURNING {RUN_COLUMNS}",
+             FROM a RETURNING {RUN_COLUMNS}, {PROGRESS_COLUMNS}",
             waiting = Status::Waiting.literal(),
             pending = Status::Pending.literal(),
             running = Status::Running.literal(),
@@ -151,7 +147,7 @@ pub async fn list_for_job(
     let client = pool.get().await?;
     let stmt = client
         .prepare_cached(&format!(
-            "SELECT {RUN_COLUMNS} FROM action_runs WHERE job_id = $1 AND tenant_id = $2 \
+            "SELECT {RUN_COLUMNS}, {PROGRESS_COLUMNS} FROM action_runs WHERE job_id = $1 AND tenant_id = $2 \
              ORDER BY event_position, ordinal"
         ))
         .await?;

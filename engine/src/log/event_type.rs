@@ -208,3 +208,5 @@ mod tests {
         assert!(!EventType::ApiKeyCreated.is_subscribable());
     }
 }
+
+crate::stored_as_text!(EventType, |text| EventType::parse(text).ok());

@@ -25,23 +25,30 @@ pub use read::{Cursor, EventFilter, Page};
 pub use xid::Xid8;
 
 /// One event as stored, with its place in the log and in its stream.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, postgres_from_row::FromRow)]
 pub struct Event {
+    #[from_row(rename = "event_id")]
     pub id: EventId,
     pub position: i64,
     pub stream_id: Uuid,
     pub stream_version: i64,
     #[serde(rename = "type")]
+    #[from_row(rename = "type")]
     pub event_type: EventType,
+    #[from_row(from = "crate::stored_json::Stored")]
     pub data: Value,
+    #[from_row(from = "crate::stored_json::Stored")]
     pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
     /// Hex sha-256 of the previous event of the stream (zeros for the first).
+    #[from_row(from = "Hex")]
     pub prev_hash: String,
     /// Hex sha-256 of `prev_hash` followed by this event's canonical JSON.
+    #[from_row(from = "Hex")]
     pub hash: String,
     /// The writing transaction: with `position`, this event's cursor.
     #[serde(default)]
+    #[from_row(from = "Xid8")]
     pub tx_id: u64,
 }
 
@@ -55,28 +62,29 @@ impl Event {
     }
 }
 
-/// The columns [`Event::from_row`] reads, in a form every query can share. `tx_id` stays
+/// The columns an [`Event`] is read from, in a form every query can share. `tx_id` stays
 /// the typed `xid8` column: an `ORDER BY tx_id` beside this list orders numerically.
 pub(crate) const EVENT_COLUMNS: &str = "position, tx_id, event_id, stream_id, \
      stream_version, type, data, metadata, recorded_at, prev_hash, hash";
 
-impl Event {
-    pub(crate) fn from_row(row: &tokio_postgres::Row) -> Result<Self, crate::StoreError> {
-        let tx_id: Xid8 = row.try_get("tx_id")?;
-        let prev: Vec<u8> = row.try_get("prev_hash")?;
-        let hash: Vec<u8> = row.try_get("hash")?;
-        Ok(Event {
-            id: EventId(row.try_get("event_id")?),
-            position: row.try_get("position")?,
-            stream_id: row.try_get("stream_id")?,
-            stream_version: row.try_get("stream_version")?,
-            event_type: EventType::parse(row.try_get("type")?)?,
-            data: crate::stored_json::read(row, "data"),
-            metadata: crate::stored_json::read(row, "metadata"),
-            recorded_at: row.try_get("recorded_at")?,
-            prev_hash: hex::encode(prev),
-            hash: hex::encode(hash),
-            tx_id: tx_id.0,
-        })
+/// A `bytea` column read as lower-case hex, the way events show their hashes.
+struct Hex(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Hex {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        <&[u8] as tokio_postgres::types::FromSql>::from_sql(ty, raw).map(|b| Hex(hex::encode(b)))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <&[u8] as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
+impl From<Hex> for String {
+    fn from(hex: Hex) -> String {
+        hex.0
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Event, Xid8, EVENT_COLUMNS};
+use crate::store::read_row;
 use crate::{StoreError, TenantId};
 
 /// Where a reader left off: opaque to clients, written `tx_id.position`.
@@ -102,7 +103,7 @@ pub async fn page(
         .await?;
     let items = rows
         .iter()
-        .map(Event::from_row)
+        .map(read_row::<Event>)
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = items.last().map(Event::cursor);
     Ok(Page { items, next_cursor })
@@ -126,7 +127,7 @@ pub async fn stream(
     let rows = client
         .query(&stmt, &[&stream_id, &tenant_id.0, &after_version, &limit])
         .await?;
-    rows.iter().map(Event::from_row).collect()
+    rows.iter().map(read_row::<Event>).collect()
 }
 
 /// The transaction horizon below which every event is committed (or never will be): a
@@ -164,5 +165,5 @@ pub async fn newest(
     let rows = client
         .query(&stmt, &[&tenant_id.0, &types, &type_like, &since, &limit])
         .await?;
-    rows.iter().map(Event::from_row).collect()
+    rows.iter().map(read_row::<Event>).collect()
 }

@@ -41,3 +41,9 @@ impl ToSql for Xid8 {
 
     to_sql_checked!();
 }
+
+impl From<Xid8> for u64 {
+    fn from(xid: Xid8) -> u64 {
+        xid.0
+    }
+}

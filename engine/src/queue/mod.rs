@@ -39,7 +39,27 @@ use uuid::Uuid;
 
 use crate::{Pool, StoreError, TenantId};
 
-/// Where a queued item stands.
+/// Where a queued item stands: the queue's own columns as every kind's view reads and
+/// shows them (flattened into [`crate::job::outbox::ActionRun`] and
+/// [`crate::subscription::delivery_log::DeliveryView`]).
+#[derive(
+    Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, postgres_from_row::FromRow,
+)]
+pub struct Progress {
+    pub status: Status,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns [`Progress`] reads, for a `SELECT` list.
+pub const PROGRESS_COLUMNS: &str =
+    "status, attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at";
+
+/// What a queued item is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -135,17 +155,38 @@ pub struct Queue {
     due_tenants_sql: OnceLock<String>,
 }
 
-/// One kind of queued work as a claim hands it to the worker.
-pub trait Item: Sized + Send + 'static {
+/// One kind of queued work as a claim hands it to the worker: a claimed row (the queue's
+/// `select`) read by column name. [`claimed_item!`] declares one.
+pub trait Item: postgres_from_row::FromRow + Sized + Send + 'static {
     /// The kind's queue.
     const QUEUE: &'static Queue;
-    /// A claimed row (the queue's `select`) as the item, read by column name.
-    fn from_claimed(row: &Row) -> Result<Self, StoreError>;
     /// This attempt's fence.
     fn fence(&self) -> Attempt;
     /// Whose item it is: the share it counts against.
     fn tenant(&self) -> TenantId;
 }
+
+/// Declares `$item` (a struct with `id`, `tenant_id` and `attempt` fields, read from a
+/// claimed row by column name) the item of the queue `$queue`.
+macro_rules! claimed_item {
+    ($item:ty, $queue:expr) => {
+        impl $crate::queue::Item for $item {
+            const QUEUE: &'static $crate::queue::Queue = &$queue;
+
+            fn fence(&self) -> $crate::queue::Attempt {
+                $crate::queue::Attempt {
+                    id: self.id,
+                    attempt: self.attempt,
+                }
+            }
+
+            fn tenant(&self) -> $crate::TenantId {
+                self.tenant_id
+            }
+        }
+    };
+}
+pub(crate) use claimed_item;
 
 /// Claims up to `limit` of `tenant`'s due items of kind `I`, oldest due first, skipping
 /// items other workers hold.
@@ -155,7 +196,7 @@ pub async fn claim<I: Item>(
     limit: i64,
 ) -> Result<Vec<I>, StoreError> {
     let rows = I::QUEUE.claim_rows(pool, tenant, limit).await?;
-    rows.iter().map(I::from_claimed).collect()
+    crate::store::read_rows(&rows)
 }
 
 /// The fence of one attempt: an item's id and the attempt number its claim gave it.

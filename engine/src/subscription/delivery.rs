@@ -13,9 +13,8 @@ use crate::health::Health;
 use crate::ledger::{self, LedgerEntry};
 use crate::log::EventType;
 use crate::outcome::Outcome;
-use crate::queue::{Attempt, Item, Queue, Settled, Status};
+use crate::queue::{Item, Queue, Settled, Status};
 use crate::{stored_json, Pool, StoreError, TenantId};
-use tokio_postgres::Row;
 
 /// Deliveries in the work queue: due only while their subscription is enabled (a
 /// disabled subscription's deliveries wait, and go out if it is enabled again) and not
@@ -34,19 +33,23 @@ pub static DELIVERIES: Queue = Queue::new(
     "JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN event_log e ON e.event_id = c.event_id",
 );
 
-/// A delivery the worker now holds, with what it needs to build the request.
-#[derive(Clone, Debug)]
+/// A delivery the worker now holds, with what it needs to build the request. Event data
+/// that does not decode is carried as the marker of [`stored_json`], and the sender fails
+/// that one delivery with its reason.
+#[derive(Clone, Debug, postgres_from_row::FromRow)]
 pub struct ClaimedDelivery {
     pub id: Uuid,
     pub tenant_id: TenantId,
     pub subscription_id: Uuid,
     pub subscription_name: String,
+    #[from_row(flatten)]
     pub sealed: Sealed,
     pub attempt: i32,
     pub event_id: Uuid,
     pub event_type: String,
     pub event_stream_id: Uuid,
     pub event_position: i64,
+    #[from_row(from = "stored_json::Stored")]
     pub event_data: Value,
     pub event_recorded_at: DateTime<Utc>,
     /// The subscription's limits and consecutive failures as claimed (see [`crate::flow`]).
@@ -79,44 +82,7 @@ pub struct DeliveryRecording {
     pub ledger: Option<LedgerEntry>,
 }
 
-/// Event data that does not decode is carried as the marker of [`stored_json`], and the
-/// sender fails that one delivery with its reason.
-impl Item for ClaimedDelivery {
-    const QUEUE: &'static Queue = &DELIVERIES;
-
-    fn from_claimed(r: &Row) -> Result<ClaimedDelivery, StoreError> {
-        Ok(ClaimedDelivery {
-            id: r.try_get("id")?,
-            tenant_id: r.try_get("tenant_id")?,
-            subscription_id: r.try_get("subscription_id")?,
-            subscription_name: r.try_get("subscription_name")?,
-            sealed: Sealed {
-                ciphertext: r.try_get("ciphertext")?,
-                key_id: r.try_get("key_id")?,
-            },
-            attempt: r.try_get("attempt")?,
-            event_id: r.try_get("event_id")?,
-            event_type: r.try_get("event_type")?,
-            event_stream_id: r.try_get("event_stream_id")?,
-            event_position: r.try_get("event_position")?,
-            event_data: stored_json::read(r, "event_data"),
-            event_recorded_at: r.try_get("event_recorded_at")?,
-            limits: Limits::from_stored(r.try_get("limits")?),
-            failures: r.try_get("failures")?,
-        })
-    }
-
-    fn fence(&self) -> Attempt {
-        Attempt {
-            id: self.id,
-            attempt: self.attempt,
-        }
-    }
-
-    fn tenant(&self) -> TenantId {
-        self.tenant_id
-    }
-}
+crate::queue::claimed_item!(ClaimedDelivery, DELIVERIES);
 
 /// Records an attempt in one transaction; returns `false` when the lease had expired and
 /// another worker owns the delivery (nothing is written).

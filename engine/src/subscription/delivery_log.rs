@@ -7,29 +7,50 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::outcome::Outcome;
-use crate::queue::Status;
+use crate::queue::{Progress, Status};
 use crate::{Pool, StoreError, TenantId};
 
 /// A delivery in the log, with its attempts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    pub status: Status,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    #[from_row(flatten)]
+    pub progress: Progress,
     /// `live` (from the dispatcher) or `backfill` (asked for at the subscription's creation).
     pub origin: String,
     /// When the delivery was last queued again after it finished, and by what: `retry`
     /// (one delivery) or `recover` (a window of failed ones).
     pub requeued_at: Option<DateTime<Utc>>,
     pub requeued_by: Option<String>,
+    #[from_row(from = "AttemptLog")]
     pub attempt_log: Vec<AttemptView>,
+}
+
+/// The attempts of a delivery as the log's query aggregates them (a JSON array).
+struct AttemptLog(Vec<AttemptView>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for AttemptLog {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let tokio_postgres::types::Json(attempts) = tokio_postgres::types::Json::from_sql(ty, raw)
+            .map_err(|err| format!("delivery attempts: {err}"))?;
+        Ok(AttemptLog(attempts))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <tokio_postgres::types::Json<Value> as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
+impl From<AttemptLog> for Vec<AttemptView> {
+    fn from(log: AttemptLog) -> Vec<AttemptView> {
+        log.0
+    }
 }
 
 /// One attempt in the delivery log.
@@ -71,28 +92,7 @@ pub async fn list(
             &[&subscription_id, &tenant_id, &before_at, &before_id, &limit],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let attempts: Value = r.try_get("attempt_log")?;
-            Ok(DeliveryView {
-                id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                event_type: r.try_get("event_type")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: r.try_get("next_attempt_at")?,
-                last_status_code: r.try_get("last_status_code")?,
-                last_error: r.try_get("last_error")?,
-                origin: r.try_get("origin")?,
-                requeued_at: r.try_get("requeued_at")?,
-                requeued_by: r.try_get("requeued_by")?,
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
-                attempt_log: serde_json::from_value(attempts)
-                    .map_err(|err| StoreError::Corrupt(format!("delivery attempts: {err}")))?,
-            })
-        })
-        .collect()
+    crate::store::read_rows(&rows)
 }
 
 /// Why a redelivery was not scheduled.

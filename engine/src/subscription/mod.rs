@@ -20,11 +20,11 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::connection::Sealed;
 use crate::flow::Limits;
 use crate::health::Health;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
+use crate::sealed::{Sealed, SealedRow, SealedTable};
 use crate::store::read_row;
 use crate::{Actor, Pool, StoreError, TenantId};
 
@@ -94,6 +94,11 @@ pub enum Inserted {
     LimitReached(i64),
     /// The backfill would cover more events than allowed; nothing was stored.
     BackfillTooLarge,
+}
+
+impl SealedRow for Subscription {
+    const TABLE: SealedTable = SealedTable::Subscriptions;
+    const COLUMNS: &'static str = COLUMNS;
 }
 
 const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
@@ -291,65 +296,4 @@ pub async fn delete(pool: &Pool, actor: &Actor, id: Uuid) -> Result<bool, StoreE
     .await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// One subscription of the tenant.
-pub async fn get(
-    pool: &Pool,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<Option<Subscription>, StoreError> {
-    let client = pool.get().await?;
-    client
-        .query_opt(
-            &format!(
-                "SELECT {COLUMNS} FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2"
-            ),
-            &[&id, &tenant_id.0],
-        )
-        .await?
-        .as_ref()
-        .map(read_row)
-        .transpose()
-}
-
-/// The tenant's subscriptions, oldest first, after `after`.
-pub async fn list(
-    pool: &Pool,
-    tenant_id: TenantId,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<Subscription>, StoreError> {
-    let client = pool.get().await?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM webhook_subscriptions WHERE tenant_id = $1 \
-                      AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
-            ),
-            &[&tenant_id.0, &after, &limit],
-        )
-        .await?;
-    rows.iter().map(read_row).collect()
-}
-
-/// A subscription with its sealed target, for opening just in time.
-pub async fn sealed(
-    client: &impl deadpool_postgres::GenericClient,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<Option<(Subscription, Sealed)>, StoreError> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS}, ciphertext, key_id FROM webhook_subscriptions WHERE id = $1 AND tenant_id = $2"
-        ))
-        .await?;
-    let Some(row) = client.query_opt(&stmt, &[&id, &tenant_id.0]).await? else {
-        return Ok(None);
-    };
-    let sealed = Sealed {
-        ciphertext: row.try_get("ciphertext")?,
-        key_id: row.try_get("key_id")?,
-    };
-    Ok(Some((read_row(&row)?, sealed)))
 }

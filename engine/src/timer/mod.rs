@@ -13,9 +13,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::queue::{Attempt, Item, Queue};
+use crate::queue::Queue;
 use crate::{stored_json, JobId, Pool, StoreError, TenantId};
-use tokio_postgres::Row;
 
 pub use api::{
     cancel, list_open, schedule_transition, ScheduleError, Scheduled, TimerView, MAX_OPEN_PER_JOB,
@@ -34,7 +33,7 @@ pub static TIMERS: Queue = Queue::new(
 );
 
 /// A due timer the worker now holds a lease on.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, postgres_from_row::FromRow)]
 pub struct ClaimedTimer {
     pub id: Uuid,
     pub tenant_id: TenantId,
@@ -42,6 +41,7 @@ pub struct ClaimedTimer {
     /// The state whose timeout this is.
     pub state: String,
     pub transition: String,
+    #[from_row(from = "stored_json::Stored")]
     pub data: Value,
     /// The version firing expects the job at, if any.
     pub job_version: Option<i64>,
@@ -49,34 +49,7 @@ pub struct ClaimedTimer {
     pub attempt: i32,
 }
 
-impl Item for ClaimedTimer {
-    const QUEUE: &'static Queue = &TIMERS;
-
-    fn from_claimed(r: &Row) -> Result<ClaimedTimer, StoreError> {
-        Ok(ClaimedTimer {
-            id: r.try_get("id")?,
-            tenant_id: r.try_get("tenant_id")?,
-            job_id: r.try_get("job_id")?,
-            state: r.try_get("state")?,
-            transition: r.try_get("transition")?,
-            data: stored_json::read(r, "data"),
-            job_version: r.try_get("job_version")?,
-            due_at: r.try_get("due_at")?,
-            attempt: r.try_get("attempt")?,
-        })
-    }
-
-    fn fence(&self) -> Attempt {
-        Attempt {
-            id: self.id,
-            attempt: self.attempt,
-        }
-    }
-
-    fn tenant(&self) -> TenantId {
-        self.tenant_id
-    }
-}
+crate::queue::claimed_item!(ClaimedTimer, TIMERS);
 
 /// When the next pending timer is due, so a worker can wake for it rather than poll.
 pub async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -8,7 +8,10 @@
 //! `auditor` (read only).
 
 pub mod password;
+pub mod role;
 pub mod session;
+
+pub use role::Role;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,35 +20,11 @@ use thiserror::Error;
 use crate::api_key::Scope;
 use crate::events::account::{UserCreated, UserDisabled};
 use crate::events::Payload;
-use crate::log::EventType;
-use crate::log::{append, NewEvent, StreamLock};
+use crate::log::{append, StreamLock};
 use crate::{Actor, Pool, StoreError, TenantId, UserId};
 
-/// What a person may do in the console and through the API with their session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Designer,
-    Auditor,
-}
-
+// What a role may do is the API's word for it.
 impl Role {
-    /// Every role, for messages.
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Designer, Role::Auditor];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Designer => "designer",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == name)
-    }
-
     /// The API scope this role acts with.
     pub fn scope(self) -> Scope {
         match self {
@@ -56,10 +35,8 @@ impl Role {
     }
 }
 
-crate::stored_as_text!(Role, Role::parse);
-
 /// A person as stored, without the password hash.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct User {
     pub id: UserId,
     pub tenant_id: TenantId,
@@ -155,23 +132,12 @@ pub async fn create(
         Some(row) => row.try_get("created_at").map_err(StoreError::from)?,
         None => return Err(UserError::EmailTaken(email)),
     };
-    append(
-        &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id: id.0,
-            event_type: EventType::UserCreated,
-            data: UserCreated {
-                id,
-                email: email.clone(),
-                role,
-            }
-            .to_data()?,
-            metadata: actor.metadata(),
-        },
-        StreamLock::Take,
-    )
-    .await?;
+    let created = UserCreated {
+        id,
+        email: email.clone(),
+        role,
+    };
+    append(&tx, created.by(actor, id.0)?, StreamLock::Take).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(User {
         id,
@@ -183,9 +149,10 @@ pub async fn create(
 }
 
 /// A person as listed: with whether they may still sign in.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, postgres_from_row::FromRow)]
 pub struct Listed {
     #[serde(flatten)]
+    #[from_row(flatten)]
     pub user: User,
     pub disabled_at: Option<DateTime<Utc>>,
 }
@@ -195,25 +162,12 @@ pub async fn list(pool: &Pool, tenant_id: TenantId) -> Result<Vec<Listed>, Store
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT id, email, role, created_at, disabled_at FROM users \
+            "SELECT id, tenant_id, email, role, created_at, disabled_at FROM users \
              WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1000",
             &[&tenant_id.0],
         )
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Listed {
-                user: User {
-                    id: row.try_get("id")?,
-                    tenant_id,
-                    email: row.try_get("email")?,
-                    role: row.try_get("role")?,
-                    created_at: row.try_get("created_at")?,
-                },
-                disabled_at: row.try_get("disabled_at")?,
-            })
-        })
-        .collect()
+    crate::store::read_rows(&rows)
 }
 
 /// Disables a user of the actor's tenant and ends every session they have; records
@@ -236,18 +190,7 @@ pub async fn disable(pool: &Pool, actor: &Actor, id: UserId) -> Result<bool, Sto
         &[&id.0],
     )
     .await?;
-    append(
-        &tx,
-        NewEvent {
-            tenant_id: actor.tenant_id,
-            stream_id: id.0,
-            event_type: EventType::UserDisabled,
-            data: UserDisabled { id }.to_data()?,
-            metadata: actor.metadata(),
-        },
-        StreamLock::Take,
-    )
-    .await?;
+    append(&tx, UserDisabled { id }.by(actor, id.0)?, StreamLock::Take).await?;
     tx.commit().await?;
     Ok(true)
 }

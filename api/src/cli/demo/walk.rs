@@ -62,9 +62,9 @@ pub async fn walk(state: &AppState, actor: &Actor, hook: &CatchHook) -> anyhow::
         println!(
             "      {:<15} {:<9} attempts {} {}",
             run.name,
-            run.status,
-            run.attempts,
-            run.last_error.as_deref().unwrap_or("")
+            run.progress.status,
+            run.progress.attempts,
+            run.progress.last_error.as_deref().unwrap_or("")
         );
     }
     let client = pool.get().await?;
@@ -104,7 +104,7 @@ async fn settle(state: &AppState, actor: &Actor, job: JobId) -> anyhow::Result<(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let runs = outbox::list_for_job(&state.pool, actor.tenant_id, job).await?;
-        let busy = runs.iter().any(|r| !r.status.is_final());
+        let busy = runs.iter().any(|r| !r.progress.status.is_final());
         if !busy || tokio::time::Instant::now() > deadline {
             return Ok(());
         }

@@ -10,6 +10,7 @@ use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
 use crate::routes::limits::LimitsBody;
+use crate::routes::progress::ProgressBodyCamel;
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
@@ -168,14 +169,8 @@ pub struct Delivery {
     pub id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    /// `pending`, `running`, `succeeded` or `failed`.
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    #[oai(flatten)]
+    pub progress: ProgressBodyCamel,
     /// `live`, or `backfill` (asked for when the subscription was created).
     pub origin: String,
     /// When a finished delivery was last queued again, and by what: `retry` or `recover`.
@@ -190,13 +185,7 @@ impl From<DeliveryView> for Delivery {
             id: d.id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status.to_string(),
-            attempts: d.attempts,
-            next_attempt_at: d.next_attempt_at,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
+            progress: d.progress.into(),
             origin: d.origin,
             requeued_at: d.requeued_at,
             requeued_by: d.requeued_by,

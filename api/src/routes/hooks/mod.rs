@@ -14,9 +14,10 @@ use switchyard_actions::deliveries::subscriptions::{
     self, Backfill, SubscriptionError, SubscriptionInput, SubscriptionUpdate,
 };
 use switchyard_engine::api_key::Scope;
-use switchyard_engine::subscription as store;
+use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::subscription::delivery_log::{self as delivery, Redelivery};
 use switchyard_engine::subscription::recovery;
+use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
 use super::limits::LimitsBody;
@@ -142,7 +143,7 @@ impl HooksApi {
         let actor = auth.require(&[Scope::Full])?;
         let limit = paging::limit(limit.0, 50, 500)?;
         let after = paging::cursor(cursor.0.as_deref(), |c| Uuid::parse_str(c).ok())?;
-        let items = store::list(&self.state.pool, actor.tenant_id, after, limit).await?;
+        let items = Subscription::list(&self.state.pool, actor.tenant_id, after, limit).await?;
         let next_cursor = paging::next_cursor(&items, limit, |s| s.id.to_string());
         Ok(Json(WebhookList {
             items: items.into_iter().map(Into::into).collect(),
@@ -163,7 +164,7 @@ impl HooksApi {
     #[oai(path = "/api/hooks/webhooks/:id", method = "get")]
     async fn get(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<Webhook>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
-        store::get(&self.state.pool, actor.tenant_id, id.0)
+        Subscription::get(&self.state.pool, actor.tenant_id, id.0)
             .await?
             .map(|s| Json(s.into()))
             .ok_or_else(|| ApiError::not_found("webhook", id.0))
@@ -226,7 +227,7 @@ impl HooksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
     ) -> Result<Json<DeliveryList>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
-        if store::get(&self.state.pool, actor.tenant_id, id.0)
+        if Subscription::get(&self.state.pool, actor.tenant_id, id.0)
             .await?
             .is_none()
         {
@@ -236,7 +237,7 @@ impl HooksApi {
         let before = paging::cursor(cursor.0.as_deref(), parse_delivery_cursor)?;
         let items = delivery::list(&self.state.pool, actor.tenant_id, id.0, before, limit).await?;
         let next_cursor = paging::next_cursor(&items, limit, |d| {
-            format!("{}_{}", d.created_at.timestamp_micros(), d.id)
+            format!("{}_{}", d.progress.created_at.timestamp_micros(), d.id)
         });
         Ok(Json(DeliveryList {
             items: items.into_iter().map(Into::into).collect(),

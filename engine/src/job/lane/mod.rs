@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::definition::ActionSpec;
 use crate::flow::Limits;
 use crate::ledger::LedgerEntry;
-use crate::queue::{Attempt, Item, Queue};
-use crate::{stored_json, JobId, StoreError, TenantId};
+use crate::queue::Queue;
+use crate::{stored_json, JobId, TenantId};
 use tokio_postgres::Row;
 
 pub use record::{record, record_all};
@@ -85,11 +85,16 @@ pub static ACTIONS: Queue = Queue::new(
     "LEFT JOIN connections k ON k.id = c.connection_id",
 );
 
-impl Item for ClaimedRun {
-    const QUEUE: &'static Queue = &ACTIONS;
+crate::queue::claimed_item!(ClaimedRun, ACTIONS);
 
-    /// A spec or context that does not decode poisons only this run.
-    fn from_claimed(r: &Row) -> Result<ClaimedRun, StoreError> {
+/// Read by column name like every claimed item, by hand for one rule: a spec or context
+/// that does not decode poisons only this run (the worker fails it with the reason).
+impl postgres_from_row::FromRow for ClaimedRun {
+    fn from_row(row: &Row) -> Self {
+        Self::try_from_row(row).expect("a claimed action run reads by column name")
+    }
+
+    fn try_from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
         let context = stored_json::read(r, "context");
         let mut poison = stored_json::undecodable(&context).map(str::to_string);
         let spec = match serde_json::from_value::<ActionSpec>(stored_json::read(r, "spec")) {
@@ -111,20 +116,9 @@ impl Item for ClaimedRun {
             context,
             attempt: r.try_get("attempt")?,
             connection_id: r.try_get("connection_id")?,
-            limits: Limits::from_stored(r.try_get("limits")?),
+            limits: r.try_get("limits")?,
             failures: r.try_get("failures")?,
             poison,
         })
-    }
-
-    fn fence(&self) -> Attempt {
-        Attempt {
-            id: self.id,
-            attempt: self.attempt,
-        }
-    }
-
-    fn tenant(&self) -> TenantId {
-        self.tenant_id
     }
 }
