@@ -30,10 +30,10 @@ fn connection_view(c: &Connection, used_by: &[String]) -> Value {
         "last_event_at": when_opt(c.last_event_at.as_ref()),
         "endpoint_preview": c.endpoint_preview,
         "used_by": used_by,
-        "limits": c.limits,
-        "limits_text": limits_text(&c.limits),
+        "limits": c.flow.limits,
+        "limits_text": limits_text(&c.flow.limits),
         "paused": c.paused_at.is_some(),
-        "state": flow_state(c.paused_at.is_some(), c.held_until.as_ref(), c.held_reason.as_deref()),
+        "state": flow_state(c.paused_at.is_some(), c.flow.held_until.as_ref(), c.flow.held_reason.as_deref()),
     })
 }
 

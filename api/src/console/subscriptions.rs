@@ -31,7 +31,7 @@ fn view(s: &Subscription) -> Value {
         "has_secret": s.has_secret,
         "health": s.health,
         "last_delivery_at": when_opt(s.last_delivery_at.as_ref()),
-        "limits": s.limits,
+        "limits": s.flow.limits,
     })
 }
 
@@ -109,8 +109,8 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "picker": picker(&s.event_types),
             "deliveries": rows,
             "limit": DELIVERIES,
-            "limits_text": subscription_limits(&s.limits, state.deliveries.per_minute),
-            "state": super::integrations::flow_state(false, s.held_until.as_ref(), s.held_reason.as_deref()),
+            "limits_text": subscription_limits(&s.flow.limits, state.deliveries.per_minute),
+            "state": super::integrations::flow_state(false, s.flow.held_until.as_ref(), s.flow.held_reason.as_deref()),
         }),
     )
 }

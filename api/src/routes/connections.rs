@@ -15,7 +15,7 @@ use switchyard_engine::connection::{self as store, Connection};
 use switchyard_engine::sealed::SealedRow;
 use uuid::Uuid;
 
-use super::limits::LimitsBody;
+use super::limits::{FlowBody, LimitsBody};
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
@@ -60,14 +60,10 @@ pub struct ConnectionBody {
     /// `unknown`, `healthy` or `failing`, from recent requests.
     health: String,
     last_event_at: Option<DateTime<Utc>>,
-    limits: LimitsBody,
     /// Paused by hand: its actions wait, in order, until it is resumed.
     paused: bool,
-    /// Its actions wait until then (a rate window, all concurrency slots in flight, a
-    /// `Retry-After`, an open circuit or a probe deciding), and why.
-    held_until: Option<DateTime<Utc>>,
-    /// `rate`, `concurrency`, `retry-after`, `circuit` or `probe`.
-    held_reason: Option<String>,
+    #[oai(flatten)]
+    flow: FlowBody,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -81,10 +77,8 @@ impl From<Connection> for ConnectionBody {
             endpoint_preview: c.endpoint_preview,
             health: c.health.to_string(),
             last_event_at: c.last_event_at,
-            limits: c.limits.into(),
             paused: c.paused_at.is_some(),
-            held_until: c.held_until,
-            held_reason: c.held_reason,
+            flow: c.flow.into(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -18,7 +18,7 @@ use switchyard_engine::connection::{self as store, Connection};
 use uuid::Uuid;
 
 use super::connections::connection_error;
-use super::limits::LimitsBody;
+use super::limits::{FlowBody, LimitsBody};
 use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
@@ -64,13 +64,10 @@ struct ConnectorConnection {
     /// After the signing secret was replaced: until when the old one also signs
     /// (`webhook-signature` carries both).
     previous_secret_expires_at: Option<DateTime<Utc>>,
-    limits: LimitsBody,
     /// Paused by hand: its deliveries wait until it is resumed.
     paused: bool,
-    /// Its requests wait until then, and why (`rate`, `concurrency`, `retry-after`,
-    /// `circuit` or `probe`).
-    held_until: Option<DateTime<Utc>>,
-    held_reason: Option<String>,
+    #[oai(flatten)]
+    flow: FlowBody,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -87,10 +84,8 @@ impl From<Connection> for ConnectorConnection {
             endpoint_preview: c.endpoint_preview,
             last_event_at: c.last_event_at,
             previous_secret_expires_at: c.previous_secret_until.filter(|at| *at > Utc::now()),
-            limits: c.limits.into(),
             paused: c.paused_at.is_some(),
-            held_until: c.held_until,
-            held_reason: c.held_reason,
+            flow: c.flow.into(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -4,7 +4,7 @@
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use serde::Deserialize;
-use switchyard_engine::flow::Limits;
+use switchyard_engine::flow::{FlowView, Limits};
 
 use crate::problem::ApiError;
 
@@ -49,3 +49,34 @@ impl From<Limits> for LimitsBody {
         }
     }
 }
+
+/// A destination's limits and hold as a body shows them, declared once for the bodies of
+/// connections, the webhook connector and subscriptions, in each route's naming.
+macro_rules! flow_body {
+    ($name:ident, $case:literal) => {
+        /// How a destination may be called, and whether its requests wait now.
+        #[derive(Object)]
+        #[oai(rename_all = $case)]
+        pub struct $name {
+            limits: LimitsBody,
+            /// Its requests wait until then (a rate window, all concurrency slots in
+            /// flight, a `Retry-After`, an open circuit or a probe deciding), and why.
+            held_until: Option<chrono::DateTime<chrono::Utc>>,
+            /// `rate`, `concurrency`, `retry-after`, `circuit` or `probe`.
+            held_reason: Option<String>,
+        }
+
+        impl From<FlowView> for $name {
+            fn from(f: FlowView) -> Self {
+                $name {
+                    limits: f.limits.into(),
+                    held_until: f.held_until,
+                    held_reason: f.held_reason,
+                }
+            }
+        }
+    };
+}
+
+flow_body!(FlowBody, "snake_case");
+flow_body!(FlowBodyCamel, "camelCase");

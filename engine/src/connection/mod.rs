@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::flow::Limits;
+use crate::flow::view::flow_columns;
+use crate::flow::{FlowView, Limits};
 use crate::health::Health;
 use crate::log::{append, EventType, NewEvent, StreamLock};
 use crate::sealed::SealedTable;
@@ -40,14 +41,11 @@ pub struct Connection {
     pub last_event_at: Option<DateTime<Utc>>,
     /// Until when the previous signing secret still signs beside the current one.
     pub previous_secret_until: Option<DateTime<Utc>>,
-    /// How often and how many at once it is called.
-    pub limits: Limits,
     /// Set while paused by hand: its actions wait, in order, until it is resumed.
     pub paused_at: Option<DateTime<Utc>>,
-    /// Its actions wait until then, and why: `rate`, `concurrency`, `retry-after`,
-    /// `circuit` (open after consecutive failures) or `probe` (one request deciding).
-    pub held_until: Option<DateTime<Utc>>,
-    pub held_reason: Option<String>,
+    #[serde(flatten)]
+    #[from_row(flatten)]
+    pub flow: FlowView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -89,10 +87,11 @@ impl SealedRow for Connection {
     const COLUMNS: &'static str = COLUMNS;
 }
 
-const COLUMNS: &str = "id, tenant_id, provider, connection_name, endpoint_preview, health, \
-     last_event_at, previous_secret_until, limits, paused_at, \
-     CASE WHEN held_until > now() THEN held_until END AS held_until, \
-     CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
+const COLUMNS: &str = concat!(
+    "id, tenant_id, provider, connection_name, endpoint_preview, health, last_event_at, \
+     previous_secret_until, paused_at, created_at, updated_at, ",
+    flow_columns!()
+);
 
 async fn record(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -206,7 +205,7 @@ pub async fn update(
     let connection: Connection = read_row(&row)?;
     let mut extra = json!({ "credentials_changed": changes.sealed.is_some() });
     if changes.limits.is_some() {
-        extra["limits"] = json!(connection.limits);
+        extra["limits"] = json!(connection.flow.limits);
     }
     record(&tx, actor, EventType::ConnectionUpdated, &connection, extra).await?;
     tx.commit().await?;

@@ -11,6 +11,7 @@
 //! given back untouched when [`admit`] says wait.
 //!
 //! - [`limits`]: the optional `limits` a destination is created with.
+//! - [`view`]: limits and hold as a destination's view shows them.
 //! - [`destination`]: destinations, admissions, observations and hold reasons as data.
 //! - [`gate`]: admission and observation, one locked row per destination.
 //! - `decide`: what an answer does to the destination's holds and circuit.
@@ -21,7 +22,9 @@ mod decide;
 pub mod destination;
 pub mod gate;
 pub mod limits;
+pub mod view;
 
 pub use destination::{Admission, Breaker, Destination, Observation};
 pub use gate::{admit, observe};
 pub use limits::{Limits, LimitsProblem, Per, Rate};
+pub use view::FlowView;

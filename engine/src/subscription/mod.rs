@@ -20,7 +20,8 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::flow::Limits;
+use crate::flow::view::flow_columns;
+use crate::flow::{FlowView, Limits};
 use crate::health::Health;
 use crate::log::EventType;
 use crate::log::{append, NewEvent, StreamLock};
@@ -46,12 +47,10 @@ pub struct Subscription {
     pub last_delivery_at: Option<DateTime<Utc>>,
     /// Until when the previous secret still signs beside the current one (a rotation).
     pub previous_secret_until: Option<DateTime<Utc>>,
-    /// How often and how many at once its endpoint is called (without a `rate`, the
-    /// server's per-minute default applies).
-    pub limits: Limits,
-    /// Its deliveries wait until then, and why (see [`crate::flow`]).
-    pub held_until: Option<DateTime<Utc>>,
-    pub held_reason: Option<String>,
+    /// Its limits (without a `rate`, the server's per-minute default applies) and hold.
+    #[serde(flatten)]
+    #[from_row(flatten)]
+    pub flow: FlowView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -101,10 +100,11 @@ impl SealedRow for Subscription {
     const COLUMNS: &'static str = COLUMNS;
 }
 
-const COLUMNS: &str = "id, tenant_id, name, url_preview, has_secret, event_types, enabled, \
-     disabled_reason, health, last_delivery_at, previous_secret_until, limits, \
-     CASE WHEN held_until > now() THEN held_until END AS held_until, \
-     CASE WHEN held_until > now() THEN held_reason END AS held_reason, created_at, updated_at";
+const COLUMNS: &str = concat!(
+    "id, tenant_id, name, url_preview, has_secret, event_types, enabled, disabled_reason, \
+     health, last_delivery_at, previous_secret_until, created_at, updated_at, ",
+    flow_columns!()
+);
 
 /// Appends a metadata-only event about `s` to its stream.
 pub(crate) async fn record(

@@ -9,7 +9,7 @@ use switchyard_engine::subscription::delivery_log::DeliveryView;
 use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
-use crate::routes::limits::LimitsBody;
+use crate::routes::limits::{FlowBodyCamel, LimitsBody};
 use crate::routes::progress::ProgressBodyCamel;
 
 #[derive(Object, Deserialize)]
@@ -98,12 +98,8 @@ pub struct Webhook {
     /// After the secret was replaced: until when the old one also signs
     /// (`webhook-signature` carries both).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
-    pub limits: LimitsBody,
-    /// Its deliveries wait until then (a rate window, all concurrency slots in flight, a
-    /// `Retry-After`, an open circuit or a probe deciding), and why.
-    pub held_until: Option<DateTime<Utc>>,
-    /// `rate`, `concurrency`, `retry-after`, `circuit` or `probe`.
-    pub held_reason: Option<String>,
+    #[oai(flatten)]
+    pub flow: FlowBodyCamel,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// On creation with a backfill: the deliveries it queued.
@@ -124,9 +120,7 @@ impl From<Subscription> for Webhook {
             disabled_reason: s.disabled_reason,
             last_delivery_at: s.last_delivery_at,
             previous_secret_expires_at: s.previous_secret_until.filter(|at| *at > Utc::now()),
-            limits: s.limits.into(),
-            held_until: s.held_until,
-            held_reason: s.held_reason,
+            flow: s.flow.into(),
             created_at: s.created_at,
             updated_at: s.updated_at,
             backfilled: None,
