@@ -4,7 +4,9 @@
 //! action's schedule (or the receiver's `Retry-After`); other statuses fail at once.
 //! Requests that never left fail at once and are not metered.
 
-use serde_json::{json, Value};
+use switchyard_engine::events::action::{
+    ActionAttempted, Exchange, RequestDigest, ResponseExcerpt,
+};
 use switchyard_engine::job::lane::{ClaimedRun, Finish, Recording};
 
 use super::attempt::{Attempted, Sent};
@@ -12,37 +14,45 @@ use super::retry::{due_at, next_delay};
 
 /// What to record for an attempt.
 pub fn recording(run: &ClaimedRun, attempted: &Attempted) -> Recording {
-    let details = json!({
-        "action_run_id": run.id,
-        "name": run.name,
-        "ordinal": run.ordinal,
-        "transition": run.transition,
-        "transition_event_id": run.event_id,
-        "attempt": run.attempt,
-    });
     match attempted {
-        Attempted::Sent(sent) => sent_recording(run, sent, details),
-        Attempted::NotSent { error } => not_sent(details, error.clone()),
+        Attempted::Sent(sent) => sent_recording(run, sent),
+        Attempted::NotSent { error } => not_sent(run, error.clone()),
         // The worker gives deferred runs back instead of recording them.
-        Attempted::Deferred(err) => {
-            not_sent(details, format!("the database was unreachable: {err}"))
-        }
-        Attempted::Drained => not_sent(details, "the worker was stopping".into()),
+        Attempted::Deferred(err) => not_sent(run, format!("the database was unreachable: {err}")),
+        Attempted::Drained => not_sent(run, "the worker was stopping".into()),
     }
 }
 
-fn not_sent(mut details: Value, error: String) -> Recording {
-    extend(&mut details, json!({ "sent": false, "error": error }));
+/// The attempt's event, before what came of it.
+fn attempted(
+    run: &ClaimedRun,
+    error: Option<String>,
+    exchange: Option<Exchange>,
+) -> ActionAttempted {
+    ActionAttempted {
+        action_run_id: run.id,
+        name: run.name.clone(),
+        ordinal: run.ordinal,
+        transition: run.transition.clone(),
+        transition_event_id: run.event_id,
+        attempt: run.attempt,
+        sent: exchange.is_some(),
+        error,
+        exchange,
+    }
+}
+
+fn not_sent(run: &ClaimedRun, error: String) -> Recording {
     Recording {
         finish: Finish::Failed,
-        details,
+        details: attempted(run, Some(error.clone()), None),
         status_code: None,
         error: Some(error),
         ledger: None,
     }
 }
 
-fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recording {
+fn sent_recording(run: &ClaimedRun, sent: &Sent) -> Recording {
     let response = &sent.response;
     let finish = if response.succeeded() {
         Finish::Succeeded
@@ -55,29 +65,28 @@ fn sent_recording(run: &ClaimedRun, sent: &Sent, mut details: Value) -> Recordin
         Finish::Failed
     };
     let error = response.problem();
-    extend(
-        &mut details,
-        json!({
-            "sent": true,
-            "status_code": response.status,
-            "duration_ms": response.duration_ms(),
-            "request": { "method": response.method, "body_sha256": response.body_sha256, "body_bytes": response.bytes_out },
-            "response": { "bytes": response.bytes_in, "excerpt": response.excerpt },
-            "error": error,
-            "next_attempt_at": match &finish { Finish::Retry(at) => json!(at), _ => Value::Null },
-        }),
-    );
+    let exchange = Exchange {
+        status_code: response.status,
+        duration_ms: response.duration_ms(),
+        request: RequestDigest {
+            method: response.method.clone(),
+            body_sha256: response.body_sha256.clone(),
+            body_bytes: response.bytes_out as u64,
+        },
+        response: ResponseExcerpt {
+            bytes: response.bytes_in as u64,
+            excerpt: response.excerpt.clone(),
+        },
+        next_attempt_at: match &finish {
+            Finish::Retry(at) => Some(*at),
+            _ => None,
+        },
+    };
     Recording {
+        details: attempted(run, error.clone(), Some(exchange)),
         finish,
-        details,
         status_code: response.status.map(i32::from),
         error,
         ledger: Some(response.ledger_entry(Some(sent.connection_id))),
-    }
-}
-
-fn extend(details: &mut Value, more: Value) {
-    if let (Some(d), Value::Object(m)) = (details.as_object_mut(), more) {
-        d.extend(m);
     }
 }

@@ -1,4 +1,5 @@
-//! What each event type says: one serde type per event type, produced and read as types.
+//! What each event type says: a serde type per event type (one for the three outcomes of an
+//! attempt), produced and read as types.
 //!
 //! The stored `data` is exactly the serde form of these types, so the hash chains of logs
 //! written before they existed verify unchanged (`tests/e2e/log_fixture.rs` decodes a
@@ -10,8 +11,11 @@
 //! - [`account`] has `tenant.created`, `api_key.created`, `api_key.revoked`,
 //!   `user.created` and `user.disabled`.
 //! - [`workflow`] has `workflow.published`.
+//! - [`action`] has `action.succeeded`, `action.retry_scheduled` and `action.failed` (one
+//!   type: an attempt) and `action.skipped`.
 
 pub mod account;
+pub mod action;
 pub mod job;
 pub mod timer;
 pub mod workflow;

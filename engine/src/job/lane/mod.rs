@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::definition::ActionSpec;
+use crate::events::action::ActionAttempted;
 use crate::flow::Limits;
 use crate::ledger::LedgerEntry;
 use crate::queue::Queue;
@@ -57,8 +58,9 @@ pub enum Finish {
 #[derive(Clone, Debug)]
 pub struct Recording {
     pub finish: Finish,
-    /// The event's data: status, duration, request digest, response excerpt, error.
-    pub details: Value,
+    /// The `action.*` event's data: whether a request left, its digest, the answer's
+    /// status and excerpt, the error.
+    pub details: ActionAttempted,
     pub status_code: Option<i32>,
     pub error: Option<String>,
     /// Present when a request was actually sent.

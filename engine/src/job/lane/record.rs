@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use super::{ClaimedRun, Finish, Recorded, Recording, ACTIONS};
 use crate::connection;
+use crate::events::action::ActionSkipped;
+use crate::events::Payload;
 use crate::job::stream::Heads;
 use crate::ledger::{self, Metered};
 use crate::log::{EventType, NewEvent};
@@ -69,9 +71,9 @@ pub async fn record_all(
 
     let mut skipped = skip_after_failures(&tx, &live).await?;
     for (run, rec) in &live {
-        heads.push(outcome_event(run, rec))?;
+        heads.push(outcome_event(run, rec)?)?;
         for skip in skipped.remove(&run.id).unwrap_or_default() {
-            heads.push(skipped_event(run, &skip))?;
+            heads.push(skipped_event(run, &skip)?)?;
         }
     }
     let metered: Vec<Metered> = live
@@ -142,8 +144,8 @@ fn settled(rec: &Recording) -> Settled {
 }
 
 /// The `action.*` event of an attempt.
-fn outcome_event(run: &ClaimedRun, rec: &Recording) -> NewEvent {
-    NewEvent {
+fn outcome_event(run: &ClaimedRun, rec: &Recording) -> Result<NewEvent, StoreError> {
+    Ok(NewEvent {
         tenant_id: run.tenant_id,
         stream_id: run.job_id.0,
         event_type: match rec.finish {
@@ -151,9 +153,9 @@ fn outcome_event(run: &ClaimedRun, rec: &Recording) -> NewEvent {
             Finish::Retry(_) => EventType::ActionRetryScheduled,
             Finish::Failed => EventType::ActionFailed,
         },
-        data: rec.details.clone(),
+        data: rec.details.to_data()?,
         metadata: json!({ "action_run_id": run.id, "attempt": run.attempt }),
-    }
+    })
 }
 
 /// A later action of the transition that a final failure stopped.
@@ -163,18 +165,24 @@ struct Skip {
     ordinal: i32,
 }
 
-fn skipped_event(run: &ClaimedRun, skip: &Skip) -> NewEvent {
-    NewEvent {
+fn skipped_event(run: &ClaimedRun, skip: &Skip) -> Result<NewEvent, StoreError> {
+    let skipped = ActionSkipped {
+        action_run_id: skip.id,
+        name: skip.name.clone(),
+        ordinal: skip.ordinal,
+        transition: run.transition.clone(),
+        reason: format!(
+            "action '{}' failed and does not continue on failure",
+            run.name
+        ),
+    };
+    Ok(NewEvent {
         tenant_id: run.tenant_id,
         stream_id: run.job_id.0,
         event_type: EventType::ActionSkipped,
-        data: json!({
-            "action_run_id": skip.id, "name": skip.name, "ordinal": skip.ordinal,
-            "transition": run.transition,
-            "reason": format!("action '{}' failed and does not continue on failure", run.name),
-        }),
+        data: skipped.to_data()?,
         metadata: json!({ "action_run_id": skip.id }),
-    }
+    })
 }
 
 /// After final failures without `continue_on_failure`: their transitions' later actions
