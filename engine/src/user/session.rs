@@ -3,6 +3,7 @@
 //! ([`LIFETIME`]). Signing in always makes a new token (no session fixation); signing out
 //! revokes it.
 
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -49,6 +50,47 @@ pub const CONCURRENT_VERIFICATIONS: usize = 4;
 
 static VERIFYING: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(CONCURRENT_VERIFICATIONS);
+
+/// A password check, run on one of the checking threads.
+type Check = Box<dyn FnOnce() + Send>;
+
+/// Runs `check` on one of [`CONCURRENT_VERIFICATIONS`] threads kept for the life of the
+/// process; `None` if it panicked. Not on tokio's blocking threads: an argon2 check
+/// frees its 19 MiB into the allocator of the thread that ran it (glibc keeps a large
+/// block in the thread's arena once it has freed one), so checks spread over many
+/// blocking threads would leave the process 19 MiB larger per thread. On these threads
+/// the same memory serves every check, and a flood of sign-ins cannot grow the process
+/// past their share.
+async fn on_checker<T: Send + 'static>(check: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    static CHECKERS: OnceLock<mpsc::Sender<Check>> = OnceLock::new();
+    let checkers = CHECKERS.get_or_init(|| {
+        let (send, receive) = mpsc::channel::<Check>();
+        let receive = Arc::new(Mutex::new(receive));
+        for n in 0..CONCURRENT_VERIFICATIONS {
+            let receive = receive.clone();
+            // Should none start, the channel has no receiver: every check answers `None`.
+            let _ = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next check.
+                    let next = receive.lock().map(|r| r.recv());
+                    match next {
+                        Ok(Ok(check)) => check(),
+                        _ => return,
+                    }
+                });
+        }
+        send
+    });
+    let (done, result) = tokio::sync::oneshot::channel();
+    let check: Check = Box::new(move || {
+        if let Ok(value) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
+            let _ = done.send(value);
+        }
+    });
+    checkers.send(check).ok()?;
+    result.await.ok()
+}
 
 /// How a sign-in ended.
 pub enum SignIn {
@@ -107,7 +149,7 @@ pub async fn sign_in(
         .collect::<Result<_, _>>()?;
     let given = secret.to_string();
     // Without an account, one check against nothing: the same time as a wrong password.
-    let opened = tokio::task::spawn_blocking(move || {
+    let opened = on_checker(move || {
         if stored.is_empty() {
             password::verify(None, &given);
             return Vec::new();

@@ -122,8 +122,12 @@ async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and
     eprintln!(
         "flood: {wrong} checked, {refused} refused, {answered} neighbour reads (p50 {p50:?}), +{grown_mib} MiB"
     );
+    // Bounded, not proportional to the flood (before the sign-in limits, a flood took the
+    // server to 6 GB): at most CONCURRENT_VERIFICATIONS argon2 checks of 19 MiB each, on
+    // their own threads, plus what 400 open connections hold. A debug build measured 92 to
+    // 206 MiB here, the most on a machine busy with other work.
     assert!(
-        grown_mib < 200,
+        grown_mib < 256,
         "the server grew by {grown_mib} MiB under the flood"
     );
 }
