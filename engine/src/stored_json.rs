@@ -19,10 +19,19 @@ pub fn read<I: RowIndex + std::fmt::Display + Copy>(row: &Row, column: I) -> Val
                 Some(cause) => cause.to_string(),
                 None => err.to_string(),
             };
-            tracing::warn!(column = %column, error = %reason, "a stored JSON value cannot be decoded");
-            json!({ UNDECODABLE: format!("the stored value of {column} cannot be decoded: {reason}") })
+            marker(&format!("the stored value of {column}"), &reason)
         }
     }
+}
+
+/// The marker for a value (`what`) that cannot be decoded, logged once.
+fn marker(what: &str, reason: &str) -> Value {
+    tracing::warn!(
+        value = what,
+        error = reason,
+        "a stored JSON value cannot be decoded"
+    );
+    json!({ UNDECODABLE: format!("{what} cannot be decoded: {reason}") })
 }
 
 /// A JSON column as [`read`] reads it, for rows read by column name
@@ -38,10 +47,7 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Stored {
     ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Stored(match Value::from_sql(ty, raw) {
             Ok(value) => value,
-            Err(err) => {
-                tracing::warn!(error = %err, "a stored JSON value cannot be decoded");
-                json!({ UNDECODABLE: format!("the stored value cannot be decoded: {err}") })
-            }
+            Err(err) => marker("the stored value", &err.to_string()),
         }))
     }
 

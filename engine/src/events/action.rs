@@ -63,8 +63,7 @@ pub struct ResponseExcerpt {
 impl ActionAttempted {
     /// Its stored form.
     pub fn to_data(&self) -> Result<serde_json::Value, crate::StoreError> {
-        serde_json::to_value(self)
-            .map_err(|err| crate::StoreError::Corrupt(format!("action outcome payload: {err}")))
+        super::encode(self, "action outcome")
     }
 }
 

@@ -35,8 +35,7 @@ pub trait Payload: Serialize + DeserializeOwned {
 
     /// The stored form.
     fn to_data(&self) -> Result<Value, StoreError> {
-        serde_json::to_value(self)
-            .map_err(|err| StoreError::Corrupt(format!("{} payload: {err}", Self::TYPE.as_str())))
+        encode(self, Self::TYPE.as_str())
     }
 
     /// This payload as `actor`'s event in `stream_id`, ready to append.
@@ -55,4 +54,10 @@ pub trait Payload: Serialize + DeserializeOwned {
         Self::deserialize(data)
             .map_err(|err| StoreError::Corrupt(format!("{} payload: {err}", Self::TYPE.as_str())))
     }
+}
+
+/// The stored form of a payload, `what` naming it in the error.
+pub(crate) fn encode(payload: &impl Serialize, what: &str) -> Result<Value, StoreError> {
+    serde_json::to_value(payload)
+        .map_err(|err| StoreError::Corrupt(format!("{what} payload: {err}")))
 }
