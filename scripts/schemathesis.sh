@@ -25,35 +25,9 @@ if [ -z "$st" ]; then
     st="$venv/bin/st"
 fi
 
-cargo build -q -p switchyard-api --bin switchyard
-bin=target/debug/switchyard
-data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cleanup() {
-    if [ -n "${server:-}" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    rm -rf "$data"
-}
-trap cleanup EXIT
+TEST_TENANT=schemathesis . scripts/test-server.sh
 
-export RUST_LOG=error SWITCHYARD_DATA_DIR="$data"
-unset DATABASE_URL
-key=$("$bin" tenant create --name schemathesis | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-# Limits off: the run sends far more requests per second than one tenant may.
-SWITCHYARD_TENANT_RATE_LIMIT=0 SWITCHYARD_AUTH_FAILURE_LIMIT=0 \
-    "$bin" serve --listen "127.0.0.1:$port" &
-server=$!
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-for _ in range(240):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.5)
-sys.exit("switchyard serve did not become ready")
-PY
-
-"$st" --config-file scripts/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
+"$st" --config-file scripts/schemathesis.toml run "$base/openapi.json" \
     --checks all \
     --header "Authorization: Bearer $key" \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests against a real embedded PostgreSQL,
 # the console in a real headless Chromium,
-# the real HTTP server and the real binary, then schemathesis against a running server.
-# Arguments go to `cargo test` (a name filter skips the schemathesis run). The last line
+# the real HTTP server and the real binary, then schemathesis and a generated TypeScript
+# client against a running server. Arguments go to `cargo test` (a name filter skips the
+# checks against a running server). The last line
 # counts what ran: `N passed, M failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +26,14 @@ fi
 
 if [ "$#" -eq 0 ]; then
     echo
-    echo "schemathesis: every check against /openapi.json"
-    if scripts/schemathesis.sh; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-    fi
+    for check in schemathesis client; do
+        echo "scripts/$check.sh: the served /openapi.json, checked by outside tools"
+        if "scripts/$check.sh"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
 fi
 
 echo

@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod problem;
 pub mod request_rule;
 pub mod routes;
+pub mod schema;
 pub mod server;
 pub mod state;
 pub mod throttle;

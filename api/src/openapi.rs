@@ -4,7 +4,10 @@
 //! - optional members are serialised as `null`, so they are marked `nullable` (a `$ref`
 //!   is wrapped in `allOf` for that, as OpenAPI 3.0 ignores siblings of `$ref`);
 //! - text may not contain the NUL character (the input rule), so plain strings carry a
-//!   pattern that says so.
+//!   pattern that says so;
+//! - JSON answers are documented as `application/json` (the served `charset=utf-8` is a
+//!   parameter of that type), the public routes (health, readiness, metrics) as needing no
+//!   credentials, and `servers` as the document's own origin.
 //!
 //! It also gives the routes and their methods, for the `Allow` header of a 405.
 
@@ -71,15 +74,26 @@ impl Route {
 /// Completes poem-openapi's document `spec` (JSON text).
 pub fn document(spec: &str) -> Document {
     let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
+    let types = schema_types(&doc);
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     {
         for schema in schemas.values_mut() {
-            mark_nullable(schema);
+            mark_nullable(schema, &types);
         }
     }
     constrain_strings(&mut doc);
+    // Relative: the server that serves this document, wherever it is reached.
+    doc["servers"] = json!([{"url": "/", "description": "The server serving this document"}]);
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operation.values_mut().filter_map(Value::as_object_mut) {
+                operation.entry("security").or_insert_with(|| json!([]));
+                plain_json_media_type(operation);
+            }
+        }
+    }
     let routes = doc["paths"]
         .as_object()
         .map(|paths| {
@@ -105,7 +119,44 @@ pub fn document(spec: &str) -> Document {
     }
 }
 
-fn mark_nullable(schema: &mut Value) {
+/// Each named schema's `type`, so that a nullable reference can state it.
+fn schema_types(doc: &Value) -> Map<String, Value> {
+    doc.pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|schemas| {
+            schemas
+                .iter()
+                .filter_map(|(name, s)| {
+                    Some((
+                        format!("#/components/schemas/{name}"),
+                        s.get("type")?.clone(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A JSON answer's media type without its `charset` parameter.
+fn plain_json_media_type(operation: &mut Map<String, Value>) {
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for response in responses.values_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if let Some(json) = content.remove("application/json; charset=utf-8") {
+            content.insert("application/json".into(), json);
+        }
+    }
+}
+
+/// Marks optional members nullable. A member of any type (`{}`) already admits `null`.
+fn mark_nullable(schema: &mut Value, types: &Map<String, Value>) {
     let required: Vec<String> = schema["required"]
         .as_array()
         .map(|r| {
@@ -128,9 +179,12 @@ fn mark_nullable(schema: &mut Value) {
             if let Some(description) = property.get("description") {
                 wrapped.insert("description".into(), description.clone());
             }
+            if let Some(ty) = reference.as_str().and_then(|r| types.get(r)) {
+                wrapped.insert("type".into(), ty.clone());
+            }
             *property = Value::Object(wrapped);
         }
-        if let Some(p) = property.as_object_mut() {
+        if let Some(p) = property.as_object_mut().filter(|p| p.contains_key("type")) {
             p.insert("nullable".into(), Value::Bool(true));
         }
     }
@@ -165,7 +219,9 @@ mod tests {
             "components": {"schemas": {"A": {"type": "object", "required": ["x"], "properties": {
                 "x": {"type": "string"},
                 "y": {"type": "string", "format": "date-time"},
-                "z": {"$ref": "#/components/schemas/B", "description": "d"}}}}}
+                "z": {"$ref": "#/components/schemas/B", "description": "d"},
+                "any": {"description": "anything"}}},
+                "B": {"type": "object"}}}
         });
         let doc = document(&spec.to_string());
         let out: Value = serde_json::from_str(&doc.json).unwrap();
@@ -175,6 +231,12 @@ mod tests {
         assert_eq!(props["y"]["nullable"], true);
         assert_eq!(props["z"]["allOf"][0]["$ref"], "#/components/schemas/B");
         assert_eq!(props["z"]["nullable"], true);
+        assert_eq!(props["z"]["type"], "object");
+        assert!(props["any"].get("nullable").is_none());
+        assert_eq!(
+            out["paths"]["/api/v1/jobs/{id}"]["get"]["security"],
+            json!([])
+        );
         assert!(doc.routes[0].matches("/api/v1/jobs/42"));
         assert!(!doc.routes[0].matches("/api/v1/jobs/42/events"));
         assert_eq!(doc.routes[0].methods, vec!["DELETE", "GET"]);

@@ -88,7 +88,8 @@ async fn given_an_unknown_route_or_bad_fields_then_problems_name_what_is_wrong()
             json!({"workflow": "field_service_job", "context": [1]}),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The document says `context` is an object: anything else is a malformed body.
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["field"], "context");
     let (status, problem) = app
         .post("/api/v1/jobs", &app.key, json!({"workflow": "nope"}))

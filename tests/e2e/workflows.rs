@@ -161,10 +161,14 @@ async fn preview_renders_a_payload_without_sending_it() {
             json!({"path": "{{job.missing}}", "context": context}),
             "context",
         ),
-        (json!({"path": "/x", "context": []}), "context"),
     ] {
         let (status, problem) = app.post("/api/v1/workflows/preview", &app.key, body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         assert_eq!(problem["field"], field, "{problem}");
     }
+    // The document says the context is an object: anything else is a malformed body.
+    let body = json!({"path": "/x", "context": []});
+    let (status, problem) = app.post("/api/v1/workflows/preview", &app.key, body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["field"], "context", "{problem}");
 }

@@ -12,6 +12,7 @@ use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
+use crate::schema::{Closed, Scopes};
 use crate::state::AppState;
 
 pub struct ApiKeysApi {
@@ -25,7 +26,7 @@ struct CreateKey {
     name: String,
     /// Any of `full`, `designer`, `service`, `auditor`.
     #[oai(validator(min_items = 1))]
-    scopes: Vec<String>,
+    scopes: Vec<Closed<Scopes>>,
 }
 
 #[derive(Object)]
@@ -34,7 +35,7 @@ struct KeyBody {
     name: String,
     /// The first characters of the key.
     prefix: String,
-    scopes: Vec<String>,
+    scopes: Vec<Closed<Scopes>>,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 }
@@ -72,7 +73,7 @@ impl From<ApiKeyRecord> for KeyBody {
             id: r.id.0,
             name: r.name,
             prefix: r.prefix,
-            scopes: r.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            scopes: r.scopes.iter().map(|s| s.as_str().into()).collect(),
             created_at: r.created_at,
             revoked_at: r.revoked_at,
         }
@@ -82,7 +83,11 @@ impl From<ApiKeyRecord> for KeyBody {
 #[OpenApi(tag = "ApiTags::ApiKeys")]
 impl ApiKeysApi {
     /// Create a key for the caller's tenant. The key is in this response only.
-    #[oai(path = "/api/v1/api-keys", method = "post")]
+    #[oai(
+        path = "/api/v1/api-keys",
+        method = "post",
+        operation_id = "createApiKey"
+    )]
     async fn create(
         &self,
         auth: ApiKeyAuth,
@@ -127,7 +132,11 @@ impl ApiKeysApi {
     }
 
     /// List the tenant's keys (never the keys themselves).
-    #[oai(path = "/api/v1/api-keys", method = "get")]
+    #[oai(
+        path = "/api/v1/api-keys",
+        method = "get",
+        operation_id = "listApiKeys"
+    )]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -148,7 +157,11 @@ impl ApiKeysApi {
     }
 
     /// Revoke a key; requests with it answer 401 from now on.
-    #[oai(path = "/api/v1/api-keys/:id", method = "delete")]
+    #[oai(
+        path = "/api/v1/api-keys/:id",
+        method = "delete",
+        operation_id = "revokeApiKey"
+    )]
     async fn revoke(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<DeleteResponse, ApiError> {
         let actor = auth.require(&[])?;
         if api_key::revoke(&self.state.pool, &actor, ApiKeyId(id.0)).await? {

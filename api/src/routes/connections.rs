@@ -8,7 +8,6 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
-use serde_json::Value;
 use switchyard_actions::connections::{self, ConnectionError, ConnectionInput, ConnectionUpdate};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::{self as store, Connection};
@@ -20,6 +19,7 @@ use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, Problem};
+use crate::schema::{Closed, Documented, Healths, JsonObject, Providers};
 use crate::state::AppState;
 
 pub struct ConnectionsApi {
@@ -29,11 +29,11 @@ pub struct ConnectionsApi {
 #[derive(Object, Deserialize)]
 struct CreateConnection {
     /// `twilio`, `sendgrid`, `generic_rest` or `webhook`.
-    provider: String,
+    provider: Closed<Providers>,
     #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: String,
     /// The provider's credential object, e.g. `{"api_key": "..."}` for SendGrid.
-    credentials: Value,
+    credentials: Documented<JsonObject>,
     limits: Option<LimitsBody>,
 }
 
@@ -42,7 +42,7 @@ struct UpdateConnection {
     #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: Option<String>,
     /// A complete replacement credential object in the provider's shape.
-    credentials: Option<Value>,
+    credentials: Option<Documented<JsonObject>>,
     /// New limits, or `null` to remove them.
     #[serde(default)]
     limits: MaybeUndefined<LimitsBody>,
@@ -52,13 +52,13 @@ struct UpdateConnection {
 #[derive(Object)]
 pub struct ConnectionBody {
     id: Uuid,
-    provider: String,
+    provider: Closed<Providers>,
     #[oai(validator(min_length = 1, max_length = 200))]
     connection_name: String,
     /// Where requests go, without paths, queries or credentials.
     endpoint_preview: String,
     /// `unknown`, `healthy` or `failing`, from recent requests.
-    health: String,
+    health: Closed<Healths>,
     last_event_at: Option<DateTime<Utc>>,
     /// Paused by hand: its actions wait, in order, until it is resumed.
     paused: bool,
@@ -72,10 +72,10 @@ impl From<Connection> for ConnectionBody {
     fn from(c: Connection) -> Self {
         ConnectionBody {
             id: c.id,
-            provider: c.provider,
+            provider: c.provider.into(),
             connection_name: c.connection_name,
             endpoint_preview: c.endpoint_preview,
-            health: c.health.to_string(),
+            health: c.health.as_str().into(),
             last_event_at: c.last_event_at,
             paused: c.paused_at.is_some(),
             flow: c.flow.into(),
@@ -152,7 +152,11 @@ impl ConnectionsApi {
 #[OpenApi(tag = "ApiTags::Connections")]
 impl ConnectionsApi {
     /// Store a provider connection; the credentials are encrypted and never shown again.
-    #[oai(path = "/api/v1/tenant/connections", method = "post")]
+    #[oai(
+        path = "/api/v1/tenant/connections",
+        method = "post",
+        operation_id = "createConnection"
+    )]
     async fn create(
         &self,
         auth: ApiKeyAuth,
@@ -160,9 +164,9 @@ impl ConnectionsApi {
     ) -> Result<CreateResponse, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
         let input = ConnectionInput {
-            provider: body.0.provider,
+            provider: body.0.provider.into(),
             connection_name: body.0.connection_name,
-            credentials: body.0.credentials,
+            credentials: body.0.credentials.0,
             limits: LimitsBody::parse_given(body.0.limits.as_ref())?,
         };
         let created = connections::create(&self.state.pool, &self.state.sealer(), &actor, input)
@@ -172,7 +176,11 @@ impl ConnectionsApi {
     }
 
     /// The tenant's connections (metadata only).
-    #[oai(path = "/api/v1/tenant/connections", method = "get")]
+    #[oai(
+        path = "/api/v1/tenant/connections",
+        method = "get",
+        operation_id = "listConnections"
+    )]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -191,7 +199,11 @@ impl ConnectionsApi {
     }
 
     /// One connection (metadata only).
-    #[oai(path = "/api/v1/tenant/connections/:id", method = "get")]
+    #[oai(
+        path = "/api/v1/tenant/connections/:id",
+        method = "get",
+        operation_id = "getConnection"
+    )]
     async fn get(
         &self,
         auth: ApiKeyAuth,
@@ -205,7 +217,11 @@ impl ConnectionsApi {
     }
 
     /// Rename a connection or replace its credentials.
-    #[oai(path = "/api/v1/tenant/connections/:id", method = "patch")]
+    #[oai(
+        path = "/api/v1/tenant/connections/:id",
+        method = "patch",
+        operation_id = "updateConnection"
+    )]
     async fn update(
         &self,
         auth: ApiKeyAuth,
@@ -216,7 +232,7 @@ impl ConnectionsApi {
         let change = ConnectionUpdate {
             limits: LimitsBody::parse_change(&body.0.limits)?,
             connection_name: body.0.connection_name,
-            credentials: body.0.credentials,
+            credentials: body.0.credentials.map(|c| c.0),
         };
         let updated =
             connections::update(&self.state.pool, &self.state.sealer(), &actor, id.0, change)
@@ -227,7 +243,11 @@ impl ConnectionsApi {
 
     /// Pause a connection: its actions wait, in order, until it is resumed. Requests
     /// already in flight finish.
-    #[oai(path = "/api/v1/tenant/connections/:id/pause", method = "post")]
+    #[oai(
+        path = "/api/v1/tenant/connections/:id/pause",
+        method = "post",
+        operation_id = "pauseConnection"
+    )]
     async fn pause(
         &self,
         auth: ApiKeyAuth,
@@ -237,7 +257,11 @@ impl ConnectionsApi {
     }
 
     /// Resume a paused connection: its waiting actions go out in order.
-    #[oai(path = "/api/v1/tenant/connections/:id/resume", method = "post")]
+    #[oai(
+        path = "/api/v1/tenant/connections/:id/resume",
+        method = "post",
+        operation_id = "resumeConnection"
+    )]
     async fn resume(
         &self,
         auth: ApiKeyAuth,
@@ -247,7 +271,11 @@ impl ConnectionsApi {
     }
 
     /// Delete a connection; 409 while the newest version of a workflow uses it.
-    #[oai(path = "/api/v1/tenant/connections/:id", method = "delete")]
+    #[oai(
+        path = "/api/v1/tenant/connections/:id",
+        method = "delete",
+        operation_id = "deleteConnection"
+    )]
     async fn delete(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<DeleteResponse, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
         connections::delete(&self.state.pool, &actor, id.0)

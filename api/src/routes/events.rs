@@ -7,7 +7,6 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::log::{self, Cursor, Event, EventFilter};
 use switchyard_engine::{StoreError, TenantId};
@@ -16,6 +15,7 @@ use uuid::Uuid;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
+use crate::schema::{Closed, Documented, EventTypes, JsonObject};
 use crate::state::AppState;
 
 pub struct EventsApi {
@@ -30,9 +30,9 @@ pub struct EventBody {
     stream_id: Uuid,
     stream_version: i64,
     #[oai(rename = "type")]
-    event_type: String,
-    data: Value,
-    metadata: Value,
+    event_type: Closed<EventTypes>,
+    data: Documented<JsonObject>,
+    metadata: Documented<JsonObject>,
     recorded_at: DateTime<Utc>,
     prev_hash: String,
     hash: String,
@@ -45,9 +45,9 @@ impl From<Event> for EventBody {
             position: e.position,
             stream_id: e.stream_id,
             stream_version: e.stream_version,
-            event_type: e.event_type.as_str().to_string(),
-            data: e.data,
-            metadata: e.metadata,
+            event_type: e.event_type.as_str().into(),
+            data: Documented::new(e.data),
+            metadata: Documented::new(e.metadata),
             recorded_at: e.recorded_at,
             prev_hash: e.prev_hash,
             hash: e.hash,
@@ -93,7 +93,7 @@ impl EventsApi {
     /// Page through the log. Only committed events are returned, and a late-committing
     /// event is never skipped: keep `next_cursor` and pass it as `after` to continue.
     /// `next_cursor` is null only for an empty page.
-    #[oai(path = "/api/v1/events", method = "get")]
+    #[oai(path = "/api/v1/events", method = "get", operation_id = "listEvents")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -127,7 +127,11 @@ impl EventsApi {
 
     /// The same selection as NDJSON, streamed page by page up to the log's end as of the
     /// request.
-    #[oai(path = "/api/v1/events/export", method = "get")]
+    #[oai(
+        path = "/api/v1/events/export",
+        method = "get",
+        operation_id = "exportEvents"
+    )]
     async fn export(
         &self,
         auth: ApiKeyAuth,
@@ -186,7 +190,11 @@ impl EventsApi {
     }
 
     /// Recompute every hash chain of the tenant's log and report the first break.
-    #[oai(path = "/api/v1/events/verify", method = "get")]
+    #[oai(
+        path = "/api/v1/events/verify",
+        method = "get",
+        operation_id = "verifyEvents"
+    )]
     async fn verify(&self, auth: ApiKeyAuth) -> Result<Json<VerificationBody>, ApiError> {
         let actor = auth.require(&[Scope::Auditor])?;
         let _running = self.state.heavy.start(actor.tenant_id)?;

@@ -22,7 +22,7 @@ struct Status {
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
     /// Liveness: answers while the process runs.
-    #[oai(path = "/healthz", method = "get")]
+    #[oai(path = "/healthz", method = "get", operation_id = "getHealth")]
     async fn healthz(&self) -> Json<Status> {
         Json(Status {
             status: "ok".into(),
@@ -31,7 +31,7 @@ impl HealthApi {
 
     /// Readiness: answers 200 when the database can be reached and the worker loop runs,
     /// 503 otherwise, and 503 from the moment the process is asked to stop.
-    #[oai(path = "/readyz", method = "get")]
+    #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(&self) -> Result<Json<Status>, ApiError> {
         if self.state.worker_health.draining() {
             return Err(Problem::new(
@@ -71,7 +71,7 @@ impl HealthApi {
     /// describe every tenant's activity, so the API serves them only to
     /// `Authorization: Bearer $SWITCHYARD_METRICS_TOKEN`, and not at all without that
     /// setting (serve them on `--metrics-listen` instead).
-    #[oai(path = "/metrics", method = "get")]
+    #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
     async fn metrics(&self, req: &poem::Request) -> Result<MetricsText, ApiError> {
         let Some(token) = &self.state.metrics_token else {
             return Err(Problem::new(

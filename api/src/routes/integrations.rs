@@ -23,6 +23,7 @@ use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
+use crate::schema::{Closed, Healths, Providers, Scopes};
 use crate::state::AppState;
 
 pub struct IntegrationsApi {
@@ -34,7 +35,7 @@ const CONNECTOR_SCOPES: &[&str] = &["send_events"];
 
 #[derive(Object)]
 struct CatalogEntry {
-    provider: String,
+    provider: Closed<Providers>,
     name: String,
     description: String,
     installed: bool,
@@ -51,13 +52,13 @@ struct Catalog {
 #[derive(Object)]
 struct ConnectorConnection {
     id: Uuid,
-    provider: String,
+    provider: Closed<Providers>,
     name: String,
     /// `installed` (a deleted connection no longer exists).
     state: String,
-    scopes: Vec<String>,
+    scopes: Vec<Closed<Scopes>>,
     /// `unknown`, `healthy` or `failing`, from recent deliveries and test events.
-    health: String,
+    health: Closed<Healths>,
     /// Scheme and host of the webhook URL; never its path, query or secret.
     endpoint_preview: String,
     last_event_at: Option<DateTime<Utc>>,
@@ -76,11 +77,11 @@ impl From<Connection> for ConnectorConnection {
     fn from(c: Connection) -> Self {
         ConnectorConnection {
             id: c.id,
-            provider: c.provider,
+            provider: c.provider.into(),
             name: c.connection_name,
             state: "installed".into(),
-            scopes: CONNECTOR_SCOPES.iter().map(|s| s.to_string()).collect(),
-            health: c.health.to_string(),
+            scopes: CONNECTOR_SCOPES.iter().map(|s| Closed::from(*s)).collect(),
+            health: c.health.as_str().into(),
             endpoint_preview: c.endpoint_preview,
             last_event_at: c.last_event_at,
             previous_secret_expires_at: c.previous_secret_until.filter(|at| *at > Utc::now()),
@@ -95,7 +96,7 @@ impl From<Connection> for ConnectorConnection {
 /// The webhook connector: installed or not, and its newest connection.
 #[derive(Object)]
 struct WebhookConnector {
-    provider: String,
+    provider: Closed<Providers>,
     installed: bool,
     connection: Option<ConnectorConnection>,
 }
@@ -157,7 +158,11 @@ enum DisconnectResponse {
 #[OpenApi(tag = "ApiTags::Integrations")]
 impl IntegrationsApi {
     /// Every provider, and whether the tenant has a connection to it.
-    #[oai(path = "/api/integrations", method = "get")]
+    #[oai(
+        path = "/api/integrations",
+        method = "get",
+        operation_id = "listIntegrations"
+    )]
     async fn catalog(&self, auth: ApiKeyAuth) -> Result<Json<Catalog>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let counts = store::count_by_provider(&self.state.pool, actor.tenant_id).await?;
@@ -179,7 +184,11 @@ impl IntegrationsApi {
     }
 
     /// The webhook connector and its newest connection.
-    #[oai(path = "/api/integrations/webhook", method = "get")]
+    #[oai(
+        path = "/api/integrations/webhook",
+        method = "get",
+        operation_id = "listWebhookConnections"
+    )]
     async fn webhook(&self, auth: ApiKeyAuth) -> Result<Json<WebhookConnector>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let newest = store::newest_of(&self.state.pool, actor.tenant_id, "webhook").await?;
@@ -191,7 +200,11 @@ impl IntegrationsApi {
     }
 
     /// Connect the webhook connector; the URL and secret are encrypted and not shown again.
-    #[oai(path = "/api/integrations/webhook", method = "post")]
+    #[oai(
+        path = "/api/integrations/webhook",
+        method = "post",
+        operation_id = "createWebhookConnection"
+    )]
     async fn connect(
         &self,
         auth: ApiKeyAuth,
@@ -221,7 +234,11 @@ impl IntegrationsApi {
     }
 
     /// Update a connection's name, URL or signing secret.
-    #[oai(path = "/api/integrations/connections/:id", method = "patch")]
+    #[oai(
+        path = "/api/integrations/connections/:id",
+        method = "patch",
+        operation_id = "updateIntegrationConnection"
+    )]
     async fn update(
         &self,
         auth: ApiKeyAuth,
@@ -257,7 +274,11 @@ impl IntegrationsApi {
     }
 
     /// Disconnect: delete the connection (409 while a workflow's newest version uses it).
-    #[oai(path = "/api/integrations/connections/:id", method = "delete")]
+    #[oai(
+        path = "/api/integrations/connections/:id",
+        method = "delete",
+        operation_id = "deleteIntegrationConnection"
+    )]
     async fn disconnect(
         &self,
         auth: ApiKeyAuth,
@@ -271,7 +292,11 @@ impl IntegrationsApi {
     }
 
     /// Send the seed's `integration.test` event and report what happened.
-    #[oai(path = "/api/integrations/connections/:id/test", method = "post")]
+    #[oai(
+        path = "/api/integrations/connections/:id/test",
+        method = "post",
+        operation_id = "testConnection"
+    )]
     async fn test(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<TestResult>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         let outcome = connector_test::send(

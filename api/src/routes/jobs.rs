@@ -5,7 +5,6 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::create::{self, CreateJob, CreateJobError, Created};
 use switchyard_engine::job::outbox::{self, ActionRun};
@@ -24,6 +23,7 @@ use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
+use crate::schema::{Documented, JsonObject};
 use crate::state::AppState;
 
 pub struct JobsApi {
@@ -39,7 +39,7 @@ pub struct JobBody {
     state: String,
     /// Number of applied transitions: pass it as `expected_version`.
     version: i64,
-    context: Value,
+    context: Documented<JsonObject>,
     external_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -56,7 +56,7 @@ impl From<Job> for JobBody {
             workflow_version: j.workflow_version,
             state: j.state,
             version: j.version,
-            context: j.context,
+            context: Documented::new(j.context),
             external_id: j.external_id,
             created_at: j.created_at,
             updated_at: j.updated_at,
@@ -98,8 +98,8 @@ struct CreateJobBody {
     /// A published version; the newest when absent.
     #[oai(validator(minimum(value = "1")))]
     workflow_version: Option<i32>,
-    /// The job's initial context (an object).
-    context: Option<Value>,
+    /// The job's initial context.
+    context: Option<JsonObject>,
     /// Your id for this job: creating again with the same one returns the first job.
     #[oai(validator(min_length = 1, max_length = 200))]
     external_id: Option<String>,
@@ -132,7 +132,7 @@ const READERS: &[Scope] = &[Scope::Service, Scope::Auditor];
 #[OpenApi(tag = "ApiTags::Jobs")]
 impl JobsApi {
     /// Create a job in its workflow's initial state.
-    #[oai(path = "/api/v1/jobs", method = "post")]
+    #[oai(path = "/api/v1/jobs", method = "post", operation_id = "createJob")]
     async fn create(
         &self,
         auth: ApiKeyAuth,
@@ -164,7 +164,7 @@ impl JobsApi {
     }
 
     /// One job.
-    #[oai(path = "/api/v1/jobs/:id", method = "get")]
+    #[oai(path = "/api/v1/jobs/:id", method = "get", operation_id = "getJob")]
     async fn get(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<JobBody>, ApiError> {
         let actor = auth.require(READERS)?;
         let job = read::get(&self.state.pool, actor.tenant_id, JobId(id.0))
@@ -183,7 +183,7 @@ impl JobsApi {
     }
 
     /// The tenant's jobs, oldest first, optionally of one workflow or in one state.
-    #[oai(path = "/api/v1/jobs", method = "get")]
+    #[oai(path = "/api/v1/jobs", method = "get", operation_id = "listJobs")]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -210,7 +210,11 @@ impl JobsApi {
     }
 
     /// The job's action runs in lane order, with their outcomes.
-    #[oai(path = "/api/v1/jobs/:id/actions", method = "get")]
+    #[oai(
+        path = "/api/v1/jobs/:id/actions",
+        method = "get",
+        operation_id = "listJobActions"
+    )]
     async fn actions(
         &self,
         auth: ApiKeyAuth,
@@ -226,7 +230,11 @@ impl JobsApi {
     }
 
     /// The job's own event stream, in order. `cursor` is a stream version.
-    #[oai(path = "/api/v1/jobs/:id/events", method = "get")]
+    #[oai(
+        path = "/api/v1/jobs/:id/events",
+        method = "get",
+        operation_id = "listJobEvents"
+    )]
     async fn events(
         &self,
         auth: ApiKeyAuth,
@@ -276,15 +284,7 @@ fn check_create(body: CreateJobBody) -> Result<CreateJob, ApiError> {
     if body.workflow.trim().is_empty() {
         return Err(ApiError::invalid("workflow", "name the workflow to run"));
     }
-    let context = body
-        .context
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if !context.is_object() {
-        return Err(ApiError::invalid(
-            "context",
-            "context must be a JSON object",
-        ));
-    }
+    let context = body.context.unwrap_or_default().into_value();
     if let Some(ext) = &body.external_id {
         if ext.is_empty() || ext.len() > 200 || ext.contains('\0') {
             return Err(ApiError::invalid(

@@ -113,6 +113,10 @@ pub fn api(state: AppState) -> Api {
         "Switchyard",
         env!("CARGO_PKG_VERSION"),
     )
+    .license(
+        poem_openapi::LicenseObject::new("Apache-2.0")
+            .url("https://www.apache.org/licenses/LICENSE-2.0"),
+    )
     .description(
         "An event-sourced workflow engine: publish state machines, move jobs through them, \
          and read the append-only, hash-chained event log. Errors are application/problem+json.",

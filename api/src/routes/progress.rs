@@ -12,7 +12,7 @@ macro_rules! progress_body {
         pub struct $name {
             /// `waiting` (behind an earlier action of its job), `pending`, `running`,
             /// `succeeded`, `failed` or `skipped` (an earlier action failed).
-            status: String,
+            status: $crate::schema::Closed<$crate::schema::Statuses>,
             attempts: i32,
             last_status_code: Option<i32>,
             next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -24,7 +24,7 @@ macro_rules! progress_body {
         impl From<Progress> for $name {
             fn from(p: Progress) -> Self {
                 $name {
-                    status: p.status.to_string(),
+                    status: p.status.as_str().into(),
                     attempts: p.attempts,
                     last_status_code: p.last_status_code,
                     next_attempt_at: p.next_attempt_at,

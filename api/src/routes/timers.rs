@@ -19,6 +19,7 @@ use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::idempotency_error;
 use crate::problem::{ApiError, Problem};
+use crate::schema::{Closed, JsonObject, Statuses, TimerKinds};
 use crate::state::AppState;
 
 pub struct TimersApi {
@@ -31,13 +32,13 @@ pub struct TimerBody {
     id: Uuid,
     job_id: Uuid,
     /// `state_timeout` (a state's timeout) or `scheduled` (asked for over the API).
-    kind: String,
+    kind: Closed<TimerKinds>,
     /// The state the timeout belongs to, or the job's state when it was scheduled.
     state: String,
     transition: String,
     due_at: DateTime<Utc>,
     /// `pending`, `running`, `succeeded` (fired), `failed` or `cancelled`.
-    status: String,
+    status: Closed<Statuses>,
     created_at: DateTime<Utc>,
 }
 
@@ -46,11 +47,11 @@ impl From<TimerView> for TimerBody {
         TimerBody {
             id: t.id,
             job_id: t.job_id.0,
-            kind: t.kind,
+            kind: t.kind.into(),
             state: t.state,
             transition: t.transition,
             due_at: t.due_at,
-            status: t.status.as_str().to_string(),
+            status: t.status.as_str().into(),
             created_at: t.created_at,
         }
     }
@@ -122,19 +123,19 @@ pub(super) async fn schedule(
 }
 
 /// The data of a scheduled transition, checked as a transition's is.
-pub(super) fn scheduled_data(data: Option<Value>) -> Result<Value, ApiError> {
-    match data {
-        None => Ok(Value::Object(Default::default())),
-        Some(data @ Value::Object(_)) => Ok(data),
-        Some(_) => Err(ApiError::invalid("data", "must be a JSON object")),
-    }
+pub(super) fn scheduled_data(data: Option<JsonObject>) -> Value {
+    data.unwrap_or_default().into_value()
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]
 impl TimersApi {
     /// The job's timers that have not fired or been cancelled, soonest first: the first
     /// `limit` (at most 100, the most a job may have open).
-    #[oai(path = "/api/v1/jobs/:id/timers", method = "get")]
+    #[oai(
+        path = "/api/v1/jobs/:id/timers",
+        method = "get",
+        operation_id = "listJobTimers"
+    )]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -152,7 +153,11 @@ impl TimersApi {
     }
 
     /// Cancel a timer that has not fired; 404 if there is no such pending timer.
-    #[oai(path = "/api/v1/jobs/:id/timers/:timer_id", method = "delete")]
+    #[oai(
+        path = "/api/v1/jobs/:id/timers/:timer_id",
+        method = "delete",
+        operation_id = "cancelTimer"
+    )]
     async fn cancel(
         &self,
         auth: ApiKeyAuth,

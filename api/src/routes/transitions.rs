@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::job::dry_run::{self, DryRun};
 use switchyard_engine::job::transition::{
@@ -25,6 +25,7 @@ use crate::auth::ApiKeyAuth;
 use crate::idempotency::{idempotency_error, idempotency_key};
 use crate::json_body::JsonBody;
 use crate::problem::{AllowedTransition, ApiError, Problem};
+use crate::schema::{Closed, EventTypes, JsonObject};
 use crate::state::AppState;
 
 pub struct TransitionsApi {
@@ -38,7 +39,7 @@ struct TransitionBody {
     /// The state to move to, when exactly one allowed transition leads there.
     to: Option<String>,
     /// Data for the guard and templates; its top-level keys are merged into the job's context.
-    data: Option<Value>,
+    data: Option<JsonObject>,
     /// Refuse (409) unless the job is at this version. With `at` or `after`, checked when
     /// the timer fires: a job that has moved on records the timer cancelled.
     expected_version: Option<i64>,
@@ -48,6 +49,8 @@ struct TransitionBody {
     after: Option<String>,
 }
 
+/// The transition as applied: the job after it, its event, and its actions (queued to run
+/// after commit, in order).
 #[derive(Object)]
 struct Applied {
     job: JobBody,
@@ -55,26 +58,60 @@ struct Applied {
     actions: Vec<ActionRunBody>,
 }
 
+/// What the transition would do (`?dry_run=true`); nothing was written.
 #[derive(Object)]
 struct DryRunBody {
-    /// Always true: nothing was written.
+    /// Always true: nothing was written. It tells this answer from an applied one.
     dry_run: bool,
     /// The job as it would be.
     job: JobBody,
     /// The event that would be appended.
-    event: Value,
+    event: PlannedEvent,
     /// Each action's payload as it would be rendered now (credentials are never included).
-    actions: Value,
+    actions: Vec<RenderedActionBody>,
 }
 
+/// An event not yet appended: it has no id, position or hash.
+#[derive(Object)]
+struct PlannedEvent {
+    #[oai(rename = "type")]
+    event_type: Closed<EventTypes>,
+    stream_id: Uuid,
+    data: JsonObject,
+    metadata: JsonObject,
+}
+
+/// An action's request as it would be rendered now, without its credentials.
+#[derive(Object)]
+struct RenderedActionBody {
+    name: String,
+    ordinal: i32,
+    action_type: String,
+    connection_id: String,
+    method: String,
+    path: Option<String>,
+    body: Option<Value>,
+    /// Why the payload could not be rendered (the action would fail without retry).
+    error: Option<String>,
+}
+
+/// An applied transition, or (with `?dry_run=true`) what it would do: the dry run's answer
+/// alone has `dry_run`.
+#[derive(Union)]
+#[oai(one_of)]
+enum TransitionOutcome {
+    Applied(Applied),
+    DryRun(DryRunBody),
+}
+
+// Built once per request and answered at once: its size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(ApiResponse)]
 enum TransitionResponse {
-    /// The transition was applied (or, with the same Idempotency-Key, had been).
+    /// The transition was applied (or, with the same Idempotency-Key, had been); with
+    /// `?dry_run=true`, what it would do.
     #[oai(status = 200)]
-    Applied(Json<Applied>),
-    /// What the transition would do; nothing was written.
-    #[oai(status = 200)]
-    DryRun(Json<DryRunBody>),
+    Done(Json<TransitionOutcome>),
     /// With `at` or `after`: the timer that will apply the transition.
     #[oai(status = 202)]
     Scheduled(Json<TimerBody>),
@@ -84,7 +121,11 @@ enum TransitionResponse {
 impl TransitionsApi {
     /// Move a job: by transition name or target state, optionally at an expected version.
     /// Its actions run after commit; `?dry_run=true` writes nothing.
-    #[oai(path = "/api/v1/jobs/:id/transitions", method = "post")]
+    #[oai(
+        path = "/api/v1/jobs/:id/transitions",
+        method = "post",
+        operation_id = "applyTransition"
+    )]
     async fn transition(
         &self,
         auth: ApiKeyAuth,
@@ -114,14 +155,14 @@ impl TransitionsApi {
             let scheduled = Scheduled {
                 job_id: JobId(id.0),
                 transition,
-                data: timers::scheduled_data(body.data)?,
+                data: timers::scheduled_data(body.data),
                 expected_version: body.expected_version,
                 due_at,
             };
             let timer = timers::schedule(&self.state, &actor, scheduled, key.as_ref()).await?;
             return Ok(TransitionResponse::Scheduled(Json(timer)));
         }
-        let data = body.0.data.unwrap_or_else(|| json!({}));
+        let data = body.0.data.unwrap_or_default().into_value();
         let req = TransitionRequest {
             job_id: JobId(id.0),
             transition: body.0.transition,
@@ -133,7 +174,9 @@ impl TransitionsApi {
             let plan = dry_run::dry_run(&self.state.pool, &actor, &req)
                 .await
                 .map_err(map_error)?;
-            return Ok(TransitionResponse::DryRun(Json(dry_run_body(plan))));
+            return Ok(TransitionResponse::Done(Json(TransitionOutcome::DryRun(
+                dry_run_body(plan),
+            ))));
         }
         let (result, replayed) = transition::apply(&self.state.pool, &actor, &req, key.as_ref())
             .await
@@ -145,7 +188,9 @@ impl TransitionsApi {
                 self.state.committed_events();
             }
         }
-        Ok(TransitionResponse::Applied(Json(applied_body(result))))
+        Ok(TransitionResponse::Done(Json(TransitionOutcome::Applied(
+            applied_body(result),
+        ))))
     }
 }
 
@@ -161,8 +206,26 @@ fn dry_run_body(d: DryRun) -> DryRunBody {
     DryRunBody {
         dry_run: true,
         job: d.job.into(),
-        event: d.event,
-        actions: serde_json::to_value(d.actions).unwrap_or_default(),
+        event: PlannedEvent {
+            event_type: d.event.event_type.as_str().into(),
+            stream_id: d.event.stream_id,
+            data: JsonObject(d.event.data),
+            metadata: JsonObject(d.event.metadata),
+        },
+        actions: d
+            .actions
+            .into_iter()
+            .map(|a| RenderedActionBody {
+                name: a.name,
+                ordinal: a.ordinal,
+                action_type: a.action_type,
+                connection_id: a.connection_id,
+                method: a.method,
+                path: a.path,
+                body: a.body,
+                error: a.error,
+            })
+            .collect(),
     }
 }
 

@@ -62,7 +62,7 @@ const READERS: &[Scope] = &[Scope::Auditor];
 #[OpenApi(tag = "ApiTags::Usage")]
 impl UsageApi {
     /// Metered requests by kind and UTC day; `from` and `to` are inclusive dates.
-    #[oai(path = "/api/v1/usage", method = "get")]
+    #[oai(path = "/api/v1/usage", method = "get", operation_id = "getUsage")]
     async fn usage(
         &self,
         auth: ApiKeyAuth,
@@ -88,7 +88,7 @@ impl UsageApi {
     }
 
     /// Every metered request, oldest first.
-    #[oai(path = "/api/v1/ledger", method = "get")]
+    #[oai(path = "/api/v1/ledger", method = "get", operation_id = "listLedger")]
     async fn ledger(
         &self,
         auth: ApiKeyAuth,

@@ -15,6 +15,7 @@ use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, Problem};
+use crate::schema::{Closed, Roles};
 use crate::state::AppState;
 
 pub struct UsersApi {
@@ -26,7 +27,7 @@ struct CreateUser {
     #[oai(validator(min_length = 3, max_length = 254))]
     email: String,
     /// `admin`, `designer` or `auditor`.
-    role: String,
+    role: Closed<Roles>,
     /// At least 12 characters; leave it out to have one generated (shown once).
     #[oai(validator(max_length = 1024))]
     password: Option<String>,
@@ -36,7 +37,7 @@ struct CreateUser {
 struct UserBody {
     id: Uuid,
     email: String,
-    role: String,
+    role: Closed<Roles>,
     created_at: DateTime<Utc>,
     /// Set once the user may no longer sign in.
     disabled_at: Option<DateTime<Utc>>,
@@ -46,7 +47,7 @@ struct UserBody {
 struct CreatedUser {
     user_id: Uuid,
     email: String,
-    role: String,
+    role: Closed<Roles>,
     /// The generated password, in this response only; `null` when the request gave one.
     password: Option<String>,
 }
@@ -90,7 +91,7 @@ fn user_error(err: UserError) -> ApiError {
 #[OpenApi(tag = "ApiTags::Users")]
 impl UsersApi {
     /// Create a console user of the caller's tenant.
-    #[oai(path = "/api/v1/users", method = "post")]
+    #[oai(path = "/api/v1/users", method = "post", operation_id = "createUser")]
     async fn create(
         &self,
         auth: ApiKeyAuth,
@@ -108,13 +109,13 @@ impl UsersApi {
         Ok(CreateResponse::Created(Json(CreatedUser {
             user_id: created.id.0,
             email: created.email,
-            role: created.role.as_str().to_string(),
+            role: created.role.as_str().into(),
             password: given.is_none().then_some(secret),
         })))
     }
 
     /// The tenant's users (never their passwords).
-    #[oai(path = "/api/v1/users", method = "get")]
+    #[oai(path = "/api/v1/users", method = "get", operation_id = "listUsers")]
     async fn list(&self, auth: ApiKeyAuth) -> Result<Json<UserList>, ApiError> {
         let actor = auth.require(&[])?;
         let users = user::list(&self.state.pool, actor.tenant_id).await?;
@@ -124,7 +125,7 @@ impl UsersApi {
                 .map(|l| UserBody {
                     id: l.user.id.0,
                     email: l.user.email,
-                    role: l.user.role.as_str().to_string(),
+                    role: l.user.role.as_str().into(),
                     created_at: l.user.created_at,
                     disabled_at: l.disabled_at,
                 })
@@ -134,7 +135,11 @@ impl UsersApi {
     }
 
     /// Disable a user: they can no longer sign in, and their sessions end now.
-    #[oai(path = "/api/v1/users/:id", method = "delete")]
+    #[oai(
+        path = "/api/v1/users/:id",
+        method = "delete",
+        operation_id = "deleteUser"
+    )]
     async fn disable(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<DeleteResponse, ApiError> {
         let actor = auth.require(&[])?;
         if user::disable(&self.state.pool, &actor, UserId(id.0)).await? {

@@ -17,6 +17,7 @@ use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
+use crate::schema::{Documented, JsonObject, WorkflowDefinition};
 use crate::state::AppState;
 
 pub struct WorkflowsApi {
@@ -28,7 +29,7 @@ struct WorkflowBody {
     id: Uuid,
     name: String,
     version: i32,
-    definition: Value,
+    definition: Documented<WorkflowDefinition>,
     created_at: DateTime<Utc>,
 }
 
@@ -59,7 +60,7 @@ struct PreviewRequest {
     /// The action's body template (every string leaf a template).
     body: Option<Value>,
     /// The template context: `job`, `tenant`, `transition`, `action`, ... as at send time.
-    context: Value,
+    context: JsonObject,
 }
 
 /// The payload as the worker would render it against that context; nothing is sent.
@@ -82,7 +83,7 @@ impl From<PublishedWorkflow> for WorkflowBody {
             id: w.id,
             name: w.name,
             version: w.version,
-            definition: w.definition,
+            definition: Documented::new(w.definition),
             created_at: w.created_at,
         }
     }
@@ -104,14 +105,18 @@ const READERS: &[Scope] = &[Scope::Designer, Scope::Service];
 impl WorkflowsApi {
     /// Publish a workflow definition. Publishing a name again makes version n+1; every
     /// problem in the definition is reported at once, each with its JSON path.
-    #[oai(path = "/api/v1/workflows", method = "post")]
+    #[oai(
+        path = "/api/v1/workflows",
+        method = "post",
+        operation_id = "publishWorkflow"
+    )]
     async fn publish(
         &self,
         auth: ApiKeyAuth,
-        body: JsonBody<Value>,
+        body: JsonBody<Documented<WorkflowDefinition>>,
     ) -> Result<PublishResponse, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
-        match workflow::publish(&self.state.pool, &actor, &body.0).await {
+        match workflow::publish(&self.state.pool, &actor, &body.0 .0).await {
             Ok(published) => Ok(PublishResponse::Created(Json(published.into()))),
             Err(PublishError::Invalid(problems)) => {
                 let mut problem = Problem::new(
@@ -132,14 +137,18 @@ impl WorkflowsApi {
     }
 
     /// Validate a definition without publishing it.
-    #[oai(path = "/api/v1/workflows/validate", method = "post")]
+    #[oai(
+        path = "/api/v1/workflows/validate",
+        method = "post",
+        operation_id = "validateWorkflow"
+    )]
     async fn validate(
         &self,
         auth: ApiKeyAuth,
-        body: JsonBody<Value>,
+        body: JsonBody<Documented<WorkflowDefinition>>,
     ) -> Result<Json<Validation>, ApiError> {
         auth.require(&[Scope::Designer])?;
-        Ok(Json(match definition::validate(&body.0) {
+        Ok(Json(match definition::validate(&body.0 .0) {
             Ok(_) => Validation {
                 valid: true,
                 errors: Vec::new(),
@@ -152,7 +161,11 @@ impl WorkflowsApi {
     }
 
     /// Render an action's payload against a sample context without sending anything.
-    #[oai(path = "/api/v1/workflows/preview", method = "post")]
+    #[oai(
+        path = "/api/v1/workflows/preview",
+        method = "post",
+        operation_id = "previewWorkflow"
+    )]
     async fn preview(
         &self,
         auth: ApiKeyAuth,
@@ -164,12 +177,6 @@ impl WorkflowsApi {
             body,
             context,
         } = body.0;
-        if !context.is_object() {
-            return Err(ApiError::invalid(
-                "context",
-                "give the context as a JSON object",
-            ));
-        }
         if let Some(p) = &path {
             template::check(p).map_err(|e| ApiError::invalid("path", e))?;
         }
@@ -179,14 +186,18 @@ impl WorkflowsApi {
                 return Err(ApiError::invalid(&at, e));
             }
         }
-        match template::render_payload_off_thread(path, body, context).await {
+        match template::render_payload_off_thread(path, body, context.into_value()).await {
             Ok((path, body)) => Ok(Json(Preview { path, body })),
             Err(err) => Err(ApiError::invalid("context", err.to_string())),
         }
     }
 
     /// List workflow names with their newest version.
-    #[oai(path = "/api/v1/workflows", method = "get")]
+    #[oai(
+        path = "/api/v1/workflows",
+        method = "get",
+        operation_id = "listWorkflows"
+    )]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -217,7 +228,11 @@ impl WorkflowsApi {
     }
 
     /// The newest version of a workflow.
-    #[oai(path = "/api/v1/workflows/:name", method = "get")]
+    #[oai(
+        path = "/api/v1/workflows/:name",
+        method = "get",
+        operation_id = "getWorkflow"
+    )]
     async fn latest(
         &self,
         auth: ApiKeyAuth,
@@ -231,7 +246,11 @@ impl WorkflowsApi {
     }
 
     /// One version of a workflow.
-    #[oai(path = "/api/v1/workflows/:name/versions/:version", method = "get")]
+    #[oai(
+        path = "/api/v1/workflows/:name/versions/:version",
+        method = "get",
+        operation_id = "getWorkflowVersion"
+    )]
     async fn version(
         &self,
         auth: ApiKeyAuth,

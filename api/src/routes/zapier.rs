@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
-use serde_json::Value;
 use switchyard_actions::deliveries::payload::EventView;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::log::read;
@@ -17,6 +16,7 @@ use switchyard_engine::StoreError;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
+use crate::schema::{DeliveredEvent, Documented};
 use crate::state::AppState;
 
 pub struct ZapierApi {
@@ -40,14 +40,18 @@ fn parse_since(text: &str) -> Option<DateTime<Utc>> {
 impl ZapierApi {
     /// The newest events (at most `limit`, default 50), newest first; `event_type` may be
     /// a pattern such as `job.*`; `since` keeps only events recorded after it.
-    #[oai(path = "/api/webhooks/zapier/poll", method = "get")]
+    #[oai(
+        path = "/api/webhooks/zapier/poll",
+        method = "get",
+        operation_id = "pollZapierEvents"
+    )]
     async fn poll(
         &self,
         auth: ApiKeyAuth,
         event_type: Query<Option<String>>,
         since: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
-    ) -> Result<Json<Vec<Value>>, ApiError> {
+    ) -> Result<Json<Vec<Documented<DeliveredEvent>>>, ApiError> {
         let actor = auth.require(&[Scope::Service])?;
         let limit = paging::limit(limit.0, 50, 100)?;
         let pattern = match event_type
@@ -86,16 +90,18 @@ impl ZapierApi {
             events
                 .iter()
                 .map(|e| {
-                    EventView {
-                        id: e.id.0,
-                        event_type: e.event_type.as_str(),
-                        tenant_id: actor.tenant_id.0,
-                        stream_id: e.stream_id,
-                        position: e.position,
-                        recorded_at: e.recorded_at,
-                        data: &e.data,
-                    }
-                    .to_json()
+                    Documented::new(
+                        EventView {
+                            id: e.id.0,
+                            event_type: e.event_type.as_str(),
+                            tenant_id: actor.tenant_id.0,
+                            stream_id: e.stream_id,
+                            position: e.position,
+                            recorded_at: e.recorded_at,
+                            data: &e.data,
+                        }
+                        .to_json(),
+                    )
                 })
                 .collect(),
         ))

@@ -22,7 +22,10 @@ impl Interpreter<'_> {
         }
         let mut out = Vec::new();
         for item in items {
-            let result = self.nested(body, &item)?;
+            self.loops += 1;
+            let result = self.nested(body, &item);
+            self.loops -= 1;
+            let result = result?;
             match op {
                 "map" => out.push(self.produced(result)?),
                 "filter" if truthy(&result) => out.push(self.produced(item)?),
@@ -45,14 +48,20 @@ impl Interpreter<'_> {
             _ => vec![],
         };
         let body = args.get(1).unwrap_or(&Value::Null);
-        let mut accumulator = self.arg(args, 2, data)?;
+        let accumulator = self.arg(args, 2, data)?;
+        // One scope for every step: its two members are replaced, not rebuilt.
+        let mut scope = Value::Object(Map::from_iter([
+            ("current".to_string(), Value::Null),
+            ("accumulator".to_string(), accumulator),
+        ]));
         for current in items {
-            let mut scope = Map::new();
-            scope.insert("current".into(), current);
-            scope.insert("accumulator".into(), accumulator);
-            accumulator = self.nested(body, &Value::Object(scope))?;
+            scope["current"] = current;
+            self.loops += 1;
+            let next = self.nested(body, &scope);
+            self.loops -= 1;
+            scope["accumulator"] = next?;
         }
-        Ok(accumulator)
+        Ok(scope["accumulator"].take())
     }
 
     pub(super) fn merge(&mut self, args: &[Value], data: &Value) -> Result<Value> {
@@ -78,19 +87,20 @@ impl Interpreter<'_> {
     pub(super) fn substr(&mut self, args: &[Value], data: &Value) -> Result<Value> {
         let chars: Vec<char> = to_js_string(&self.arg(args, 0, data)?).chars().collect();
         let len = chars.len() as i64;
+        // Offsets and lengths come from a service's data and may be any number (1e300):
+        // `as` saturates, and every sum saturates, so none can overflow.
         let clamp = |i: i64| i.clamp(0, len) as usize;
-        let start = to_number(&self.arg(args, 1, data)?);
-        let start = if start.is_nan() { 0 } else { start as i64 };
-        let start = clamp(if start < 0 { len + start } else { start });
+        let whole = |n: f64| if n.is_nan() { 0 } else { n as i64 };
+        let start = whole(to_number(&self.arg(args, 1, data)?));
+        let start = clamp(if start < 0 { len.saturating_add(start) } else { start });
         let end = match args.get(2) {
             None => chars.len(),
             Some(_) => {
-                let n = to_number(&self.arg(args, 2, data)?);
-                let n = if n.is_nan() { 0 } else { n as i64 };
+                let n = whole(to_number(&self.arg(args, 2, data)?));
                 if n < 0 {
-                    clamp(len + n).max(start)
+                    clamp(len.saturating_add(n)).max(start)
                 } else {
-                    clamp(start as i64 + n)
+                    clamp((start as i64).saturating_add(n))
                 }
             }
         };

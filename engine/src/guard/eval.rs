@@ -2,7 +2,7 @@
 //! produced (a variable's copy, a concatenation, an array built by `map` or `merge`)
 //! costs its size, so a designer's rule cannot loop or grow past its [`Budget`].
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::coerce::{compare, loose_eq, number, strict_eq, to_js_string, to_number, truthy};
 use crate::budget::{json_size, Budget, Exceeded};
@@ -71,7 +71,25 @@ fn invalid<T>(message: impl Into<String>) -> Result<T> {
 
 /// Evaluates `rule` against `data` within `budget`.
 pub fn eval(rule: &Value, data: &Value, budget: &mut Budget) -> Result<Value> {
-    Interpreter { budget, depth: 0 }.eval(rule, data)
+    eval_reading(rule, data, budget).map(|(value, _)| value)
+}
+
+/// [`eval`], also giving what each variable read inside a loop's body (`map`, `filter`,
+/// `all`, `some`, `none`, `reduce`) resolved to: a list of its values, one per read, in
+/// order. Those variables name the loop's own item, so the root context cannot say.
+pub fn eval_reading(
+    rule: &Value,
+    data: &Value,
+    budget: &mut Budget,
+) -> Result<(Value, Map<String, Value>)> {
+    let mut interpreter = Interpreter {
+        budget,
+        depth: 0,
+        loops: 0,
+        loop_reads: Map::new(),
+    };
+    let value = interpreter.eval(rule, data)?;
+    Ok((value, interpreter.loop_reads))
 }
 
 /// The operator and its arguments when `rule` is an operation (an object with one key).
@@ -93,6 +111,9 @@ pub fn operation(rule: &Value) -> Option<(&str, &[Value])> {
 pub(super) struct Interpreter<'b> {
     budget: &'b mut Budget,
     depth: usize,
+    /// How many loop bodies the evaluation is inside.
+    pub(super) loops: usize,
+    loop_reads: Map<String, Value>,
 }
 
 impl Interpreter<'_> {
@@ -162,9 +183,11 @@ impl Interpreter<'_> {
             "merge" => self.merge(args, data),
             "in" => self.in_(args, data),
             "cat" => {
+                // As JavaScript's `join`: null (and a missing variable) is empty text.
                 let text: String = self
                     .all_args(args, data)?
                     .iter()
+                    .filter(|v| !v.is_null())
                     .map(to_js_string)
                     .collect();
                 self.produced(Value::String(text))
@@ -184,10 +207,21 @@ impl Interpreter<'_> {
             Value::Number(n) => n.to_string(),
             _ => return invalid("a variable's name must be a string or a number"),
         };
-        match lookup(data, &path) {
-            Some(found) => self.produced(found.clone()),
-            None => self.arg(args, 1, data),
+        let value = match lookup(data, &path) {
+            Some(found) => self.produced(found.clone())?,
+            None => self.arg(args, 1, data)?,
+        };
+        if self.loops > 0 {
+            let seen = self.produced(value.clone())?;
+            let reads = self
+                .loop_reads
+                .entry(path)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(values) = reads {
+                values.push(seen);
+            }
         }
+        Ok(value)
     }
 
     fn missing(&mut self, args: &[Value], data: &Value) -> Result<Value> {
@@ -250,6 +284,10 @@ impl Interpreter<'_> {
     fn relation(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
         use std::cmp::Ordering::*;
         let values = self.all_args(args, data)?;
+        // A missing operand is JavaScript's `undefined`, which compares false to anything.
+        if values.len() < 2 {
+            return Ok(Value::Bool(false));
+        }
         let holds = |a: &Value, b: &Value| match (op, compare(a, b)) {
             (_, None) => false,
             (">", Some(o)) => o == Greater,

@@ -61,12 +61,17 @@ pub fn check(rule: &Value) -> Result<(), String> {
 /// Evaluates `rule` against `context` with JSONLogic truthiness, within the guard budget.
 pub fn evaluate(rule: &Value, context: &Value) -> Result<GuardOutcome, String> {
     let mut budget = Budget::new(budget::current().guard);
-    let result = eval::eval(rule, context, &mut budget).map_err(|err| match err {
-        EvalError::Budget(exceeded) => format!("the guard was stopped: {exceeded}"),
-        EvalError::Invalid(message) => message,
-    })?;
+    let (result, loop_reads) =
+        eval::eval_reading(rule, context, &mut budget).map_err(|err| match err {
+            EvalError::Budget(exceeded) => format!("the guard was stopped: {exceeded}"),
+            EvalError::Invalid(message) => message,
+        })?;
     let mut inputs = Map::new();
     collect_vars(rule, context, &mut inputs);
+    for (path, values) in loop_reads {
+        // A root path read both outside and inside a loop keeps its root value.
+        inputs.entry(path).or_insert(values);
+    }
     Ok(GuardOutcome {
         passed: coerce::truthy(&result),
         inputs,
@@ -81,11 +86,21 @@ pub async fn evaluate_off_thread(rule: Value, context: Value) -> Result<GuardOut
         .unwrap_or_else(|_| Err("the guard could not be evaluated".into()))
 }
 
-/// Every `{"var": path}` in `rule`, with the value it resolves to (null when missing).
+/// Every `{"var": path}` in `rule` outside loop bodies, with the value it resolves to in
+/// the context (null when missing). Loop bodies read the loop's items: evaluation reports
+/// those.
 fn collect_vars(rule: &Value, context: &Value, inputs: &mut Map<String, Value>) {
     match rule {
         Value::Object(map) => {
             for (op, args) in map {
+                if let (Some(body), Value::Array(items)) = (loop_body(op), args) {
+                    items
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != body)
+                        .for_each(|(_, item)| collect_vars(item, context, inputs));
+                    continue;
+                }
                 if op == "var" {
                     let path = match args {
                         Value::String(s) => Some(s.clone()),
@@ -112,6 +127,11 @@ fn collect_vars(rule: &Value, context: &Value, inputs: &mut Map<String, Value>) 
     }
 }
 
+/// Which argument of a looping operator is its body.
+fn loop_body(op: &str) -> Option<usize> {
+    matches!(op, "map" | "filter" | "all" | "some" | "none" | "reduce").then_some(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +152,22 @@ mod tests {
         let outcome = evaluate(&rule, &json!({"job": {"context": {}}})).unwrap();
         assert!(!outcome.passed);
         assert_eq!(outcome.inputs["job.context.amount"], Value::Null);
+    }
+
+    #[test]
+    fn inputs_read_inside_loops_show_the_loops_values() {
+        let rule = json!({"and": [
+            {"some": [{"var": "job.context.items"}, {">": [{"var": "qty"}, 2]}]},
+            {"reduce": [{"var": "job.context.items"},
+                {"+": [{"var": "accumulator"}, {"var": "current.qty"}]}, 0]}
+        ]});
+        let ctx = json!({"job": {"context": {"items": [{"qty": 1}, {"qty": 3}]}}});
+        let outcome = evaluate(&rule, &ctx).unwrap();
+        assert!(outcome.passed);
+        assert_eq!(outcome.inputs["qty"], json!([1, 3]));
+        assert_eq!(outcome.inputs["current.qty"], json!([1, 3]));
+        assert_eq!(outcome.inputs["accumulator"], json!([0, 1]));
+        assert_eq!(outcome.inputs["job.context.items"], json!([{"qty": 1}, {"qty": 3}]));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! nowhere, with the actions' payloads rendered as they would be now.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
 use super::decide::check_data;
 use super::refusal::{TransitionError, TransitionRequest};
@@ -17,8 +18,18 @@ use crate::{template, Actor, EventId, Pool, StoreError};
 #[derive(Clone, Debug, Serialize)]
 pub struct DryRun {
     pub job: Job,
-    pub event: Value,
+    pub event: PlannedEvent,
     pub actions: Vec<RenderedAction>,
+}
+
+/// The event a transition would append: not yet in the log, so without id or position.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedEvent {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub stream_id: Uuid,
+    pub data: Map<String, Value>,
+    pub metadata: Map<String, Value>,
 }
 
 /// An action's payload as it would be rendered now. Credentials are never part of it: the
@@ -50,7 +61,13 @@ pub async fn dry_run(
     let (definition, decision) = decide_for(&client, &stream, req).await?;
     let t = decision.transition(&definition);
     let data = decision.event(&definition, &req.data);
-    let data = serde_json::to_value(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let data = match serde_json::to_value(&data) {
+        Ok(Value::Object(data)) => data,
+        Ok(_) => {
+            return Err(StoreError::Corrupt("a transition's event is not an object".into()).into())
+        }
+        Err(e) => return Err(StoreError::Corrupt(e.to_string()).into()),
+    };
     // The event does not exist: its id is a placeholder, its position 0.
     let event_id = EventId::new();
     let transition = TransitionContext {
@@ -72,10 +89,15 @@ pub async fn dry_run(
         actions.push(render_action(i, a, &ctx).await);
     }
     Ok(DryRun {
-        event: json!({
-            "type": EventType::JobTransitioned, "stream_id": stream.job.id,
-            "data": data, "metadata": actor.metadata(),
-        }),
+        event: PlannedEvent {
+            event_type: EventType::JobTransitioned,
+            stream_id: stream.job.id.0,
+            data,
+            metadata: match actor.metadata() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+        },
         job: decision.after,
         actions,
     })

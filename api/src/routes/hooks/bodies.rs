@@ -1,10 +1,10 @@
 //! The request and response bodies of `/api/hooks`: seed 002's camelCase fields.
 
+use crate::schema::{Closed, Documented, EventTypeEntry, Healths, Statuses};
 use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use serde::Deserialize;
-use serde_json::Value;
 use switchyard_engine::subscription::delivery_log::DeliveryView;
 use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
@@ -91,7 +91,7 @@ pub struct Webhook {
     pub enabled: bool,
     pub has_secret: bool,
     /// `unknown`, `healthy` or `failing` (a delivery used up its attempts).
-    pub health: String,
+    pub health: Closed<Healths>,
     /// Set when a 410 answer disabled the subscription.
     pub disabled_reason: Option<String>,
     pub last_delivery_at: Option<DateTime<Utc>>,
@@ -116,7 +116,7 @@ impl From<Subscription> for Webhook {
             event_types: s.event_types,
             enabled: s.enabled,
             has_secret: s.has_secret,
-            health: s.health.to_string(),
+            health: s.health.as_str().into(),
             disabled_reason: s.disabled_reason,
             last_delivery_at: s.last_delivery_at,
             previous_secret_expires_at: s.previous_secret_until.filter(|at| *at > Utc::now()),
@@ -138,7 +138,7 @@ pub struct WebhookList {
 
 #[derive(Object)]
 pub struct EventTypes {
-    pub items: Value,
+    pub items: Vec<Documented<EventTypeEntry>>,
 }
 
 /// One attempt in the delivery log.
@@ -212,5 +212,5 @@ pub struct DeliveryList {
 #[derive(Object)]
 pub struct Redelivered {
     pub id: Uuid,
-    pub status: String,
+    pub status: Closed<Statuses>,
 }

@@ -25,6 +25,7 @@ use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, Problem};
+use crate::schema::Documented;
 use crate::state::AppState;
 use bodies::{
     BackfillFrom, CreateWebhook, DeliveryList, EventTypes, RecoverWebhook, Recovered, Redelivered,
@@ -97,7 +98,11 @@ fn backfill_from(from: BackfillFrom) -> Result<Backfill, ApiError> {
 #[OpenApi(tag = "ApiTags::Subscriptions")]
 impl HooksApi {
     /// Subscribe a URL to events; deliveries are signed when a secret is given.
-    #[oai(path = "/api/hooks/webhooks", method = "post")]
+    #[oai(
+        path = "/api/hooks/webhooks",
+        method = "post",
+        operation_id = "createSubscription"
+    )]
     async fn create(
         &self,
         auth: ApiKeyAuth,
@@ -133,7 +138,11 @@ impl HooksApi {
     }
 
     /// The tenant's subscriptions.
-    #[oai(path = "/api/hooks/webhooks", method = "get")]
+    #[oai(
+        path = "/api/hooks/webhooks",
+        method = "get",
+        operation_id = "listSubscriptions"
+    )]
     async fn list(
         &self,
         auth: ApiKeyAuth,
@@ -152,16 +161,27 @@ impl HooksApi {
     }
 
     /// The event types that can be subscribed to.
-    #[oai(path = "/api/hooks/event-types", method = "get")]
+    #[oai(
+        path = "/api/hooks/event-types",
+        method = "get",
+        operation_id = "listEventTypes"
+    )]
     async fn event_types(&self, auth: ApiKeyAuth) -> Result<Json<EventTypes>, ApiError> {
         auth.require(&[Scope::Full])?;
         Ok(Json(EventTypes {
-            items: subscriptions::catalogue(),
+            items: match subscriptions::catalogue() {
+                serde_json::Value::Array(items) => items.into_iter().map(Documented::new).collect(),
+                _ => Vec::new(),
+            },
         }))
     }
 
     /// One subscription.
-    #[oai(path = "/api/hooks/webhooks/:id", method = "get")]
+    #[oai(
+        path = "/api/hooks/webhooks/:id",
+        method = "get",
+        operation_id = "getSubscription"
+    )]
     async fn get(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<Json<Webhook>, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         Subscription::get(&self.state.pool, actor.tenant_id, id.0)
@@ -171,7 +191,11 @@ impl HooksApi {
     }
 
     /// Change a subscription; `enabled: true` re-enables one a 410 disabled.
-    #[oai(path = "/api/hooks/webhooks/:id", method = "patch")]
+    #[oai(
+        path = "/api/hooks/webhooks/:id",
+        method = "patch",
+        operation_id = "updateSubscription"
+    )]
     async fn update(
         &self,
         auth: ApiKeyAuth,
@@ -208,7 +232,11 @@ impl HooksApi {
     }
 
     /// Delete a subscription and its deliveries.
-    #[oai(path = "/api/hooks/webhooks/:id", method = "delete")]
+    #[oai(
+        path = "/api/hooks/webhooks/:id",
+        method = "delete",
+        operation_id = "deleteSubscription"
+    )]
     async fn delete(&self, auth: ApiKeyAuth, id: Path<Uuid>) -> Result<DeleteResponse, ApiError> {
         let actor = auth.require(&[Scope::Full])?;
         subscriptions::delete(&self.state.pool, &actor, id.0)
@@ -218,7 +246,11 @@ impl HooksApi {
     }
 
     /// The subscription's deliveries, newest first, each with every attempt.
-    #[oai(path = "/api/hooks/webhooks/:id/deliveries", method = "get")]
+    #[oai(
+        path = "/api/hooks/webhooks/:id/deliveries",
+        method = "get",
+        operation_id = "listDeliveries"
+    )]
     async fn deliveries(
         &self,
         auth: ApiKeyAuth,
@@ -248,7 +280,8 @@ impl HooksApi {
     /// Send a finished delivery again, now (one more attempt).
     #[oai(
         path = "/api/hooks/webhooks/:id/deliveries/:delivery_id/retry",
-        method = "post"
+        method = "post",
+        operation_id = "retryDelivery"
     )]
     async fn redeliver(
         &self,
@@ -280,7 +313,11 @@ impl HooksApi {
     /// now), for one more attempt each: after a receiver's outage. One call queues at most
     /// 1000, oldest first, and says how many remain; calling again is safe (only deliveries
     /// still failed are queued). Each shows `requeuedBy: "recover"` in the delivery log.
-    #[oai(path = "/api/hooks/webhooks/:id/recover", method = "post")]
+    #[oai(
+        path = "/api/hooks/webhooks/:id/recover",
+        method = "post",
+        operation_id = "recoverSubscription"
+    )]
     async fn recover(
         &self,
         auth: ApiKeyAuth,

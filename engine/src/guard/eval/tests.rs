@@ -64,7 +64,7 @@ fn the_reference_operators_work() {
     );
     assert_eq!(
         run(json!({"cat": ["a", 1, null]}), data.clone()),
-        json!("a1null")
+        json!("a1")
     );
     assert_eq!(
         run(json!({"substr": [{"var": "s"}, -3, 2]}), data.clone()),
@@ -113,4 +113,84 @@ fn division_by_zero_is_an_error_not_infinity() {
         &mut Budget::new(Limits::GUARD),
     );
     assert!(matches!(err, Err(EvalError::Invalid(_))));
+}
+
+/// Numbers compare as numbers (1 equals 1.0), everything else as JSON.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn the_official_jsonlogic_suite_passes() {
+    let suite: Vec<Value> = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/jsonlogic/tests.json"
+    )))
+    .unwrap();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for case in suite.iter().filter_map(Value::as_array) {
+        let [rule, data, expected] = case.as_slice() else {
+            panic!("a case is [rule, data, expected]: {case:?}");
+        };
+        cases += 1;
+        match eval(rule, data, &mut Budget::new(Limits::GUARD.untimed())) {
+            Ok(got) if same(&got, expected) => {}
+            outcome => failures.push(format!("{rule} on {data}: {outcome:?}, not {expected}")),
+        }
+    }
+    assert_eq!(cases, 277, "the whole suite ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn cat_treats_null_as_empty() {
+    assert_eq!(
+        run(json!({"cat": ["a", {"var": "missing"}, "b"]}), json!({})),
+        json!("ab")
+    );
+    assert_eq!(run(json!({"cat": ["a", 1, null]}), json!({})), json!("a1"));
+}
+
+#[test]
+fn substr_never_overflows() {
+    for rule in [
+        json!({"substr": ["abcdef", 2, 1e300]}),
+        json!({"substr": ["abcdef", 1e300, 2]}),
+        json!({"substr": ["abcdef", -1e300, -1e300]}),
+        json!({"substr": ["abcdef", 9.2e18, 9.2e18]}),
+        json!({"substr": ["abcdef", -9.2e18, 9.2e18]}),
+    ] {
+        eval(&rule, &json!({}), &mut Budget::new(Limits::GUARD)).unwrap();
+    }
+    assert_eq!(
+        run(json!({"substr": ["abcdef", 2, 1e300]}), json!({})),
+        json!("cdef")
+    );
+    assert_eq!(
+        run(json!({"substr": ["abcdef", -1e300, 2]}), json!({})),
+        json!("ab")
+    );
+}
+
+#[test]
+fn a_missing_comparison_operand_compares_false() {
+    for rule in [
+        json!({">": [1]}),
+        json!({">=": [{"var": "x"}]}),
+        json!({"<": [1]}),
+        json!({"<=": []}),
+        json!({"<": [1, 2, {"var": "x"}]}),
+    ] {
+        assert_eq!(run(rule.clone(), json!({})), json!(false), "{rule}");
+    }
 }
