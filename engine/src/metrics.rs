@@ -209,6 +209,25 @@ pub fn delivery_attempt(outcome: Outcome, status: Option<u16>, duration: Option<
     }
 }
 
+/// Makes every counter exist at zero from start-up, so that a rate or an alert over it
+/// reads 0 rather than nothing before the first event: transitions (under workflow
+/// `other`, as `applied`), each provider's successful action attempts, successful
+/// deliveries, and timers both fired and cancelled.
+pub fn zero_counters(providers: &[&'static str]) {
+    ::metrics::counter!(TRANSITIONS, "workflow" => "other", "outcome" => "applied").increment(0);
+    for provider in providers {
+        ::metrics::counter!(ACTION_ATTEMPTS, "provider" => *provider,
+            "outcome" => Outcome::Succeeded.as_str(), "status_class" => "2xx")
+        .increment(0);
+    }
+    ::metrics::counter!(DELIVERIES, "outcome" => Outcome::Succeeded.as_str(),
+        "status_class" => "2xx")
+    .increment(0);
+    for outcome in ["fired", "cancelled"] {
+        ::metrics::counter!(TIMERS, "outcome" => outcome).increment(0);
+    }
+}
+
 /// One timer that came due: `fired`, or `cancelled` (its job had left the state).
 pub fn timer(outcome: &'static str) {
     ::metrics::counter!(TIMERS, "outcome" => outcome).increment(1);

@@ -102,6 +102,23 @@ async fn given_an_unknown_route_or_bad_fields_then_problems_name_what_is_wrong()
     let (status, problem) = app.get("/api/v1/events?after=garbage", &app.key).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["field"], "cursor");
+    // Every date and time parameter outside the years the API keeps is named.
+    for (path, field) in [
+        ("/api/v1/usage?from=%2B10000-01-01", "from"),
+        ("/api/v1/usage?to=0000-12-31", "to"),
+        ("/api/v1/events?since=0000-06-01T00:00:00Z", "since"),
+        ("/api/v1/events?until=9999-12-31T23:00:00-05:00", "until"),
+        ("/api/v1/events/export?since=0000-06-01T00:00:00Z", "since"),
+        ("/api/webhooks/zapier/poll?since=99999999999999", "since"),
+    ] {
+        let (status, problem) = app.get(path, &app.key).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {problem}"
+        );
+        assert_eq!(problem["field"], field, "{path}");
+    }
 }
 
 #[tokio::test]

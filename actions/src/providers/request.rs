@@ -86,6 +86,9 @@ pub fn build(
         Provider::Sendgrid => {
             headers.push(("authorization", format!("Bearer {}", text("api_key"))));
             let base = format!("{}/v3", endpoints.sendgrid_base.trim_end_matches('/'));
+            // SendGrid's documentation names endpoints with their version
+            // (`/v3/mail/send`): such a path is sent once under `/v3`, not under `/v3/v3`.
+            let path = without_segment(path, "/v3");
             (join(&base, path)?, json_body(), "application/json")
         }
         Provider::Twilio => {
@@ -198,6 +201,8 @@ fn form_body(body: &Value) -> Result<Vec<u8>, BuildError> {
         };
         for v in values {
             match v {
+                // A null field is left out, as if the template had not named it: Twilio
+                // reads an absent parameter as not given (the README says so).
                 Value::Null => {}
                 Value::String(s) => {
                     form.append_pair(key, s);
@@ -209,6 +214,15 @@ fn form_body(body: &Value) -> Result<Vec<u8>, BuildError> {
         }
     }
     Ok(form.finish().into_bytes())
+}
+
+/// `path` without a leading `segment` (`/v3` of `/v3/mail/send`), when it is a whole
+/// segment.
+fn without_segment<'a>(path: &'a str, segment: &str) -> &'a str {
+    match path.strip_prefix(segment) {
+        Some(rest) if rest.is_empty() || rest.starts_with(['/', '?']) => rest,
+        _ => path,
+    }
 }
 
 /// A replaced signing secret kept in the credentials, if any.
@@ -232,6 +246,55 @@ mod tests {
             path: Some(path.into()),
             body: Some(body),
         }
+    }
+
+    #[test]
+    fn a_sendgrid_path_named_with_its_version_is_sent_once_under_v3() {
+        let endpoints = ProviderEndpoints {
+            twilio_base: String::new(),
+            sendgrid_base: "http://127.0.0.1:9".into(),
+        };
+        for (path, url) in [
+            ("/v3/mail/send", "http://127.0.0.1:9/v3/mail/send"),
+            ("/mail/send", "http://127.0.0.1:9/v3/mail/send"),
+            ("/v3", "http://127.0.0.1:9/v3"),
+            ("/v3x/y", "http://127.0.0.1:9/v3/v3x/y"),
+        ] {
+            let creds = creds(json!({"api_key": "SG.k"}));
+            let out = build(
+                Provider::Sendgrid,
+                &creds,
+                &endpoints,
+                &payload(path, json!({})),
+                "run-1",
+                1,
+            )
+            .unwrap();
+            assert_eq!(out.url.as_str(), url, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_null_twilio_field_is_left_out() {
+        let creds = creds(json!({"account_sid": "AC1", "auth_token": "tok"}));
+        let endpoints = ProviderEndpoints {
+            twilio_base: "http://127.0.0.1:9".into(),
+            sendgrid_base: String::new(),
+        };
+        let body = json!({"To": "+15550001", "MediaUrl": null, "Body": "x"});
+        let out = build(
+            Provider::Twilio,
+            &creds,
+            &endpoints,
+            &payload("/Messages.json", body),
+            "run-1",
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out.body).unwrap(),
+            "Body=x&To=%2B15550001"
+        );
     }
 
     #[test]

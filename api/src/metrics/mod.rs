@@ -12,12 +12,14 @@ pub mod listener;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use switchyard_actions::providers::Provider;
 use switchyard_engine::metrics::{Kind, ALL};
 use switchyard_engine::Pool;
 
-/// Latency buckets in seconds: webhooks answer in milliseconds to tens of seconds.
-const BUCKETS: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+/// Latency buckets in seconds: webhooks answer in milliseconds to tens of seconds, and an
+/// action may wait up to its largest `timeout_ms` (120 s).
+const BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
 /// How often histogram samples are folded into their buckets.
@@ -56,6 +58,8 @@ pub fn handle() -> &'static PrometheusHandle {
                 }
             }
         }
+        let providers: Vec<&'static str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+        switchyard_engine::metrics::zero_counters(&providers);
         handle
     })
 }

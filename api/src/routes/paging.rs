@@ -45,11 +45,26 @@ pub fn time(
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     use chrono::Datelike;
-    match at {
-        Some(t) if !(1..=9999).contains(&t.year()) => Err(ApiError::invalid(
+    in_years(field, at.map(|t| t.year()))?;
+    Ok(at)
+}
+
+/// Checks a date filter as [`time`] does.
+pub fn date(
+    field: &str,
+    day: Option<chrono::NaiveDate>,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    use chrono::Datelike;
+    in_years(field, day.map(|d| d.year()))?;
+    Ok(day)
+}
+
+fn in_years(field: &str, year: Option<i32>) -> Result<(), ApiError> {
+    match year {
+        Some(year) if !(1..=9999).contains(&year) => Err(ApiError::invalid(
             field,
             format!("{field} must fall in the years 1 to 9999"),
         )),
-        other => Ok(other),
+        _ => Ok(()),
     }
 }

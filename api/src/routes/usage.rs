@@ -70,7 +70,9 @@ impl UsageApi {
         to: Query<Option<NaiveDate>>,
     ) -> Result<Json<Usage>, ApiError> {
         let actor = auth.require(READERS)?;
-        let days = ledger::usage(&self.state.pool, actor.tenant_id, from.0, to.0).await?;
+        let from = paging::date("from", from.0)?;
+        let to = paging::date("to", to.0)?;
+        let days = ledger::usage(&self.state.pool, actor.tenant_id, from, to).await?;
         Ok(Json(Usage {
             items: days
                 .into_iter()

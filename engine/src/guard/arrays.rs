@@ -9,7 +9,8 @@ use super::eval::{Interpreter, Result};
 
 impl Interpreter<'_> {
     pub(super) fn iterate(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
-        let items = match self.arg(args, 0, data)? {
+        let source = self.operand_at(args, 0, data)?;
+        let items = match source.as_ref() {
             Value::Array(items) => items,
             _ if op == "all" => return Ok(Value::Bool(false)),
             _ if op == "none" => return Ok(Value::Bool(true)),
@@ -23,12 +24,12 @@ impl Interpreter<'_> {
         let mut out = Vec::new();
         for item in items {
             self.loops += 1;
-            let result = self.nested(body, &item);
+            let result = self.operand(body, item);
             self.loops -= 1;
             let result = result?;
             match op {
-                "map" => out.push(self.produced(result)?),
-                "filter" if truthy(&result) => out.push(self.produced(item)?),
+                "map" => out.push(self.produced(result.into_owned())?),
+                "filter" if truthy(&result) => out.push(self.produced(item.clone())?),
                 "all" if !truthy(&result) => return Ok(Value::Bool(false)),
                 "some" if truthy(&result) => return Ok(Value::Bool(true)),
                 "none" if truthy(&result) => return Ok(Value::Bool(false)),
@@ -43,9 +44,10 @@ impl Interpreter<'_> {
     }
 
     pub(super) fn reduce(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let items = match self.arg(args, 0, data)? {
-            Value::Array(items) => items,
-            _ => vec![],
+        let source = self.operand_at(args, 0, data)?;
+        let items = match source.as_ref() {
+            Value::Array(items) => items.as_slice(),
+            _ => &[],
         };
         let body = args.get(1).unwrap_or(&Value::Null);
         let accumulator = self.arg(args, 2, data)?;
@@ -55,7 +57,7 @@ impl Interpreter<'_> {
             ("accumulator".to_string(), accumulator),
         ]));
         for current in items {
-            scope["current"] = current;
+            scope["current"] = current.clone();
             self.loops += 1;
             let next = self.nested(body, &scope);
             self.loops -= 1;
@@ -76,27 +78,35 @@ impl Interpreter<'_> {
     }
 
     pub(super) fn in_(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let needle = self.arg(args, 0, data)?;
-        Ok(Value::Bool(match self.arg(args, 1, data)? {
-            Value::String(hay) => hay.contains(&to_js_string(&needle)),
-            Value::Array(items) => items.iter().any(|v| strict_eq(v, &needle)),
-            _ => false,
-        }))
+        let needle = self.operand_at(args, 0, data)?;
+        Ok(Value::Bool(
+            match self.operand_at(args, 1, data)?.as_ref() {
+                Value::String(hay) => hay.contains(&to_js_string(&needle)),
+                Value::Array(items) => items.iter().any(|v| strict_eq(v, &needle)),
+                _ => false,
+            },
+        ))
     }
 
     pub(super) fn substr(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let chars: Vec<char> = to_js_string(&self.arg(args, 0, data)?).chars().collect();
+        let chars: Vec<char> = to_js_string(&*self.operand_at(args, 0, data)?)
+            .chars()
+            .collect();
         let len = chars.len() as i64;
         // Offsets and lengths come from a service's data and may be any number (1e300):
         // `as` saturates, and every sum saturates, so none can overflow.
         let clamp = |i: i64| i.clamp(0, len) as usize;
         let whole = |n: f64| if n.is_nan() { 0 } else { n as i64 };
-        let start = whole(to_number(&self.arg(args, 1, data)?));
-        let start = clamp(if start < 0 { len.saturating_add(start) } else { start });
+        let start = whole(to_number(&*self.operand_at(args, 1, data)?));
+        let start = clamp(if start < 0 {
+            len.saturating_add(start)
+        } else {
+            start
+        });
         let end = match args.get(2) {
             None => chars.len(),
             Some(_) => {
-                let n = whole(to_number(&self.arg(args, 2, data)?));
+                let n = whole(to_number(&*self.operand_at(args, 2, data)?));
                 if n < 0 {
                     clamp(len.saturating_add(n)).max(start)
                 } else {

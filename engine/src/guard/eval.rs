@@ -1,6 +1,12 @@
 //! The JSONLogic interpreter, metered: every node evaluated costs a step and every value
 //! produced (a variable's copy, a concatenation, an array built by `map` or `merge`)
 //! costs its size, so a designer's rule cannot loop or grow past its [`Budget`].
+//!
+//! Operators read their arguments through [`Interpreter::operand`], which borrows a literal
+//! or a variable's value instead of copying it: a loop over a list reads the list, and each
+//! item, in place.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
@@ -70,6 +76,7 @@ fn invalid<T>(message: impl Into<String>) -> Result<T> {
 }
 
 /// Evaluates `rule` against `data` within `budget`.
+#[cfg(test)]
 pub fn eval(rule: &Value, data: &Value, budget: &mut Budget) -> Result<Value> {
     eval_reading(rule, data, budget).map(|(value, _)| value)
 }
@@ -86,10 +93,16 @@ pub fn eval_reading(
         budget,
         depth: 0,
         loops: 0,
-        loop_reads: Map::new(),
+        loop_reads: Vec::new(),
     };
     let value = interpreter.eval(rule, data)?;
-    Ok((value, interpreter.loop_reads))
+    let reads = interpreter.loop_reads.into_iter();
+    Ok((
+        value,
+        reads
+            .map(|(path, values)| (path, Value::Array(values)))
+            .collect(),
+    ))
 }
 
 /// The operator and its arguments when `rule` is an operation (an object with one key).
@@ -113,7 +126,9 @@ pub(super) struct Interpreter<'b> {
     depth: usize,
     /// How many loop bodies the evaluation is inside.
     pub(super) loops: usize,
-    loop_reads: Map<String, Value>,
+    /// Each path read in a loop body and its values; a rule reads few, so a list is
+    /// searched faster than a map.
+    loop_reads: Vec<(String, Vec<Value>)>,
 }
 
 impl Interpreter<'_> {
@@ -140,6 +155,64 @@ impl Interpreter<'_> {
         result
     }
 
+    /// The value of `rule` without copying what it names: a literal, or a variable with a
+    /// literal path that is present, is borrowed; anything else is evaluated.
+    pub(super) fn operand<'a>(
+        &mut self,
+        rule: &'a Value,
+        data: &'a Value,
+    ) -> Result<Cow<'a, Value>> {
+        match rule {
+            Value::Object(_) => {
+                if let Some(("var", args)) = operation(rule) {
+                    if let Some(path) = literal_path(args) {
+                        if let Some(found) = lookup(data, &path) {
+                            self.budget.steps(1)?;
+                            self.read_in_loop(&path, found)?;
+                            return Ok(Cow::Borrowed(found));
+                        }
+                    }
+                }
+                self.nested(rule, data).map(Cow::Owned)
+            }
+            Value::Array(_) => self.nested(rule, data).map(Cow::Owned),
+            literal => {
+                self.budget.steps(1)?;
+                Ok(Cow::Borrowed(literal))
+            }
+        }
+    }
+
+    /// [`Self::operand`] of the `i`th argument; null when there is none.
+    pub(super) fn operand_at<'a>(
+        &mut self,
+        args: &'a [Value],
+        i: usize,
+        data: &'a Value,
+    ) -> Result<Cow<'a, Value>> {
+        match args.get(i) {
+            Some(rule) => self.operand(rule, data),
+            None => Ok(Cow::Owned(Value::Null)),
+        }
+    }
+
+    /// Inside a loop's body, keeps what the variable at `path` resolved to.
+    fn read_in_loop(&mut self, path: &str, value: &Value) -> Result<()> {
+        if self.loops == 0 {
+            return Ok(());
+        }
+        self.budget.bytes(json_size(value))?;
+        let value = value.clone();
+        // Lengths first: `{"var": ""}` (the loop's item) is the common path, and the C
+        // library's comparison of two empty strings measured slower than the whole read.
+        let same = |p: &String| p.len() == path.len() && (path.is_empty() || p == path);
+        match self.loop_reads.iter_mut().find(|(p, _)| same(p)) {
+            Some((_, values)) => values.push(value),
+            None => self.loop_reads.push((path.to_string(), vec![value])),
+        }
+        Ok(())
+    }
+
     pub(super) fn arg(&mut self, args: &[Value], i: usize, data: &Value) -> Result<Value> {
         match args.get(i) {
             Some(rule) => self.nested(rule, data),
@@ -163,10 +236,11 @@ impl Interpreter<'_> {
             "missing_some" => self.missing_some(args, data),
             "if" | "?:" => self.if_(args, data),
             "and" | "or" => self.and_or(op == "and", args, data),
-            "!" => Ok(Value::Bool(!truthy(&self.arg(args, 0, data)?))),
-            "!!" => Ok(Value::Bool(truthy(&self.arg(args, 0, data)?))),
+            "!" => Ok(Value::Bool(!truthy(&*self.operand_at(args, 0, data)?))),
+            "!!" => Ok(Value::Bool(truthy(&*self.operand_at(args, 0, data)?))),
             "==" | "!=" | "===" | "!==" => {
-                let (a, b) = (self.arg(args, 0, data)?, self.arg(args, 1, data)?);
+                let a = self.operand_at(args, 0, data)?;
+                let b = self.operand_at(args, 1, data)?;
                 let equal = if op.len() == 3 {
                     strict_eq(&a, &b)
                 } else {
@@ -184,12 +258,13 @@ impl Interpreter<'_> {
             "in" => self.in_(args, data),
             "cat" => {
                 // As JavaScript's `join`: null (and a missing variable) is empty text.
-                let text: String = self
-                    .all_args(args, data)?
-                    .iter()
-                    .filter(|v| !v.is_null())
-                    .map(to_js_string)
-                    .collect();
+                let mut text = String::new();
+                for arg in args {
+                    let value = self.operand(arg, data)?;
+                    if !value.is_null() {
+                        text.push_str(&to_js_string(&value));
+                    }
+                }
                 self.produced(Value::String(text))
             }
             "substr" => self.substr(args, data),
@@ -200,27 +275,20 @@ impl Interpreter<'_> {
     }
 
     fn var(&mut self, args: &[Value], data: &Value) -> Result<Value> {
-        let path = self.arg(args, 0, data)?;
-        let path = match &path {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return invalid("a variable's name must be a string or a number"),
+        let path = match literal_path(args) {
+            Some(path) => path.into_owned(),
+            None => match self.arg(args, 0, data)? {
+                Value::Null => String::new(),
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                _ => return invalid("a variable's name must be a string or a number"),
+            },
         };
         let value = match lookup(data, &path) {
             Some(found) => self.produced(found.clone())?,
             None => self.arg(args, 1, data)?,
         };
-        if self.loops > 0 {
-            let seen = self.produced(value.clone())?;
-            let reads = self
-                .loop_reads
-                .entry(path)
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(values) = reads {
-                values.push(seen);
-            }
-        }
+        self.read_in_loop(&path, &value)?;
         Ok(value)
     }
 
@@ -262,7 +330,7 @@ impl Interpreter<'_> {
     fn if_(&mut self, args: &[Value], data: &Value) -> Result<Value> {
         let mut i = 0;
         while i + 1 < args.len() {
-            if truthy(&self.nested(&args[i], data)?) {
+            if truthy(&*self.operand(&args[i], data)?) {
                 return self.nested(&args[i + 1], data);
             }
             i += 2;
@@ -271,21 +339,20 @@ impl Interpreter<'_> {
     }
 
     fn and_or(&mut self, is_and: bool, args: &[Value], data: &Value) -> Result<Value> {
-        let mut last = Value::Null;
+        let mut last = Cow::Owned(Value::Null);
         for rule in args {
-            last = self.nested(rule, data)?;
+            last = self.operand(rule, data)?;
             if truthy(&last) != is_and {
                 break;
             }
         }
-        Ok(last)
+        self.produced(last.into_owned())
     }
 
     fn relation(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
         use std::cmp::Ordering::*;
-        let values = self.all_args(args, data)?;
         // A missing operand is JavaScript's `undefined`, which compares false to anything.
-        if values.len() < 2 {
+        if args.len() < 2 {
             return Ok(Value::Bool(false));
         }
         let holds = |a: &Value, b: &Value| match (op, compare(a, b)) {
@@ -295,19 +362,21 @@ impl Interpreter<'_> {
             ("<", Some(o)) => o == Less,
             (_, Some(o)) => o != Greater,
         };
+        let a = self.operand(&args[0], data)?;
+        let b = self.operand(&args[1], data)?;
         // `<` and `<=` with three arguments test "between".
-        let pairs = if values.len() >= 3 && op.starts_with('<') {
-            2
-        } else {
-            1
-        };
-        let null = Value::Null;
-        let at = |i: usize| values.get(i).unwrap_or(&null);
-        Ok(Value::Bool((0..pairs).all(|i| holds(at(i), at(i + 1)))))
+        if args.len() >= 3 && op.starts_with('<') {
+            let c = self.operand(&args[2], data)?;
+            return Ok(Value::Bool(holds(&a, &b) && holds(&b, &c)));
+        }
+        Ok(Value::Bool(holds(&a, &b)))
     }
 
     fn extreme(&mut self, is_max: bool, args: &[Value], data: &Value) -> Result<Value> {
-        let numbers: Vec<f64> = self.all_args(args, data)?.iter().map(to_number).collect();
+        let mut numbers = Vec::with_capacity(args.len());
+        for arg in args {
+            numbers.push(to_number(&*self.operand(arg, data)?));
+        }
         if numbers.is_empty() || numbers.iter().any(|n| n.is_nan()) {
             return Ok(Value::Null);
         }
@@ -317,21 +386,20 @@ impl Interpreter<'_> {
     }
 
     fn fold(&mut self, is_sum: bool, args: &[Value], data: &Value) -> Result<Value> {
-        let values = self.all_args(args, data)?;
         let mut acc = if is_sum { 0.0 } else { 1.0 };
-        for v in &values {
-            let n = to_number(v);
+        for arg in args {
+            let n = to_number(&*self.operand(arg, data)?);
             acc = if is_sum { acc + n } else { acc * n };
         }
         arithmetic(acc)
     }
 
     fn binary(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
-        let a = to_number(&self.arg(args, 0, data)?);
+        let a = to_number(&*self.operand_at(args, 0, data)?);
         if op == "-" && args.len() == 1 {
             return arithmetic(-a);
         }
-        let b = to_number(&self.arg(args, 1, data)?);
+        let b = to_number(&*self.operand_at(args, 1, data)?);
         if op != "-" && b == 0.0 {
             return invalid(format!("'{op}' by zero"));
         }
@@ -340,6 +408,16 @@ impl Interpreter<'_> {
             "/" => a / b,
             _ => a % b,
         })
+    }
+}
+
+/// A variable's path when the rule writes it as a literal: `{"var": "a.b"}`,
+/// `{"var": ["a.b", default]}`, `{"var": 0}`.
+fn literal_path(args: &[Value]) -> Option<Cow<'_, str>> {
+    match args.first()? {
+        Value::String(path) => Some(Cow::Borrowed(path)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        _ => None,
     }
 }
 

@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(outcome.inputs["qty"], json!([1, 3]));
         assert_eq!(outcome.inputs["current.qty"], json!([1, 3]));
         assert_eq!(outcome.inputs["accumulator"], json!([0, 1]));
-        assert_eq!(outcome.inputs["job.context.items"], json!([{"qty": 1}, {"qty": 3}]));
+        assert_eq!(
+            outcome.inputs["job.context.items"],
+            json!([{"qty": 1}, {"qty": 3}])
+        );
     }
 
     #[test]
