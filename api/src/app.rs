@@ -3,20 +3,21 @@
 use std::sync::Arc;
 
 use poem::middleware::{CatchPanic, Tracing};
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 
 use crate::allow::AllowHeader;
 use crate::body_limit::BodyLimit;
 use crate::console;
 use crate::metrics::http::HttpMetrics;
+use crate::newline::TrailingNewline;
 use crate::openapi;
 use crate::problem;
 use crate::request_rule::RequestRule;
 use crate::routes;
 use crate::state::AppState;
 
-/// Builds the application: `/openapi.json`, `/docs`, the console under `/admin`, and the
-/// API.
+/// Builds the application: `/openapi.json`, `/docs`, the console under `/admin` (where `/`
+/// leads), and the API.
 pub fn build(state: AppState) -> impl Endpoint<Output = poem::Response> {
     // Whatever serves the app (serve, the demo, the bench) records its metrics.
     crate::metrics::handle();
@@ -35,6 +36,13 @@ pub fn build(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .nest("/docs", docs)
         .nest("/admin", console::routes())
         .nest("/", api)
+        .around(|api, req| async move {
+            // `/` leads to the console (the API's routes all live under `/api`).
+            if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+                return Ok(poem::web::Redirect::see_other("/admin").into_response());
+            }
+            api.call(req).await.map(IntoResponse::into_response)
+        })
         .with(BodyLimit)
         .with(RequestRule)
         .with(CatchPanic::new())
@@ -43,6 +51,7 @@ pub fn build(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .catch_all_error(problem::from_poem_error)
         .with(AllowHeader(routes.clone()))
         .map_to_response()
+        .with(TrailingNewline)
         .with(HttpMetrics(routes))
 }
 

@@ -20,6 +20,7 @@ pub mod heavy;
 pub mod idempotency;
 pub mod json_body;
 pub mod metrics;
+pub mod newline;
 pub mod openapi;
 pub mod problem;
 pub mod request_rule;

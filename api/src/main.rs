@@ -10,9 +10,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Cli::parse();
+    // The demo's terminal narrates what its receiver gets: a line per API request would
+    // drown it, so the demo logs requests only when they go wrong (or RUST_LOG says so).
+    let default_filter = match args.command {
+        Command::Demo(_) => "info,poem=warn",
+        _ => "info",
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr);
     match args.log_format {

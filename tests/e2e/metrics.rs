@@ -168,6 +168,14 @@ async fn metrics_move_with_transitions_actions_deliveries_and_requests() {
     }
     assert!(after.contains("# TYPE switchyard_transitions_total counter"));
     assert!(after.contains("# TYPE switchyard_action_attempt_duration_seconds histogram"));
+    // The buckets reach the largest timeout an action may have (120 s).
+    assert!(
+        after.lines().any(
+            |l| l.starts_with("switchyard_action_attempt_duration_seconds_bucket")
+                && l.contains("le=\"120\"")
+        ),
+        "{after}"
+    );
     assert_no_ids(&after);
     // An unknown path is counted under one label, not under its own.
     let _ = reqwest::get(app.url(&format!("/nowhere/{job}")))
@@ -228,6 +236,20 @@ async fn a_worker_serves_its_metrics_on_its_own_listener() {
         text.contains("switchyard_queue_due{kind=\"action_runs\"}"),
         "{text}"
     );
+    // A fresh process that has done nothing yet: every counter is there, at zero.
+    for counter in [
+        "switchyard_transitions_total",
+        "switchyard_action_attempts_total",
+        "switchyard_deliveries_total",
+        "switchyard_timers_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {counter} counter")),
+            "{text}"
+        );
+        assert_eq!(sample(&text, counter, &[]), 0.0, "{counter}");
+        assert!(text.contains(&format!("{counter}{{")), "{counter}: {text}");
+    }
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     // SAFETY: sending a signal has no memory-safety preconditions.

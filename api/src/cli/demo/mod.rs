@@ -129,12 +129,48 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         "The catch-hook receiver stays on {} (signing secret '{DEMO_SIGNING_SECRET}') and prints what reaches it.",
         hook.url("")
     );
-    println!("Then follow the curl walk-through in README.md. Press Ctrl-C to stop.");
+    let env_file = write_env_file(
+        &cli.database.data_dir,
+        &addr.to_string(),
+        &key.expose(),
+        &hook.url(""),
+    )?;
+    println!(
+        "The walk-through in README.md reads these from {}. Press Ctrl-C to stop.",
+        env_file.display()
+    );
     server::run(acceptor, state, shutdown).await?;
     let _ = stop_worker.send(true);
     let _ = worker.await;
     drop(database);
     Ok(())
+}
+
+/// Writes the demo's address, key and receiver as shell exports to `demo.env` in the data
+/// directory (readable by its owner only), so that the README's walk-through, run in
+/// another terminal, works in the demo's tenant: what it creates shows in the console the
+/// demo signed you into.
+fn write_env_file(
+    data_dir: &std::path::Path,
+    addr: &str,
+    key: &str,
+    hook: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("demo.env");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "export SWITCHYARD_URL=http://{addr}")?;
+    writeln!(file, "export SWITCHYARD_KEY={key}")?;
+    writeln!(file, "export SWITCHYARD_HOOK_URL={hook}")?;
+    Ok(path)
 }
 
 fn say(line: &str) {
