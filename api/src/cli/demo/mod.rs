@@ -132,7 +132,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let env_file = write_env_file(
         &cli.database.data_dir,
         &addr.to_string(),
-        &key.expose(),
+        key.expose(),
         &hook.url(""),
     )?;
     println!(
