@@ -1,5 +1,8 @@
 //! The action worker's side of Switchyard: everything that talks to the outside world.
 //!
+//! How the three crates fit together, and the path of a transition, an action and a
+//! delivery through them: `ARCHITECTURE.md` at the repository root.
+//!
 //! - [`vault`]: AES-256-GCM credential encryption, key loading and rotation.
 //! - [`providers`]: credential shapes, endpoint previews, and the exact request each
 //!   provider (`generic_rest`, `twilio`, `sendgrid`, `webhook`) gets.

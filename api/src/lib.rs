@@ -1,5 +1,8 @@
 //! The Switchyard HTTP API and the `switchyard` binary.
 //!
+//! How the three crates fit together, and the path of a transition, an action and a
+//! delivery through them: `ARCHITECTURE.md` at the repository root.
+//!
 //! - [`routes`]: poem-openapi routes, one file per resource; thin handlers over the engine.
 //! - [`problem`]: `application/problem+json` errors, for routes and for everything around
 //!   them (unknown routes, malformed JSON, missing keys, oversized bodies).

@@ -1,5 +1,8 @@
 //! The Switchyard engine: it decides, it does not act.
 //!
+//! How the three crates fit together, and the path of a transition, an action and a
+//! delivery through them: `ARCHITECTURE.md` at the repository root.
+//!
 //! - [`definition`]: workflow definitions and their validation (every problem, with its path).
 //! - [`guard`] and [`template`]: JSONLogic guards and handlebars payload templates.
 //! - [`workflow`]: publishing immutable workflow versions and reading them back.

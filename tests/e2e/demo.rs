@@ -47,6 +47,23 @@ fn the_demo_walks_a_job_through_delivers_its_actions_and_keeps_serving() {
         .expect("the demo prints its URL")
         .to_string();
     let healthy = plain_http::blocking_get(&format!("{url}/healthz"));
+    // The walk-through in README.md reads the demo's address and key from demo.env.
+    let env_file = data.join("demo.env");
+    let env = std::fs::read_to_string(&env_file).expect("the demo writes demo.env");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&env_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner may read the demo's key");
+    }
+    assert!(
+        env.contains(&format!("export SWITCHYARD_URL={url}\n")),
+        "{env}"
+    );
+    assert!(env.contains("export SWITCHYARD_KEY=sy_"), "{env}");
+    assert!(
+        env.contains("export SWITCHYARD_HOOK_URL=http://127.0.0.1:"),
+        "{env}"
+    );
     // SAFETY: sending a signal has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
