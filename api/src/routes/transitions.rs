@@ -96,9 +96,9 @@ struct RenderedActionBody {
 }
 
 /// An applied transition, or (with `?dry_run=true`) what it would do: the dry run's answer
-/// alone has `dry_run`.
+/// alone has `dry_run`. Documented as `anyOf`: an applied answer's schema does not forbid
+/// other members, so a dry run's answer would match both and fail a `oneOf`.
 #[derive(Union)]
-#[oai(one_of)]
 enum TransitionOutcome {
     Applied(Applied),
     DryRun(DryRunBody),
