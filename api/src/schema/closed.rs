@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseResult, ToJSON, Type};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchyard_actions::providers::Provider;
 use switchyard_engine::api_key::Scope;
@@ -25,7 +25,9 @@ pub trait ClosedSet: Send + Sync + 'static {
 }
 
 /// One name out of the set `E`.
-pub struct Closed<E>(pub String, PhantomData<E>);
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct Closed<E>(pub String, #[serde(skip)] PhantomData<E>);
 
 impl<E> Closed<E> {
     pub fn new(name: impl Into<String>) -> Self {
@@ -97,15 +99,7 @@ impl<E: ClosedSet> Type for Closed<E> {
         });
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    one_raw_value!();
 }
 
 impl<E: ClosedSet> ParseFromJSON for Closed<E> {
@@ -119,18 +113,6 @@ impl<E: ClosedSet> ParseFromJSON for Closed<E> {
 impl<E: ClosedSet> ToJSON for Closed<E> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
-    }
-}
-
-impl<E> Serialize for Closed<E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de, E> Deserialize<'de> for Closed<E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Closed::new)
     }
 }
 

@@ -8,6 +8,21 @@
 //!   (workflow definitions).
 //! - [`Closed`]: text from a closed set, documented as an enum.
 
+/// The `Type` methods of a wrapper whose one field is its raw value.
+macro_rules! one_raw_value {
+    () => {
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(&self.0)
+        }
+
+        fn raw_element_iter<'a>(
+            &'a self,
+        ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    };
+}
+
 mod closed;
 mod event;
 mod workflow;
@@ -17,7 +32,7 @@ use std::marker::PhantomData;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use closed::{
@@ -54,15 +69,7 @@ impl Type for JsonObject {
         }))
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    one_raw_value!();
 }
 
 impl ParseFromJSON for JsonObject {
@@ -82,7 +89,9 @@ impl ToJSON for JsonObject {
 
 /// A JSON value documented as `S`, kept as it came: the engine checks it and names every
 /// problem, which a typed parse would stop at the first of.
-pub struct Documented<S>(pub Value, PhantomData<S>);
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct Documented<S>(pub Value, #[serde(skip)] PhantomData<S>);
 
 impl<S> Documented<S> {
     pub fn new(value: Value) -> Self {
@@ -113,15 +122,7 @@ impl<S: Type> Type for Documented<S> {
         S::register(registry);
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    one_raw_value!();
 }
 
 impl<S: Type> ParseFromJSON for Documented<S> {
@@ -133,17 +134,5 @@ impl<S: Type> ParseFromJSON for Documented<S> {
 impl<S: Type> ToJSON for Documented<S> {
     fn to_json(&self) -> Option<Value> {
         Some(self.0.clone())
-    }
-}
-
-impl<S> Serialize for Documented<S> {
-    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de, S> Deserialize<'de> for Documented<S> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Value::deserialize(deserializer).map(Documented::new)
     }
 }
