@@ -56,6 +56,10 @@ pub const OPERATORS: &[&str] = &[
 /// Rules nest at most this deep (the API's input rule keeps them far shallower).
 const MAX_DEPTH: usize = 64;
 
+/// The most values reported for one variable read in loop bodies: the report goes into
+/// the `job.transitioned` event and the 409, and nested loops multiply reads.
+pub const MAX_LOOP_VALUES: usize = 100;
+
 /// Why a rule could not be evaluated.
 #[derive(Debug)]
 pub enum EvalError {
@@ -201,14 +205,19 @@ impl Interpreter<'_> {
         if self.loops == 0 {
             return Ok(());
         }
-        self.budget.bytes(json_size(value))?;
-        let value = value.clone();
         // Lengths first: `{"var": ""}` (the loop's item) is the common path, and the C
         // library's comparison of two empty strings measured slower than the whole read.
         let same = |p: &String| p.len() == path.len() && (path.is_empty() || p == path);
-        match self.loop_reads.iter_mut().find(|(p, _)| same(p)) {
-            Some((_, values)) => values.push(value),
-            None => self.loop_reads.push((path.to_string(), vec![value])),
+        let at = match self.loop_reads.iter().position(|(p, _)| same(p)) {
+            Some(at) => at,
+            None => {
+                self.loop_reads.push((path.to_string(), Vec::new()));
+                self.loop_reads.len() - 1
+            }
+        };
+        if self.loop_reads[at].1.len() < MAX_LOOP_VALUES {
+            self.budget.bytes(json_size(value))?;
+            self.loop_reads[at].1.push(value.clone());
         }
         Ok(())
     }

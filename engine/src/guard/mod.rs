@@ -174,6 +174,17 @@ mod tests {
     }
 
     #[test]
+    fn a_loop_reports_at_most_its_first_values() {
+        let rule = json!({"all": [{"var": "xs"}, {">=": [{"var": ""}, 0]}]});
+        let ctx = json!({"xs": (0..150).collect::<Vec<_>>()});
+        let outcome = evaluate(&rule, &ctx).unwrap();
+        assert!(outcome.passed);
+        let values = outcome.inputs[""].as_array().unwrap();
+        assert_eq!(values.len(), eval::MAX_LOOP_VALUES);
+        assert_eq!(values[0], json!(0));
+    }
+
+    #[test]
     fn truthiness_follows_jsonlogic() {
         let ctx = json!({"a": [], "b": "0", "c": 0});
         assert!(!evaluate(&json!({"var": "a"}), &ctx).unwrap().passed);
