@@ -404,6 +404,10 @@ impl Interpreter<'_> {
     }
 
     fn binary(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
+        if args.is_empty() {
+            // JavaScript's `-undefined` is NaN, which has no JSON form.
+            return invalid(format!("'{op}' needs operands"));
+        }
         let a = to_number(&*self.operand_at(args, 0, data)?);
         if op == "-" && args.len() == 1 {
             return arithmetic(-a);

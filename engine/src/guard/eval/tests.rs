@@ -194,3 +194,14 @@ fn a_missing_comparison_operand_compares_false() {
         assert_eq!(run(rule.clone(), json!({})), json!(false), "{rule}");
     }
 }
+
+#[test]
+fn minus_without_operands_is_an_error_not_zero() {
+    let err = eval(
+        &json!({"-": []}),
+        &json!({}),
+        &mut Budget::new(Limits::GUARD),
+    );
+    assert!(matches!(err, Err(EvalError::Invalid(_))));
+    assert_eq!(run(json!({"-": ["5"]}), json!({})), json!(-5));
+}
