@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
+use crate::schema::{Closed, LedgerKinds, Outcomes};
 use crate::state::AppState;
 
 pub struct UsageApi {
@@ -20,7 +21,7 @@ pub struct UsageApi {
 #[derive(Object)]
 struct UsageDayBody {
     day: NaiveDate,
-    kind: String,
+    kind: Closed<LedgerKinds>,
     requests: i64,
     succeeded: i64,
     failed: i64,
@@ -36,7 +37,7 @@ struct Usage {
 #[derive(Object)]
 struct LedgerRowBody {
     id: i64,
-    kind: String,
+    kind: Closed<LedgerKinds>,
     /// The action run (or delivery) the request was made for.
     source_id: Uuid,
     attempt: i32,
@@ -44,7 +45,7 @@ struct LedgerRowBody {
     job_id: Option<Uuid>,
     status_code: Option<i32>,
     /// `succeeded`, `failed`, `timeout` or `network_error`.
-    outcome: String,
+    outcome: Closed<Outcomes>,
     bytes_out: i64,
     bytes_in: i64,
     duration_ms: i32,
@@ -78,7 +79,7 @@ impl UsageApi {
                 .into_iter()
                 .map(|d| UsageDayBody {
                     day: d.day,
-                    kind: d.kind,
+                    kind: d.kind.into(),
                     requests: d.requests,
                     succeeded: d.succeeded,
                     failed: d.failed,
@@ -107,13 +108,13 @@ impl UsageApi {
                 .into_iter()
                 .map(|r| LedgerRowBody {
                     id: r.id,
-                    kind: r.kind,
+                    kind: r.kind.into(),
                     source_id: r.source_id,
                     attempt: r.attempt,
                     connection_id: r.connection_id,
                     job_id: r.job_id,
                     status_code: r.status_code,
-                    outcome: r.outcome.as_str().to_string(),
+                    outcome: r.outcome.as_str().into(),
                     bytes_out: r.bytes_out,
                     bytes_in: r.bytes_in,
                     duration_ms: r.duration_ms,

@@ -13,7 +13,9 @@ use serde_json::Value;
 use switchyard_actions::providers::Provider;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::health::Health;
+use switchyard_engine::ledger;
 use switchyard_engine::log::EventType;
+use switchyard_engine::outcome::Outcome;
 use switchyard_engine::queue::Status;
 use switchyard_engine::user::Role;
 
@@ -154,6 +156,14 @@ closed_set!(
 closed_set!(
     /// What an event records.
     EventTypes, "EventType", EventType::ALL.iter().map(|t| t.as_str()).collect()
+);
+closed_set!(
+    /// How one attempt of an action or a delivery ended.
+    Outcomes, "Outcome", Outcome::ALL.iter().map(|o| o.as_str()).collect()
+);
+closed_set!(
+    /// What kind of metered request a ledger row is.
+    LedgerKinds, "LedgerKind", vec![ledger::WEBHOOK_EGRESS]
 );
 closed_set!(
     /// A state's timeout, or a transition a service scheduled.

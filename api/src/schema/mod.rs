@@ -36,7 +36,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use closed::{
-    Closed, ClosedSet, EventTypes, Healths, Providers, Roles, Scopes, Statuses, TimerKinds,
+    Closed, ClosedSet, EventTypes, Healths, LedgerKinds, Outcomes, Providers, Roles, Scopes,
+    Statuses, TimerKinds,
 };
 pub use event::{DeliveredEvent, EventTypeEntry};
 pub use workflow::WorkflowDefinition;

@@ -1,6 +1,6 @@
 //! The request and response bodies of `/api/hooks`: seed 002's camelCase fields.
 
-use crate::schema::{Closed, Documented, EventTypeEntry, Healths, Statuses};
+use crate::schema::{Closed, Documented, EventTypeEntry, Healths, Outcomes, Statuses};
 use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
@@ -147,7 +147,7 @@ pub struct EventTypes {
 pub struct Attempt {
     pub attempt: i32,
     /// `succeeded`, `failed`, `timeout`, `network_error` or `not_sent`.
-    pub outcome: String,
+    pub outcome: Closed<Outcomes>,
     pub status_code: Option<i32>,
     pub error: Option<String>,
     pub response_excerpt: String,
@@ -188,7 +188,7 @@ impl From<DeliveryView> for Delivery {
                 .into_iter()
                 .map(|a| Attempt {
                     attempt: a.attempt,
-                    outcome: a.outcome.as_str().to_string(),
+                    outcome: a.outcome.as_str().into(),
                     status_code: a.status_code,
                     error: a.error,
                     response_excerpt: a.response_excerpt,
