@@ -250,6 +250,10 @@ async fn a_worker_serves_its_metrics_on_its_own_listener() {
         assert_eq!(sample(&text, counter, &[]), 0.0, "{counter}");
         assert!(text.contains(&format!("{counter}{{")), "{counter}: {text}");
     }
+    assert!(
+        text.contains("# TYPE switchyard_http_requests_total counter"),
+        "{text}"
+    );
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     // SAFETY: sending a signal has no memory-safety preconditions.
