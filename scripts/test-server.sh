@@ -16,6 +16,8 @@ trap cleanup EXIT
 export RUST_LOG=error SWITCHYARD_DATA_DIR="$data"
 unset DATABASE_URL
 key=$("$bin" tenant create --name "${TEST_TENANT:-checks}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+# A metrics token, so that `GET /metrics` asks for credentials as it does in production.
+SWITCHYARD_METRICS_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))') \
 SWITCHYARD_TENANT_RATE_LIMIT=0 SWITCHYARD_AUTH_FAILURE_LIMIT=0 \
     "$bin" serve --listen "127.0.0.1:$port" ${SERVE_FLAGS:-} &
 server=$!

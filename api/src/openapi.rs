@@ -6,12 +6,16 @@
 //! - text may not contain the NUL character (the input rule), so plain strings carry a
 //!   pattern that says so;
 //! - JSON answers are documented as `application/json` (the served `charset=utf-8` is a
-//!   parameter of that type), the public routes (health, readiness, metrics) as needing no
-//!   credentials, and `servers` as the document's own origin.
+//!   parameter of that type), `/metrics` as taking its own token, the public routes
+//!   (health, readiness) as needing no credentials, and `servers` as the document's own
+//!   origin.
 //!
 //! It also gives the routes and their methods, for the `Allow` header of a 405.
 
 use serde_json::{json, Map, Value};
+
+/// The security scheme of `GET /metrics`.
+const METRICS_SCHEME: &str = "MetricsToken";
 
 /// Text without the NUL character, as an ECMA-262 pattern.
 const NO_NUL: &str = "^[^\\u0000]*$";
@@ -86,6 +90,20 @@ pub fn document(spec: &str) -> Document {
     constrain_strings(&mut doc);
     // Relative: the server that serves this document, wherever it is reached.
     doc["servers"] = json!([{"url": "/", "description": "The server serving this document"}]);
+    // `/metrics` checks its own bearer token (`SWITCHYARD_METRICS_TOKEN`), not an API key.
+    if let Some(schemes) = doc
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    {
+        schemes.insert(
+            METRICS_SCHEME.into(),
+            json!({"type": "http", "scheme": "bearer",
+                "description": "`Authorization: Bearer $SWITCHYARD_METRICS_TOKEN`: the metrics token, not an API key."}),
+        );
+    }
+    if let Some(operation) = doc.pointer_mut("/paths/~1metrics/get") {
+        operation["security"] = json!([{ METRICS_SCHEME: [] }]);
+    }
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for operation in operation.values_mut().filter_map(Value::as_object_mut) {
