@@ -12,6 +12,7 @@
 //! - [`sender`]: one request out through the egress guard, and what came back.
 //! - [`redact`]: credentials removed from the response excerpts that are kept.
 //! - [`signing`]: Standard Webhooks and the seeds' signature headers.
+//! - [`intake`]: verifying signed webhooks that other systems send in.
 //! - [`rotation`]: a replaced signing secret keeps signing beside the new one for a while.
 //! - [`WorkerSignal`]: how the API wakes the local worker right after a commit.
 
@@ -19,6 +20,7 @@ pub mod connections;
 pub mod connector_test;
 pub mod deliveries;
 pub mod egress;
+pub mod intake;
 pub mod providers;
 pub mod redact;
 pub mod rotation;
