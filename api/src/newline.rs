@@ -39,8 +39,7 @@ impl<E: Endpoint> Endpoint for TrailingNewlineEndpoint<E> {
         if !json {
             return Ok(response);
         }
-        let body = response.take_body().into_vec().await?;
-        let mut body = body;
+        let mut body = response.take_body().into_vec().await?;
         if !body.is_empty() && body.last() != Some(&b'\n') {
             body.push(b'\n');
         }

@@ -7,6 +7,8 @@
 //!   checked by the engine, which reports every problem at once with its path
 //!   (workflow definitions).
 //! - [`Closed`]: text from a closed set, documented as an enum.
+//! - [`WorkflowDefinition`], [`DeliveredEvent`], [`EventTypeEntry`]: schemas of JSON
+//!   the engine and the delivery code build or check, each tested against them.
 
 /// The `Type` methods of a wrapper whose one field is its raw value.
 macro_rules! one_raw_value {
