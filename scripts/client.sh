@@ -4,16 +4,23 @@
 # 2. `openapi-typescript` generates a TypeScript client's types from it;
 # 3. `tsc --strict` type-checks tests/client/walkthrough.ts (the README's walk-through,
 #    written against those types with no cast) and `node` runs it against the server.
-# Installs Node.js (through apt-get) and the pinned packages of tests/client when missing.
+# Installs Node.js (apt-get or brew) and the pinned packages of tests/client when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v npm >/dev/null 2>&1; then
     echo "Node.js not found; installing it." >&2
-    sudo_cmd=""
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+    if command -v apt-get >/dev/null 2>&1; then
+        sudo_cmd=""
+        if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+    elif command -v brew >/dev/null 2>&1; then
+        brew install node
+    else
+        echo "install Node.js 18 or newer (with npm), then run this again" >&2
+        exit 1
+    fi
 fi
 dir=tests/client
 if [ ! -x "$dir/node_modules/.bin/tsc" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
