@@ -6,6 +6,7 @@ mod browser;
 mod concurrency;
 mod connections;
 mod console;
+mod delayed_actions;
 mod delivery;
 mod demo;
 mod embedded;

@@ -7,7 +7,6 @@ use poem::http::StatusCode;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::Value;
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::definition::{parse_duration, MAX_AHEAD, MIN_TIMEOUT};
 use switchyard_engine::idempotency::IdempotencyKey;
@@ -19,7 +18,7 @@ use super::ApiTags;
 use crate::auth::ApiKeyAuth;
 use crate::idempotency::idempotency_error;
 use crate::problem::{ApiError, Problem};
-use crate::schema::{Closed, JsonObject, Statuses, TimerKinds};
+use crate::schema::{Closed, Statuses, TimerKinds};
 use crate::state::AppState;
 
 pub struct TimersApi {
@@ -120,11 +119,6 @@ pub(super) async fn schedule(
     // Due now (a time already past) is work for the worker at once.
     state.committed();
     Ok(timer.into())
-}
-
-/// The data of a scheduled transition, checked as a transition's is.
-pub(super) fn scheduled_data(data: Option<JsonObject>) -> Value {
-    data.unwrap_or_default().into_value()
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]

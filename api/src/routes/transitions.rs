@@ -155,7 +155,7 @@ impl TransitionsApi {
             let scheduled = Scheduled {
                 job_id: JobId(id.0),
                 transition,
-                data: timers::scheduled_data(body.data),
+                data: body.data.unwrap_or_default().into_value(),
                 expected_version: body.expected_version,
                 due_at,
             };

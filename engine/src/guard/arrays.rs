@@ -2,6 +2,8 @@
 //! `reduce`, `merge`, `in` and `substr`. Each loop iteration is a nested evaluation, so it
 //! is counted like any other step, and every list built is charged to the budget.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::coerce::{strict_eq, to_js_string, to_number, truthy};
@@ -23,10 +25,7 @@ impl Interpreter<'_> {
         }
         let mut out = Vec::new();
         for item in items {
-            self.loops += 1;
-            let result = self.operand(body, item);
-            self.loops -= 1;
-            let result = result?;
+            let result = self.in_body(body, item)?;
             match op {
                 "map" => out.push(self.produced(result.into_owned())?),
                 "filter" if truthy(&result) => out.push(self.produced(item.clone())?),
@@ -58,12 +57,19 @@ impl Interpreter<'_> {
         ]));
         for current in items {
             scope["current"] = current.clone();
-            self.loops += 1;
-            let next = self.nested(body, &scope);
-            self.loops -= 1;
-            scope["accumulator"] = next?;
+            let next = self.in_body(body, &scope)?.into_owned();
+            scope["accumulator"] = next;
         }
         Ok(scope["accumulator"].take())
+    }
+
+    /// A loop body's value for one item: the variables it reads are reported as the
+    /// loop's ([`Interpreter::loops`]).
+    fn in_body<'a>(&mut self, body: &'a Value, item: &'a Value) -> Result<Cow<'a, Value>> {
+        self.loops += 1;
+        let result = self.operand(body, item);
+        self.loops -= 1;
+        result
     }
 
     pub(super) fn merge(&mut self, args: &[Value], data: &Value) -> Result<Value> {

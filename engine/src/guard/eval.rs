@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::coerce::{compare, loose_eq, number, strict_eq, to_js_string, to_number, truthy};
+use super::coerce::{loose_eq, strict_eq, to_js_string, to_number, truthy};
 use crate::budget::{json_size, Budget, Exceeded};
 use crate::json_path::lookup;
 
@@ -75,7 +75,7 @@ impl From<Exceeded> for EvalError {
 
 pub(super) type Result<T> = std::result::Result<T, EvalError>;
 
-fn invalid<T>(message: impl Into<String>) -> Result<T> {
+pub(super) fn invalid<T>(message: impl Into<String>) -> Result<T> {
     Err(EvalError::Invalid(message.into()))
 }
 
@@ -357,71 +357,6 @@ impl Interpreter<'_> {
         }
         self.produced(last.into_owned())
     }
-
-    fn relation(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
-        use std::cmp::Ordering::*;
-        // A missing operand is JavaScript's `undefined`, which compares false to anything.
-        if args.len() < 2 {
-            return Ok(Value::Bool(false));
-        }
-        let holds = |a: &Value, b: &Value| match (op, compare(a, b)) {
-            (_, None) => false,
-            (">", Some(o)) => o == Greater,
-            (">=", Some(o)) => o != Less,
-            ("<", Some(o)) => o == Less,
-            (_, Some(o)) => o != Greater,
-        };
-        let a = self.operand(&args[0], data)?;
-        let b = self.operand(&args[1], data)?;
-        // `<` and `<=` with three arguments test "between".
-        if args.len() >= 3 && op.starts_with('<') {
-            let c = self.operand(&args[2], data)?;
-            return Ok(Value::Bool(holds(&a, &b) && holds(&b, &c)));
-        }
-        Ok(Value::Bool(holds(&a, &b)))
-    }
-
-    fn extreme(&mut self, is_max: bool, args: &[Value], data: &Value) -> Result<Value> {
-        let mut numbers = Vec::with_capacity(args.len());
-        for arg in args {
-            numbers.push(to_number(&*self.operand(arg, data)?));
-        }
-        if numbers.is_empty() || numbers.iter().any(|n| n.is_nan()) {
-            return Ok(Value::Null);
-        }
-        let pick = if is_max { f64::max } else { f64::min };
-        let first = numbers[0];
-        Ok(number(numbers.into_iter().fold(first, pick)).unwrap_or(Value::Null))
-    }
-
-    fn fold(&mut self, is_sum: bool, args: &[Value], data: &Value) -> Result<Value> {
-        let mut acc = if is_sum { 0.0 } else { 1.0 };
-        for arg in args {
-            let n = to_number(&*self.operand(arg, data)?);
-            acc = if is_sum { acc + n } else { acc * n };
-        }
-        arithmetic(acc)
-    }
-
-    fn binary(&mut self, op: &str, args: &[Value], data: &Value) -> Result<Value> {
-        if args.is_empty() {
-            // JavaScript's `-undefined` is NaN, which has no JSON form.
-            return invalid(format!("'{op}' needs operands"));
-        }
-        let a = to_number(&*self.operand_at(args, 0, data)?);
-        if op == "-" && args.len() == 1 {
-            return arithmetic(-a);
-        }
-        let b = to_number(&*self.operand_at(args, 1, data)?);
-        if op != "-" && b == 0.0 {
-            return invalid(format!("'{op}' by zero"));
-        }
-        arithmetic(match op {
-            "-" => a - b,
-            "/" => a / b,
-            _ => a % b,
-        })
-    }
 }
 
 /// A variable's path when the rule writes it as a literal: `{"var": "a.b"}`,
@@ -431,13 +366,6 @@ fn literal_path(args: &[Value]) -> Option<Cow<'_, str>> {
         Value::String(path) => Some(Cow::Borrowed(path)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
-    }
-}
-
-fn arithmetic(result: f64) -> Result<Value> {
-    match number(result) {
-        Some(v) => Ok(v),
-        None => invalid("the arithmetic has no number as its result"),
     }
 }
 

@@ -9,6 +9,7 @@
 mod arrays;
 mod coerce;
 mod eval;
+mod numbers;
 mod reads;
 
 use serde::Serialize;
@@ -93,11 +94,13 @@ fn collect_vars(rule: &Value, context: &Value, inputs: &mut Map<String, Value>) 
     match rule {
         Value::Object(map) => {
             for (op, args) in map {
-                if let (Some(body), Value::Array(items)) = (loop_body(op), args) {
+                if let (true, Value::Array(items)) = (is_loop(op), args) {
+                    // Argument 1 is the body; the others (the list, reduce's initial
+                    // value) read the root context.
                     items
                         .iter()
                         .enumerate()
-                        .filter(|(i, _)| *i != body)
+                        .filter(|(i, _)| *i != 1)
                         .for_each(|(_, item)| collect_vars(item, context, inputs));
                     continue;
                 }
@@ -127,9 +130,9 @@ fn collect_vars(rule: &Value, context: &Value, inputs: &mut Map<String, Value>) 
     }
 }
 
-/// Which argument of a looping operator is its body.
-fn loop_body(op: &str) -> Option<usize> {
-    matches!(op, "map" | "filter" | "all" | "some" | "none" | "reduce").then_some(1)
+/// Whether `op` runs a body (its argument 1) for each item of a list.
+fn is_loop(op: &str) -> bool {
+    matches!(op, "map" | "filter" | "all" | "some" | "none" | "reduce")
 }
 
 #[cfg(test)]
