@@ -1,13 +1,15 @@
 //! Admission before a request leaves, and what its answer does to the destination.
 //!
-//! Admission is one statement under the destination's row lock, so workers in many
-//! processes share one rate window and one set of concurrency slots. Observation reads the
+//! Admission is one statement under the destination's row lock (taken first, in its own
+//! statement, when there are concurrency slots to count), so workers in many processes
+//! share one rate window and one set of concurrency slots. Observation reads the
 //! row under the same lock, decides in [`decide`] (plain data in, plain data out), and
 //! writes the result with any circuit event in one transaction.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::circuit;
@@ -26,7 +28,53 @@ pub async fn admit(
     breaker: Breaker,
     lease: Duration,
 ) -> Result<Admission, StoreError> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
+    let row = if limits.concurrency.is_some() {
+        // The admission statement counts slots in `flow_slots` under its own snapshot,
+        // taken before it waits for the row lock: a slot another process inserted while
+        // holding the lock would be invisible, and one request too many would go. Taking
+        // the lock first, in a statement of its own, gives the admission a snapshot that
+        // sees every slot taken before it.
+        let tx = client.transaction().await?;
+        let lock = tx
+            .prepare_cached(&format!(
+                "SELECT 1 FROM {} WHERE id = $1 FOR UPDATE",
+                dest.table()
+            ))
+            .await?;
+        tx.query_opt(&lock, &[&dest.id()]).await?;
+        let row = admission(&tx, dest, item, limits, breaker, lease).await?;
+        tx.commit().await?;
+        row
+    } else {
+        admission(&client, dest, item, limits, breaker, lease).await?
+    };
+    // A destination that is gone admits: the attempt finds it missing and says so.
+    let Some(row) = row else {
+        return Ok(Admission::Go { probe: false });
+    };
+    let verdict: String = row.try_get("verdict")?;
+    let until: Option<DateTime<Utc>> = row.try_get("until")?;
+    let probe: bool = row.try_get("probe")?;
+    let reason = match verdict.as_str() {
+        "go" => return Ok(Admission::Go { probe }),
+        "paused" => reason::PAUSED,
+        "concurrency" => reason::CONCURRENCY,
+        "rate" => reason::RATE,
+        _ => "held",
+    };
+    Ok(Admission::Wait { reason, until })
+}
+
+/// Runs the admission statement; `None` when the destination is gone.
+async fn admission(
+    client: &impl GenericClient,
+    dest: Destination,
+    item: Uuid,
+    limits: Limits,
+    breaker: Breaker,
+    lease: Duration,
+) -> Result<Option<tokio_postgres::Row>, StoreError> {
     let stmt = client.prepare_cached(admit_sql(dest)).await?;
     let rate = limits.rate.map(|r| r.count as i32);
     let window = limits.rate.map_or(0.0, |r| r.per.window().as_secs_f64());
@@ -45,21 +93,7 @@ pub async fn admit(
             ],
         )
         .await?;
-    // A destination that is gone admits: the attempt finds it missing and says so.
-    let Some(row) = row else {
-        return Ok(Admission::Go { probe: false });
-    };
-    let verdict: String = row.try_get("verdict")?;
-    let until: Option<DateTime<Utc>> = row.try_get("until")?;
-    let probe: bool = row.try_get("probe")?;
-    let reason = match verdict.as_str() {
-        "go" => return Ok(Admission::Go { probe }),
-        "paused" => reason::PAUSED,
-        "concurrency" => reason::CONCURRENCY,
-        "rate" => reason::RATE,
-        _ => "held",
-    };
-    Ok(Admission::Wait { reason, until })
+    Ok(row)
 }
 
 /// The admission statement for `dest`'s table: under the row lock, decide `paused`,

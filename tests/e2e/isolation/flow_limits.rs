@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use switchyard_engine::flow::{self, Admission, Breaker, Destination, Limits};
+
 use crate::support::receiver::{Captured, Receiver, Reply};
 use crate::support::TestApp;
 
@@ -119,6 +121,61 @@ async fn a_concurrency_limit_keeps_that_many_requests_in_flight() {
         gap >= Duration::from_millis(500),
         "three in flight within {gap:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admissions_that_wait_for_the_row_lock_count_what_was_taken_meanwhile() {
+    // Workers in many processes ask at once. Here every ask starts while something else
+    // holds the connection's row, so each waits for the lock and must then count the
+    // slots and sends the asks before it took while it waited.
+    let app = TestApp::spawn().await;
+    let concurrency = Limits {
+        rate: None,
+        concurrency: Some(2),
+    };
+    let went = racing_asks(&app, json!({"concurrency": 2}), concurrency).await;
+    assert_eq!(
+        went, 2,
+        "{went} of 6 asks took a slot under a concurrency of 2"
+    );
+    let rate = Limits::parse(Some("2/m"), None).unwrap();
+    let went = racing_asks(&app, json!({"rate": "2/m"}), rate).await;
+    assert_eq!(went, 2, "{went} of 6 asks were sent under a rate of 2/m");
+}
+
+/// Starts six admissions to a new connection with `limits` while its row is locked, then
+/// releases it; returns how many were let through.
+async fn racing_asks(app: &TestApp, shown: Value, limits: Limits) -> usize {
+    let conn = limited_connection(app, "http://127.0.0.1:9/", shown).await;
+    let id: uuid::Uuid = conn.parse().unwrap();
+    let dest = Destination::Connection(id);
+    let mut holder = app.pool.get().await.unwrap();
+    let hold = holder.transaction().await.unwrap();
+    hold.execute("SELECT 1 FROM connections WHERE id = $1 FOR UPDATE", &[&id])
+        .await
+        .unwrap();
+    let asks: Vec<_> = (0..6)
+        .map(|_| {
+            let pool = app.pool.clone();
+            tokio::spawn(async move {
+                let lease = Duration::from_secs(60);
+                let item = uuid::Uuid::new_v4();
+                flow::admit(&pool, dest, item, limits, Breaker::default(), lease)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    // Let every ask reach the lock before it is released.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hold.commit().await.unwrap();
+    let mut went = 0;
+    for ask in asks {
+        if matches!(ask.await.unwrap(), Admission::Go { .. }) {
+            went += 1;
+        }
+    }
+    went
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
