@@ -218,6 +218,7 @@ impl ApiKeyAuth {
             request_id: caller.request_id.clone(),
             idempotency_key: idempotency_key.map(str::to_string),
             timer_id: None,
+            intake: None,
         })
     }
 }

@@ -16,6 +16,8 @@ pub struct Actor {
     pub idempotency_key: Option<String>,
     /// The timer that acts, for the transitions timers apply.
     pub timer_id: Option<uuid::Uuid>,
+    /// The intake endpoint and receipt that act, for what a verified inbound webhook does.
+    pub intake: Option<(uuid::Uuid, uuid::Uuid)>,
 }
 
 impl Actor {
@@ -28,6 +30,7 @@ impl Actor {
             request_id: uuid::Uuid::new_v4().to_string(),
             idempotency_key: None,
             timer_id: None,
+            intake: None,
         }
     }
 
@@ -35,6 +38,15 @@ impl Actor {
     pub fn timer(tenant_id: TenantId, timer_id: uuid::Uuid) -> Self {
         Actor {
             timer_id: Some(timer_id),
+            ..Actor::operator(tenant_id)
+        }
+    }
+
+    /// The actor `intake`: receipt `receipt_id` of endpoint `endpoint_id` applying its route.
+    pub fn intake(tenant_id: TenantId, endpoint_id: uuid::Uuid, receipt_id: uuid::Uuid) -> Self {
+        Actor {
+            request_id: receipt_id.to_string(),
+            intake: Some((endpoint_id, receipt_id)),
             ..Actor::operator(tenant_id)
         }
     }
@@ -53,6 +65,11 @@ impl Actor {
         if let Some(timer_id) = self.timer_id {
             metadata["actor"] = json!("timer");
             metadata["timer_id"] = json!(timer_id);
+        }
+        if let Some((endpoint_id, receipt_id)) = self.intake {
+            metadata["actor"] = json!("intake");
+            metadata["intake_endpoint_id"] = json!(endpoint_id);
+            metadata["intake_receipt_id"] = json!(receipt_id);
         }
         metadata
     }

@@ -13,6 +13,7 @@
 //! - [`connection`]: provider connections as stored: metadata and sealed credentials.
 //! - [`subscription`]: event subscriptions, the dispatcher that fans the log out into
 //!   deliveries, and the deliveries themselves.
+//! - [`intake`]: signed webhooks from other systems, their routes onto jobs, and receipts.
 //! - [`idempotency`], [`tenant`], [`api_key`]: stored responses, tenants and keys.
 //! - [`user`]: console accounts (argon2id passwords, roles) and their sessions.
 //! - [`store`] and [`embedded`]: the PostgreSQL pool, migrations, and the private cluster
@@ -37,6 +38,7 @@ pub mod idempotency;
 pub mod idle;
 pub mod ids;
 pub mod input_rule;
+pub mod intake;
 pub mod job;
 pub mod json_path;
 pub mod ledger;

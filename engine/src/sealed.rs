@@ -1,5 +1,6 @@
-//! Secrets as the vault sealed them, and the rows that hold them: connection credentials
-//! and subscription targets. The engine stores and moves ciphertext; it never sees plaintext.
+//! Secrets as the vault sealed them, and the rows that hold them: connection credentials,
+//! subscription targets and intake endpoints' signing secrets. The engine stores and moves
+//! ciphertext; it never sees plaintext.
 
 use std::future::Future;
 
@@ -29,15 +30,21 @@ impl std::fmt::Debug for Sealed {
 pub enum SealedTable {
     Connections,
     Subscriptions,
+    Intake,
 }
 
 impl SealedTable {
-    pub const ALL: [SealedTable; 2] = [SealedTable::Connections, SealedTable::Subscriptions];
+    pub const ALL: [SealedTable; 3] = [
+        SealedTable::Connections,
+        SealedTable::Subscriptions,
+        SealedTable::Intake,
+    ];
 
     fn table(self) -> &'static str {
         match self {
             SealedTable::Connections => "connections",
             SealedTable::Subscriptions => "webhook_subscriptions",
+            SealedTable::Intake => "intake_endpoints",
         }
     }
 
@@ -46,6 +53,7 @@ impl SealedTable {
         match self {
             SealedTable::Connections => "connection",
             SealedTable::Subscriptions => "subscription",
+            SealedTable::Intake => "intake endpoint",
         }
     }
 }
