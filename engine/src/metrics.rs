@@ -24,6 +24,10 @@ pub const DELIVERIES: &str = "switchyard_deliveries_total";
 pub const DELIVERY_DURATION: &str = "switchyard_delivery_duration_seconds";
 /// Timers fired, by `outcome` (`fired`, `cancelled`).
 pub const TIMERS: &str = "switchyard_timers_total";
+/// Requests to intake endpoints, by `outcome`: the receipt's (`applied`, `created`,
+/// `unmatched`, `refused`, `pending`), `repeat` for a delivery seen before, `rejected`
+/// for a signature that does not hold, `unknown` for an address that is no endpoint.
+pub const INTAKE: &str = "switchyard_intake_requests_total";
 /// HTTP requests answered, by `route` (its template), `method` and `status`.
 pub const HTTP_REQUESTS: &str = "switchyard_http_requests_total";
 /// How long answering took, by `route` and `method`.
@@ -51,7 +55,7 @@ pub enum Kind {
 }
 
 /// Every metric, its kind and what it means, for `# HELP` and `# TYPE` lines.
-pub const ALL: [(&str, Kind, &str); 15] = [
+pub const ALL: [(&str, Kind, &str); 16] = [
     (
         TRANSITIONS,
         Kind::Counter,
@@ -78,6 +82,11 @@ pub const ALL: [(&str, Kind, &str); 15] = [
         "Duration of delivery requests, by outcome.",
     ),
     (TIMERS, Kind::Counter, "Timers that came due, by outcome."),
+    (
+        INTAKE,
+        Kind::Counter,
+        "Requests to intake endpoints, by outcome.",
+    ),
     (
         HTTP_REQUESTS,
         Kind::Counter,
@@ -212,7 +221,7 @@ pub fn delivery_attempt(outcome: Outcome, status: Option<u16>, duration: Option<
 /// Makes every counter exist at zero from start-up, so that a rate or an alert over it
 /// reads 0 rather than nothing before the first event: transitions (under workflow
 /// `other`, as `applied`), each provider's successful action attempts, successful
-/// deliveries, and timers both fired and cancelled.
+/// deliveries, timers both fired and cancelled, and intake requests applied and rejected.
 pub fn zero_counters(providers: &[&'static str]) {
     ::metrics::counter!(TRANSITIONS, "workflow" => "other", "outcome" => "applied").increment(0);
     for provider in providers {
@@ -226,6 +235,14 @@ pub fn zero_counters(providers: &[&'static str]) {
     for outcome in ["fired", "cancelled"] {
         ::metrics::counter!(TIMERS, "outcome" => outcome).increment(0);
     }
+    for outcome in ["applied", "rejected"] {
+        ::metrics::counter!(INTAKE, "outcome" => outcome).increment(0);
+    }
+}
+
+/// One request to an intake endpoint, by what came of it.
+pub fn intake(outcome: &'static str) {
+    ::metrics::counter!(INTAKE, "outcome" => outcome).increment(1);
 }
 
 /// One timer that came due: `fired`, or `cancelled` (its job had left the state).

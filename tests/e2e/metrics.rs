@@ -242,6 +242,7 @@ async fn a_worker_serves_its_metrics_on_its_own_listener() {
         "switchyard_action_attempts_total",
         "switchyard_deliveries_total",
         "switchyard_timers_total",
+        "switchyard_intake_requests_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {counter} counter")),

@@ -186,9 +186,9 @@ pub struct WorkflowShape {
 
 /// Checks each route's `transition`, `to` and workflow against the tenant's published
 /// workflows (`shape` of a name; `None` when no such workflow).
-pub fn check_against(
+pub fn check_against<'a>(
     routes: &[Route],
-    shape: impl Fn(&str) -> Option<WorkflowShape>,
+    shape: impl Fn(&str) -> Option<&'a WorkflowShape>,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (i, route) in routes.iter().enumerate() {
@@ -402,12 +402,11 @@ mod tests {
             {"job": {"id": "{{body.id}}"}, "transition": "anything"}
         ]))
         .unwrap();
-        let problems = check_against(&routes, |name| {
-            (name == "orders").then(|| WorkflowShape {
-                transitions: vec!["ship".into()],
-                states: vec!["new".into(), "shipped".into()],
-            })
-        });
+        let orders = WorkflowShape {
+            transitions: vec!["ship".into()],
+            states: vec!["new".into(), "shipped".into()],
+        };
+        let problems = check_against(&routes, |name| (name == "orders").then_some(&orders));
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
