@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use switchyard_actions::deliveries::DeliveryConfig;
 use switchyard_actions::egress::EgressPolicy;
+use switchyard_actions::intake::receive::Intake;
 use switchyard_actions::providers::ProviderEndpoints;
 use switchyard_actions::sender::Sender;
 use switchyard_actions::vault::Keyring;
 use switchyard_actions::worker::WorkerConfig;
 use switchyard_actions::{WorkerHealth, WorkerSignal};
+use switchyard_engine::intake::apply::Committed;
 use switchyard_engine::wake::Announcer;
 use switchyard_engine::Pool;
 
@@ -38,18 +40,24 @@ pub struct AppState {
     /// The bearer token `GET /metrics` on the API listener asks for; without one the
     /// metrics are not served there (`SWITCHYARD_METRICS_TOKEN`).
     pub metrics_token: Option<Arc<str>>,
+    /// Receiving signed webhooks at `/in/{id}`: endpoints cached, refusals counted.
+    pub intake: Arc<Intake>,
+    /// Where senders reach this server (`SWITCHYARD_PUBLIC_URL`), without a trailing `/`;
+    /// unset, a request's own `Host`.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
     /// State around a pool, with a fresh worker signal; `worker` gives the endpoints,
     /// the egress policy and the delivery limits.
     pub fn new(pool: Pool, keyring: Keyring, worker: &WorkerConfig) -> anyhow::Result<Self> {
+        let keyring = Arc::new(keyring);
         Ok(AppState {
             pool: pool.clone(),
             worker: WorkerSignal::default(),
             announcer: Announcer::spawn(pool.clone()),
             worker_health: WorkerHealth::default(),
-            keyring: Arc::new(keyring),
+            keyring: keyring.clone(),
             endpoints: Arc::new(worker.endpoints.clone()),
             sender: Sender::new(worker.policy.clone())?,
             policy: Arc::new(worker.policy.clone()),
@@ -57,6 +65,8 @@ impl AppState {
             throttle: Arc::new(Throttle::new(RequestLimits::default())),
             heavy: Arc::default(),
             metrics_token: None,
+            intake: Arc::new(Intake::new(pool.clone(), keyring.clone())),
+            public_url: None,
         })
     }
 
@@ -87,6 +97,29 @@ impl AppState {
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.throttle = Arc::new(Throttle::new(limits));
         self
+    }
+
+    /// The same state, telling senders `public_url` (`https://host[:port][/prefix]`).
+    pub fn with_public_url(mut self, public_url: Option<String>) -> anyhow::Result<Self> {
+        if let Some(text) = public_url.filter(|u| !u.is_empty()) {
+            let url = url::Url::parse(&text)
+                .map_err(|e| anyhow::anyhow!("SWITCHYARD_PUBLIC_URL '{text}' is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+                anyhow::bail!("SWITCHYARD_PUBLIC_URL is an http(s) address without a query, such as https://hooks.example.com");
+            }
+            self.public_url = Some(Arc::from(text.trim_end_matches('/')));
+        }
+        Ok(self)
+    }
+
+    /// Wakes what a committed intake route needs woken.
+    pub fn on_intake_commit(&self) -> switchyard_actions::intake::receive::OnCommit {
+        let state = self.clone();
+        Arc::new(move |committed| match committed {
+            Committed::Work => state.committed(),
+            Committed::Events => state.committed_events(),
+            Committed::Nothing => {}
+        })
     }
 
     /// The same state, serving `/metrics` on the API to callers with `token`.

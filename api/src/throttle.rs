@@ -1,12 +1,13 @@
 //! Request limits per tenant and per client address, in this process: a token bucket of
-//! requests per tenant (seed 004's rate limiting per tenant), and a bucket of failed
-//! authentications per client address, so API keys cannot be guessed at speed. Both
-//! answer 429 with `Retry-After`. Several processes each keep their own buckets.
+//! requests per tenant (seed 004's rate limiting per tenant), a bucket of failed
+//! authentications per client address, so API keys cannot be guessed at speed, and for
+//! intake a bucket per endpoint and a bound on each tenant's intake requests in flight.
+//! All answer 429 with `Retry-After`. Several processes each keep their own buckets.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use poem::http::StatusCode;
@@ -21,6 +22,8 @@ pub struct RequestLimits {
     pub tenant_per_second: u32,
     /// Failed authentications per minute per client address before it must wait.
     pub auth_failures_per_minute: u32,
+    /// Sustained requests per second per intake endpoint (bursts of twice as many pass).
+    pub intake_per_second: u32,
 }
 
 impl Default for RequestLimits {
@@ -28,6 +31,7 @@ impl Default for RequestLimits {
         RequestLimits {
             tenant_per_second: 200,
             auth_failures_per_minute: 30,
+            intake_per_second: 50,
         }
     }
 }
@@ -37,8 +41,14 @@ impl RequestLimits {
     pub const OFF: RequestLimits = RequestLimits {
         tenant_per_second: 0,
         auth_failures_per_minute: 0,
+        intake_per_second: 0,
     };
 }
+
+/// The most intake requests of one tenant routed at once in this process: a tenant whose
+/// routes wait (its jobs locked, its database work slow) holds this many connections and
+/// threads at most.
+pub const INTAKE_IN_FLIGHT_PER_TENANT: usize = 16;
 
 /// The buckets.
 #[derive(Debug)]
@@ -46,6 +56,8 @@ pub struct Throttle {
     limits: RequestLimits,
     tenants: Buckets<TenantId>,
     failures: Buckets<IpAddr>,
+    endpoints: Buckets<uuid::Uuid>,
+    intake_in_flight: Arc<Mutex<HashMap<TenantId, usize>>>,
 }
 
 impl Throttle {
@@ -55,7 +67,49 @@ impl Throttle {
             limits,
             tenants: Buckets::default(),
             failures: Buckets::default(),
+            endpoints: Buckets::default(),
+            intake_in_flight: Arc::default(),
         }
+    }
+
+    /// Counts one request to intake endpoint `endpoint`; 429 when its bucket is empty.
+    pub fn intake_request(&self, endpoint: uuid::Uuid) -> Result<(), ApiError> {
+        let rate = f64::from(self.limits.intake_per_second);
+        if rate == 0.0 {
+            return Ok(());
+        }
+        self.endpoints.take(endpoint, rate * 2.0, rate).map_err(|wait| {
+            too_many(
+                wait,
+                format!(
+                    "this intake endpoint is over its limit of {} requests per second; retry after {wait} s",
+                    self.limits.intake_per_second
+                ),
+            )
+        })
+    }
+
+    /// One of `tenant`'s [`INTAKE_IN_FLIGHT_PER_TENANT`] intake slots, held until the
+    /// guard drops; 429 when all are taken.
+    pub fn intake_slot(&self, tenant: TenantId) -> Result<IntakeSlot, ApiError> {
+        let mut map = self
+            .intake_in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let n = map.entry(tenant).or_default();
+        if *n >= INTAKE_IN_FLIGHT_PER_TENANT {
+            return Err(too_many(
+                1,
+                format!(
+                    "this tenant has {INTAKE_IN_FLIGHT_PER_TENANT} intake requests in flight; retry after 1 s"
+                ),
+            ));
+        }
+        *n += 1;
+        Ok(IntakeSlot {
+            tenant,
+            map: self.intake_in_flight.clone(),
+        })
     }
 
     /// Counts one request of `tenant`; 429 when its bucket is empty.
@@ -121,6 +175,24 @@ impl Throttle {
         if let (Some(ip), true) = (client, per_minute > 0) {
             let capacity = f64::from(per_minute);
             let _ = self.failures.take(ip, capacity, capacity / 60.0);
+        }
+    }
+}
+
+/// A tenant's intake request in flight; dropping it frees the slot.
+pub struct IntakeSlot {
+    tenant: TenantId,
+    map: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+impl Drop for IntakeSlot {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.tenant) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.tenant);
+            }
         }
     }
 }
@@ -207,10 +279,26 @@ mod tests {
     }
 
     #[test]
+    fn a_tenants_intake_slots_are_bounded_and_freed() {
+        let throttle = Throttle::new(RequestLimits::OFF);
+        let (a, b) = (
+            TenantId(uuid::Uuid::new_v4()),
+            TenantId(uuid::Uuid::new_v4()),
+        );
+        let held: Vec<_> = (0..INTAKE_IN_FLIGHT_PER_TENANT)
+            .map(|_| throttle.intake_slot(a).ok().unwrap())
+            .collect();
+        assert!(throttle.intake_slot(a).is_err());
+        assert!(throttle.intake_slot(b).is_ok(), "tenants are independent");
+        drop(held);
+        assert!(throttle.intake_slot(a).is_ok());
+    }
+
+    #[test]
     fn failed_authentications_block_their_address_only() {
         let throttle = Throttle::new(RequestLimits {
-            tenant_per_second: 0,
             auth_failures_per_minute: 2,
+            ..RequestLimits::OFF
         });
         let a = Some("10.0.0.1".parse().unwrap());
         let b = Some("10.0.0.2".parse().unwrap());
@@ -224,8 +312,8 @@ mod tests {
     #[test]
     fn attempts_take_their_token_first_and_a_success_gives_it_back() {
         let throttle = Throttle::new(RequestLimits {
-            tenant_per_second: 0,
             auth_failures_per_minute: 2,
+            ..RequestLimits::OFF
         });
         let a = Some("10.0.0.1".parse().unwrap());
         assert!(throttle.attempt(a).is_ok());

@@ -240,6 +240,7 @@ async fn a_planted_session_is_replaced_at_sign_in_and_guessing_passwords_is_thro
     let limits = RequestLimits {
         tenant_per_second: 0,
         auth_failures_per_minute: 3,
+        intake_per_second: 0,
     };
     let app = TestApp::spawn_with_limits(limits).await;
     add_user(&app, "bo@example.com", Role::Designer).await;

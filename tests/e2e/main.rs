@@ -16,6 +16,7 @@ mod fan_out;
 mod faults;
 mod hostile;
 mod idempotency;
+mod intake;
 mod integrations;
 mod isolation;
 mod log_fixture;

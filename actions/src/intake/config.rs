@@ -66,7 +66,14 @@ pub fn check(verify: &Value) -> Result<Checked, ConfigProblem> {
             message: "verify is an object: {\"scheme\", \"secret\", …}".into(),
         });
     };
-    let known = ["scheme", "secret", "tolerance", "header", "encoding", "prefix"];
+    let known = [
+        "scheme",
+        "secret",
+        "tolerance",
+        "header",
+        "encoding",
+        "prefix",
+    ];
     if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(problem(
             extra,
@@ -96,7 +103,7 @@ pub fn check(verify: &Value) -> Result<Checked, ConfigProblem> {
     let settings = Value::Object(settings);
     let scheme = stored(name, &settings).map_err(|(field, message)| problem(field, message))?;
     let (secret, generated) = match text("secret")? {
-        Some(secret) if secret.is_empty() => return Err(problem("secret", "must not be empty")),
+        Some("") => return Err(problem("secret", "must not be empty")),
         Some(secret) if secret.len() > 1024 => {
             return Err(problem("secret", "at most 1024 characters"))
         }
@@ -106,7 +113,9 @@ pub fn check(verify: &Value) -> Result<Checked, ConfigProblem> {
             None => {
                 return Err(problem(
                     "secret",
-                    format!("is required: a {name} endpoint verifies with the secret the sender signs with"),
+                    format!(
+                    "is required: a {name} endpoint verifies with the secret the sender signs with"
+                ),
                 ))
             }
         },
@@ -201,8 +210,7 @@ pub fn secret_header(name: &str, scheme: &Scheme) -> bool {
         "x-slack-signature",
         "webhook-signature",
     ];
-    SECRET.contains(&name)
-        || matches!(scheme, Scheme::HmacSha256 { header, .. } if header == name)
+    SECRET.contains(&name) || matches!(scheme, Scheme::HmacSha256 { header, .. } if header == name)
 }
 
 #[cfg(test)]

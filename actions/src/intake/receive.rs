@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::config::{self, secret_header};
 use super::refusals::Refusals;
-use super::verify::{self, Inbound, Refusal, Scheme};
+use super::verify::{self, Inbound, Refusal, Scheme, Verified};
 use crate::vault::{Keyring, Secret};
 
 /// How long an endpoint read from the database is used before it is read again: a change
@@ -37,6 +37,9 @@ pub struct Loaded {
     routes: Arc<Vec<Route>>,
 }
 
+/// An endpoint read at a time (`None`: no endpoint has the id).
+type Cached = (Instant, Option<Arc<Loaded>>);
+
 /// Called once a route's writes are committed, to wake the workers.
 pub type OnCommit = Arc<dyn Fn(Committed) + Send + Sync>;
 
@@ -44,7 +47,7 @@ pub type OnCommit = Arc<dyn Fn(Committed) + Send + Sync>;
 pub struct Intake {
     pool: Pool,
     keyring: Arc<Keyring>,
-    cache: Mutex<HashMap<Uuid, (Instant, Option<Arc<Loaded>>)>>,
+    cache: Mutex<HashMap<Uuid, Cached>>,
     pub refusals: Refusals,
     /// How long an answer waits for the route before it says `pending`.
     pub answer_within: Duration,
@@ -68,8 +71,6 @@ pub struct Request<'a> {
 
 /// What came of a request.
 pub enum Reception {
-    /// No endpoint has this id.
-    Unknown,
     /// The signature does not hold: nothing was written.
     Refused(Refusal),
     /// The receipt (`repeat`: this delivery was received before, and nothing was applied
@@ -149,7 +150,9 @@ impl Intake {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes.expose().clone()).ok());
         let scheme = match (scheme, &secret) {
-            (Ok(_), None) => Err("the endpoint's secret cannot be opened with the configured keys".into()),
+            (Ok(_), None) => {
+                Err("the endpoint's secret cannot be opened with the configured keys".into())
+            }
             (scheme, _) => scheme,
         };
         let routes = route::parse(&endpoint.routes).unwrap_or_else(|problems| {
@@ -164,20 +167,16 @@ impl Intake {
         }
     }
 
-    /// Receives `request` at `loaded`'s endpoint.
-    pub async fn receive(
-        &self,
-        loaded: Arc<Loaded>,
-        request: Request<'_>,
-        on_commit: OnCommit,
-    ) -> Result<Reception, StoreError> {
+    /// Checks `request`'s signature at `loaded`'s endpoint; a refusal is counted and
+    /// writes nothing.
+    pub fn check(&self, loaded: &Loaded, request: &Request<'_>) -> Result<Verified, Refusal> {
         let endpoint = &loaded.endpoint;
         let scheme = match &loaded.scheme {
             Ok(scheme) => scheme,
             Err(why) => {
                 tracing::error!(endpoint.id = %endpoint.id, "{why}");
                 self.refusals.add(endpoint.id, why.clone());
-                return Ok(Reception::Refused(Refusal::Mismatch));
+                return Err(Refusal::Mismatch);
             }
         };
         let inbound = Inbound {
@@ -186,13 +185,23 @@ impl Intake {
             url: request.url,
             now: chrono::Utc::now().timestamp(),
         };
-        let verified = match verify::verify(scheme, loaded.secret.expose(), &inbound) {
-            Ok(verified) => verified,
-            Err(refusal) => {
-                switchyard_engine::metrics::intake("rejected");
-                self.refusals.add(endpoint.id, refusal.to_string());
-                return Ok(Reception::Refused(refusal));
-            }
+        verify::verify(scheme, loaded.secret.expose(), &inbound).inspect_err(|refusal| {
+            switchyard_engine::metrics::intake("rejected");
+            self.refusals.add(endpoint.id, refusal.to_string());
+        })
+    }
+
+    /// Records `request`, verified by [`Intake::check`], and runs its route.
+    pub async fn receive(
+        &self,
+        loaded: Arc<Loaded>,
+        request: Request<'_>,
+        verified: Verified,
+        on_commit: OnCommit,
+    ) -> Result<Reception, StoreError> {
+        let endpoint = &loaded.endpoint;
+        let Ok(scheme) = &loaded.scheme else {
+            return Ok(Reception::Refused(Refusal::Mismatch));
         };
         let content_type = request
             .headers

@@ -28,7 +28,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     crate::metrics::handle();
     let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
         .with_limits(args.limits())
-        .with_metrics_token(args.metrics_token.clone());
+        .with_metrics_token(args.metrics_token.clone())
+        .with_public_url(args.public_url.clone())?;
     let health = state.worker_health.clone();
     let (stop_metrics, metrics) =
         metrics_listener(args.metrics_listen.as_deref(), &database.pool, &health).await?;

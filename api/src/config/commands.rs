@@ -71,6 +71,13 @@ pub struct ServeArgs {
     /// Failed authentications per minute per client address (0: no limit).
     #[arg(long, env = "SWITCHYARD_AUTH_FAILURE_LIMIT", default_value_t = 30)]
     pub auth_failure_limit: u32,
+    /// Sustained requests per second per intake endpoint, in this process (0: no limit).
+    #[arg(long, env = "SWITCHYARD_INTAKE_RATE_LIMIT", default_value_t = 50)]
+    pub intake_rate_limit: u32,
+    /// The address senders reach this server at (`https://hooks.example.com`): intake
+    /// endpoints' `url`, and what Twilio signs. Unset, the request's own `Host`.
+    #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Serve `GET /metrics` on the API listener to `Authorization: Bearer <token>`;
     /// unset, the API does not serve metrics.
     #[arg(long, env = "SWITCHYARD_METRICS_TOKEN", hide_env_values = true)]
@@ -87,6 +94,7 @@ impl ServeArgs {
         crate::throttle::RequestLimits {
             tenant_per_second: self.tenant_rate_limit,
             auth_failures_per_minute: self.auth_failure_limit,
+            intake_per_second: self.intake_rate_limit,
         }
     }
 }

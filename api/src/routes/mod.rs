@@ -6,6 +6,8 @@ mod connections;
 mod events;
 mod health;
 mod hooks;
+mod inbound;
+mod intake;
 mod integrations;
 mod jobs;
 mod limits;
@@ -46,6 +48,8 @@ enum ApiTags {
     Zapier,
     /// The people who sign in to the console.
     Users,
+    /// Signed webhooks from other systems, routed onto jobs: endpoints and receipts.
+    Intake,
 }
 
 /// The OpenAPI service holding every route.
@@ -64,6 +68,8 @@ pub type Api = OpenApiService<
         hooks::HooksApi,
         zapier::ZapierApi,
         users::UsersApi,
+        intake::IntakeApi,
+        inbound::InboundApi,
     ),
     (),
 >;
@@ -108,7 +114,13 @@ pub fn api(state: AppState) -> Api {
             zapier::ZapierApi {
                 state: state.clone(),
             },
-            users::UsersApi { state },
+            users::UsersApi {
+                state: state.clone(),
+            },
+            intake::IntakeApi {
+                state: state.clone(),
+            },
+            inbound::InboundApi { state },
         ),
         "Switchyard",
         env!("CARGO_PKG_VERSION"),

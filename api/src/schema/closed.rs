@@ -166,6 +166,14 @@ closed_set!(
     LedgerKinds, "LedgerKind", vec![ledger::WEBHOOK_EGRESS]
 );
 closed_set!(
+    /// How an intake endpoint's requests are signed.
+    IntakeSchemes, "IntakeScheme", switchyard_actions::intake::config::SCHEMES.to_vec()
+);
+closed_set!(
+    /// What a verified intake request did.
+    ReceiptOutcomes, "ReceiptOutcome", vec!["pending", "applied", "created", "unmatched", "refused"]
+);
+closed_set!(
     /// A state's timeout, or a transition a service scheduled.
     TimerKinds, "TimerKind", vec!["state_timeout", "scheduled"]
 );

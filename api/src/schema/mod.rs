@@ -7,8 +7,9 @@
 //!   checked by the engine, which reports every problem at once with its path
 //!   (workflow definitions).
 //! - [`Closed`]: text from a closed set, documented as an enum.
-//! - [`WorkflowDefinition`], [`DeliveredEvent`], [`EventTypeEntry`]: schemas of JSON
-//!   the engine and the delivery code build or check, each tested against them.
+//! - [`WorkflowDefinition`], [`DeliveredEvent`], [`EventTypeEntry`], [`IntakeRoute`]:
+//!   schemas of JSON the engine and the delivery code build or check, each tested against
+//!   them.
 
 /// The `Type` methods of a wrapper whose one field is its raw value.
 macro_rules! one_raw_value {
@@ -27,6 +28,7 @@ macro_rules! one_raw_value {
 
 mod closed;
 mod event;
+mod intake;
 mod workflow;
 
 use std::borrow::Cow;
@@ -38,10 +40,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use closed::{
-    Closed, ClosedSet, EventTypes, Healths, LedgerKinds, Outcomes, Providers, Roles, Scopes,
-    Statuses, TimerKinds,
+    Closed, ClosedSet, EventTypes, Healths, IntakeSchemes, LedgerKinds, Outcomes, Providers,
+    ReceiptOutcomes, Roles, Scopes, Statuses, TimerKinds,
 };
 pub use event::{DeliveredEvent, EventTypeEntry};
+pub use intake::IntakeRoute;
 pub use workflow::WorkflowDefinition;
 
 /// A JSON object with any members. A request giving anything else is refused (400) with

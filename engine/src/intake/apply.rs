@@ -57,12 +57,18 @@ pub async fn apply(
         Found::One(id) => id,
         Found::Several(external_id) => {
             let detail = format!("several jobs have external id '{external_id}': name the workflow in the route's job");
-            return Ok((settled(Outcome::Unmatched, route, &detail), Committed::Nothing));
+            return Ok((
+                settled(Outcome::Unmatched, route, &detail),
+                Committed::Nothing,
+            ));
         }
         Found::None(what) => match &plan.create {
             None => {
                 let detail = format!("no job {what}");
-                return Ok((settled(Outcome::Unmatched, route, &detail), Committed::Nothing));
+                return Ok((
+                    settled(Outcome::Unmatched, route, &detail),
+                    Committed::Nothing,
+                ));
             }
             Some((workflow, context)) => {
                 let Target::External { external_id, .. } = &plan.job else {
@@ -84,13 +90,20 @@ pub async fn apply(
                     Err(CreateJobError::Store(err)) => return Err(err),
                     Err(err) => {
                         let detail = format!("the job could not be created: {err}");
-                        return Ok((settled(Outcome::Refused, route, &detail), Committed::Nothing));
+                        return Ok((
+                            settled(Outcome::Refused, route, &detail),
+                            Committed::Nothing,
+                        ));
                     }
                 }
             }
         },
     };
-    let moved = if created { Outcome::Created } else { Outcome::Applied };
+    let moved = if created {
+        Outcome::Created
+    } else {
+        Outcome::Applied
+    };
     if plan.transition.is_none() && plan.to.is_none() {
         let mut done = settled(moved, route, "the job was created");
         done.job_id = Some(job_id.0);
@@ -122,7 +135,10 @@ pub async fn apply(
         Err(TransitionError::Store(err)) => Err(err),
         Err(TransitionError::JobNotFound(id)) => {
             let detail = format!("no job {id}");
-            Ok((settled(Outcome::Unmatched, route, &detail), Committed::Nothing))
+            Ok((
+                settled(Outcome::Unmatched, route, &detail),
+                Committed::Nothing,
+            ))
         }
         Err(err) => {
             let mut refused = settled(Outcome::Refused, route, &err.to_string());
@@ -130,7 +146,11 @@ pub async fn apply(
             if let Some(detail) = refused.detail.as_mut() {
                 detail["refusal"] = json!(err.metric_label());
             }
-            let committed = if created { Committed::Work } else { Committed::Nothing };
+            let committed = if created {
+                Committed::Work
+            } else {
+                Committed::Nothing
+            };
             Ok((refused, committed))
         }
     }

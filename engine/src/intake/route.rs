@@ -115,7 +115,11 @@ pub fn parse(routes: &Value) -> Result<Vec<Route>, Vec<Problem>> {
                 "name the job by exactly one of \"id\" or \"external_id\"".into(),
             ),
             (Some(source), None) | (None, Some(source)) => {
-                let field = if selector.id.is_some() { "id" } else { "external_id" };
+                let field = if selector.id.is_some() {
+                    "id"
+                } else {
+                    "external_id"
+                };
                 if let Err(err) = template::check(source) {
                     add(&at.key("job").key(field), err);
                 }
@@ -410,7 +414,11 @@ mod tests {
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["routes[0].transition", "routes[1].to", "routes[2].create.workflow"]
+            [
+                "routes[0].transition",
+                "routes[1].to",
+                "routes[2].create.workflow"
+            ]
         );
     }
 }

@@ -167,6 +167,7 @@ async fn a_401_says_how_to_authenticate_and_guessing_keys_is_throttled() {
     let limits = RequestLimits {
         tenant_per_second: 0,
         auth_failures_per_minute: 5,
+        intake_per_second: 0,
     };
     let app = TestApp::spawn_with_limits(limits).await;
     let resp = app.http.get(app.url("/api/v1/jobs")).send().await.unwrap();
@@ -203,6 +204,7 @@ async fn a_tenant_over_its_request_rate_gets_429_with_retry_after_and_others_do_
     let limits = RequestLimits {
         tenant_per_second: 2,
         auth_failures_per_minute: 0,
+        intake_per_second: 0,
     };
     let app = TestApp::spawn_with_limits(limits).await;
     let (_, other_key) = app.other_tenant("quiet").await;

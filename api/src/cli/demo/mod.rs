@@ -47,7 +47,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         )
     })?;
     let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
-        .with_limits(args.serve.limits());
+        .with_limits(args.serve.limits())
+        .with_public_url(args.serve.public_url.clone())?;
     let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
     let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET)
         .await
