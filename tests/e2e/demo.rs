@@ -82,6 +82,10 @@ fn the_demo_walks_a_job_through_delivers_its_actions_and_keeps_serving() {
         "timer.fired",
         "\"sent\" -> \"follow_up\" by timer",
         "/reminders",
+        "intake endpoint 'Twilio status callbacks' (scheme twilio)",
+        "Twilio status callback 'sent', signature verified: unmatched",
+        "Twilio status callback 'delivered', signature verified: applied",
+        "the callback moved the job to 'sms_delivered' (version 2)",
         "export SWITCHYARD_KEY=sy_",
     ] {
         assert!(

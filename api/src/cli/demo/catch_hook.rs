@@ -1,7 +1,10 @@
 //! The demo's stand-in for the outside world: a catch-hook receiver on 127.0.0.1 that
 //! records what arrives, checks webhook signatures, and answers 500 to the billing API so
-//! the demo can show a failing action. Once the scripted walk is over it prints what
-//! arrives, so requests made by the README's walk-through show up in the demo's terminal.
+//! the demo can show a failing action. It stands in for Twilio too: a message it is asked
+//! to send is answered as Twilio answers, and then reported `sent` and `delivered` to the
+//! message's `StatusCallback`, signed with the auth token as Twilio signs. Once the
+//! scripted walk is over it prints what arrives, so requests made by the README's
+//! walk-through show up in the demo's terminal.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Body, Endpoint, Request, Response};
+use switchyard_actions::intake::verify;
 use switchyard_actions::signing;
 
 /// A request as the demo shows it.
@@ -56,7 +60,11 @@ struct Handler {
     seen: Arc<Mutex<Vec<Seen>>>,
     narrate: Arc<AtomicBool>,
     secret: String,
+    twilio_token: String,
 }
+
+/// Where Twilio's API is, under the receiver.
+pub const TWILIO_PREFIX: &str = "/twilio";
 
 impl Endpoint for Handler {
     type Output = Response;
@@ -76,11 +84,17 @@ impl Endpoint for Handler {
             sig == signing::opensend(&self.secret, ts, &body)
         });
         let path = req.uri().path().to_string();
+        let texting = path.starts_with(TWILIO_PREFIX) && path.ends_with("/Messages.json");
         let answered = if path.starts_with("/billing") {
             500
+        } else if texting {
+            201
         } else {
             200
         };
+        if texting {
+            report_delivery(&body, self.twilio_token.clone());
+        }
         let seen = Seen {
             method: req.method().to_string(),
             path,
@@ -96,10 +110,10 @@ impl Endpoint for Handler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(seen);
-        let reply = if answered == 500 {
-            "{\"error\": \"billing is down for maintenance\"}"
-        } else {
-            "{\"ok\": true}"
+        let reply = match answered {
+            500 => "{\"error\": \"billing is down for maintenance\"}",
+            201 => "{\"sid\": \"SM5f1e0c0de0000000000000000000d3m0\", \"status\": \"queued\"}",
+            _ => "{\"ok\": true}",
         };
         Ok(Response::builder()
             .status(StatusCode::from_u16(answered).unwrap_or(StatusCode::OK))
@@ -108,9 +122,53 @@ impl Endpoint for Handler {
     }
 }
 
+/// Posts `sent`, then `delivered`, to the message's `StatusCallback`, as Twilio does.
+fn report_delivery(message: &[u8], token: String) {
+    let field = |name: &str| {
+        url::form_urlencoded::parse(message)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let (Some(callback), to) = (field("StatusCallback"), field("To").unwrap_or_default()) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        for status in ["sent", "delivered"] {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let form = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("AccountSid", "ACde000000000000000000000000000001")
+                .append_pair("MessageSid", "SM5f1e0c0de0000000000000000000d3m0")
+                .append_pair("MessageStatus", status)
+                .append_pair("SmsStatus", status)
+                .append_pair("To", &to)
+                .append_pair("From", "+15005550006")
+                .append_pair("ApiVersion", "2010-04-01")
+                .finish();
+            let signature = verify::twilio_signature(&token, &callback, form.as_bytes());
+            let sent = http
+                .post(&callback)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-twilio-signature", signature)
+                .header("i-twilio-idempotency-token", format!("demo-{status}"))
+                .body(form)
+                .send()
+                .await;
+            if let Err(err) = sent {
+                println!("  <- twilio stand-in: the {status} callback failed: {err}");
+            }
+        }
+    });
+}
+
 impl CatchHook {
-    /// Starts the receiver on `listen`; `secret` is the webhook connections' signing secret.
-    pub async fn start(listen: &str, secret: &str) -> std::io::Result<CatchHook> {
+    /// Starts the receiver on `listen`; `secret` is the webhook connections' signing
+    /// secret, `twilio_token` the auth token its Twilio stand-in signs callbacks with.
+    pub async fn start(
+        listen: &str,
+        secret: &str,
+        twilio_token: &str,
+    ) -> std::io::Result<CatchHook> {
         let acceptor = TcpListener::bind(listen.to_string())
             .into_acceptor()
             .await?;
@@ -125,6 +183,7 @@ impl CatchHook {
             seen: seen.clone(),
             narrate: narrate.clone(),
             secret: secret.to_string(),
+            twilio_token: twilio_token.to_string(),
         };
         tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(handler));
         Ok(CatchHook {

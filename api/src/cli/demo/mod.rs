@@ -1,10 +1,12 @@
 //! `switchyard demo`: the embedded database, a demo tenant and key, connections to a local
 //! catch-hook receiver, the fixture workflows, a narrated walk of one job (with each
 //! delivered request, a failing action and its retries), a quote whose state timeout
-//! fires, then the API and worker keep serving so the README's curl walk-through can
-//! continue.
+//! fires, a text message whose delivery Twilio (a stand-in) reports back through an
+//! intake endpoint, then the API and worker keep serving so the README's curl
+//! walk-through can continue.
 
 mod catch_hook;
+mod sms_walk;
 mod timer_walk;
 mod walk;
 
@@ -20,6 +22,7 @@ use crate::database;
 use crate::server;
 use crate::state::AppState;
 use catch_hook::CatchHook;
+use sms_walk::DEMO_TWILIO_TOKEN;
 
 const FIELD_SERVICE: &str = include_str!("../../../../fixtures/workflows/field_service_job.json");
 const APPROVAL: &str = include_str!("../../../../fixtures/workflows/purchase_approval.json");
@@ -46,11 +49,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             args.serve.listen
         )
     })?;
-    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
-        .with_limits(args.serve.limits())
-        .with_public_url(args.serve.public_url.clone())?;
-    let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
-    let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET)
+    let hook = CatchHook::start(&args.hook_listen, DEMO_SIGNING_SECRET, DEMO_TWILIO_TOKEN)
         .await
         .with_context(|| {
             format!(
@@ -58,8 +57,16 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
                 args.hook_listen
             )
         })?;
+    // The demo texts through the receiver's stand-in for Twilio.
+    worker_config.endpoints.twilio_base = hook.url(catch_hook::TWILIO_PREFIX);
+    let state = AppState::new(database.pool.clone(), keyring, &worker_config)?
+        .with_limits(args.serve.limits())
+        .with_public_url(args.serve.public_url.clone())?;
+    let (stop_worker, worker) = super::serve::spawn_worker(&state, worker_config)?;
+    // The API serves from the start: the walk's Twilio callbacks arrive through it.
+    let api = tokio::spawn(server::run(acceptor, state.clone(), shutdown));
     say(&format!(
-        "a catch-hook receiver (standing in for your CRM and Zapier) listens on {}",
+        "a catch-hook receiver (standing in for your CRM, Zapier and Twilio) listens on {}",
         hook.url("")
     ));
 
@@ -113,6 +120,11 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     }
     walk::walk(&state, &actor, &hook).await?;
     timer_walk::walk(&state, &actor, &hook).await?;
+    let base = match &state.public_url {
+        Some(base) => base.to_string(),
+        None => format!("http://{addr}"),
+    };
+    sms_walk::walk(&state, &actor, &base).await?;
     hook.narrate();
 
     println!();
@@ -140,7 +152,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         "The walk-through in README.md reads these from {}. Press Ctrl-C to stop.",
         env_file.display()
     );
-    server::run(acceptor, state, shutdown).await?;
+    api.await.context("the API task")??;
     let _ = stop_worker.send(true);
     let _ = worker.await;
     drop(database);
