@@ -8,20 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "Node.js not found; installing it." >&2
-    if command -v apt-get >/dev/null 2>&1; then
-        sudo_cmd=""
-        if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-        $sudo_cmd apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
-    elif command -v brew >/dev/null 2>&1; then
-        brew install node
-    else
-        echo "install Node.js 18 or newer (with npm), then run this again" >&2
-        exit 1
-    fi
-fi
+scripts/ensure-node.sh
 dir=tests/client
 if [ ! -x "$dir/node_modules/.bin/tsc" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
     (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)

@@ -26,8 +26,8 @@ fi
 
 if [ "$#" -eq 0 ]; then
     echo
-    for check in schemathesis client; do
-        echo "scripts/$check.sh: the served /openapi.json, checked by outside tools"
+    for check in schemathesis client intake-senders; do
+        echo "scripts/$check.sh: checked against a running server with outside tools"
         if "scripts/$check.sh"; then
             passed=$((passed + 1))
         else
