@@ -347,7 +347,8 @@ pub fn body_value(content_type: Option<&str>, body: &[u8]) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-fn query_value(query: &str) -> Value {
+/// The query as routes read it: its parameters as an object.
+pub fn query_value(query: &str) -> Value {
     form_object(query.as_bytes())
 }
 

@@ -13,6 +13,7 @@ use switchyard_engine::events::action::{ActionAttempted, ActionSkipped};
 use switchyard_engine::events::job::{JobCreated, JobTransitioned};
 use switchyard_engine::events::timer::{TimerCancelled, TimerFired, TimerScheduled};
 use switchyard_engine::events::Payload;
+use switchyard_engine::intake::receipt;
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
 use switchyard_engine::log::{self, Event, EventType};
@@ -139,6 +140,20 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
     };
     let events = timeline_html(state, &job).await?;
     let can_move = visit.may(&[Scope::Service]);
+    // The signed webhooks that named this job, for those who may open the intake pages.
+    let receipts: Vec<Value> = if visit.may(&[Scope::Designer]) {
+        receipt::for_job(&state.pool, job.tenant_id, job.id.0, 50)
+            .await?
+            .into_iter()
+            .map(|(r, endpoint)| {
+                json!({"endpoint": endpoint, "endpoint_id": r.endpoint_id, "id": r.id,
+                       "outcome": r.outcome.as_str(), "received_at": when(&r.received_at),
+                       "event_id": r.event_id})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let timers: Vec<Value> =
         timer::list_open(&state.pool, job.tenant_id, job.id, timer::MAX_OPEN_PER_JOB)
             .await?
@@ -164,6 +179,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "can_move": can_move,
             "timers": timers,
             "timeline": events,
+            "receipts": receipts,
         }),
     )
 }

@@ -10,7 +10,7 @@
 //! - [`sign_in`]: the sign-in page, signing in and out.
 //! - [`visit`]: the signed-in person on a page; [`render`]: templates and the layout.
 //! - One file per page: [`integrations`], [`workflows`] (with [`diagram`]), [`jobs`],
-//!   [`subscriptions`], [`audit`], [`users`].
+//!   [`subscriptions`], [`intake`], [`audit`], [`users`].
 //!
 //! Every console response carries a Content-Security-Policy without inline script and
 //! `frame-ancestors 'none'`.
@@ -19,6 +19,7 @@ mod assets;
 mod audit;
 mod diagram;
 mod filters;
+mod intake;
 mod integrations;
 mod jobs;
 mod render;
@@ -51,6 +52,8 @@ pub fn routes() -> impl Endpoint {
         .at("/jobs/:id/timeline", get(jobs::timeline))
         .at("/subscriptions", get(subscriptions::list))
         .at("/subscriptions/:id", get(subscriptions::show))
+        .at("/intake", get(intake::list))
+        .at("/intake/:id", get(intake::show))
         .at("/audit", get(audit::show))
         .at("/users", get(users::show))
         .at("/*rest", get(missing))

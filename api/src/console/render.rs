@@ -27,6 +27,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("timeline", include_str!("pages/timeline.hbs")),
     ("subscriptions", include_str!("pages/subscriptions.hbs")),
     ("subscription", include_str!("pages/subscription.hbs")),
+    ("intake", include_str!("pages/intake.hbs")),
+    ("intake_endpoint", include_str!("pages/intake_endpoint.hbs")),
     ("audit", include_str!("pages/audit.hbs")),
     ("users", include_str!("pages/users.hbs")),
 ];
@@ -51,6 +53,7 @@ fn navigation(role: Role, active: &str) -> Value {
         ("Workflows", "/admin/workflows"),
         ("Jobs", "/admin/jobs"),
         ("Subscriptions", "/admin/subscriptions"),
+        ("Intake", "/admin/intake"),
         ("Audit", "/admin/audit"),
     ];
     if role == Role::Admin {

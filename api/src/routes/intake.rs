@@ -9,11 +9,13 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use switchyard_actions::intake::endpoints::{self, EndpointError, EndpointInput};
-use switchyard_actions::intake::receive::ReplayError;
+use switchyard_actions::intake::receive::{body_value, query_value, ReplayError};
 use switchyard_engine::api_key::Scope;
+use switchyard_engine::intake::apply::request_value;
 use switchyard_engine::intake::receipt::{self, Receipt};
+use switchyard_engine::intake::route::{self, NoPlan, Plan, Target};
 use switchyard_engine::intake::{self as stored, Endpoint};
 use switchyard_engine::sealed::SealedRow;
 use uuid::Uuid;
@@ -157,10 +159,6 @@ pub struct ReceiptBody {
 
 impl From<Receipt> for ReceiptBody {
     fn from(r: Receipt) -> Self {
-        let object = |v: Value| match v {
-            Value::Object(map) => JsonObject(map),
-            _ => JsonObject::default(),
-        };
         ReceiptBody {
             id: r.id,
             endpoint_id: r.endpoint_id,
@@ -185,6 +183,43 @@ impl From<Receipt> for ReceiptBody {
 struct ReceiptList {
     items: Vec<ReceiptBody>,
     next_cursor: Option<String>,
+}
+
+/// A sample request to try routes against: nothing is verified, written or applied.
+#[derive(Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+struct IntakeSample {
+    routes: Documented<Vec<IntakeRoute>>,
+    /// The body as the sender sends it (JSON, a form, text).
+    #[oai(validator(max_length = 262144))]
+    body: String,
+    /// Default `application/json`; `application/x-www-form-urlencoded` reads a form.
+    content_type: Option<String>,
+    /// The query string, without `?` (`job=…`).
+    query: Option<String>,
+    /// Headers, names in lower case.
+    headers: Option<JsonObject>,
+}
+
+/// What the routes would do with the sample.
+#[derive(Object)]
+struct IntakePreview {
+    /// `matched`, `unmatched` (no route's `when` holds) or `failed` (a route could not be
+    /// evaluated: `reason`).
+    outcome: String,
+    route: Option<i32>,
+    /// The job as the route names it: `{"id"}` or `{"external_id", "workflow"}`.
+    job: Option<JsonObject>,
+    /// The job to create when none has the external id: `{"workflow", "context"}`.
+    create: Option<JsonObject>,
+    transition: Option<String>,
+    to: Option<String>,
+    data: Option<JsonObject>,
+    reason: Option<String>,
+    /// The same, in words.
+    summary: String,
+    /// The request as routes see it: `{"body", "headers", "query"}`.
+    request: JsonObject,
 }
 
 #[derive(ApiResponse)]
@@ -256,6 +291,75 @@ fn verify_value(verify: &VerifyInput) -> Value {
     serde_json::to_value(verify).expect("text fields serialise")
 }
 
+fn object(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => JsonObject(map),
+        _ => JsonObject::default(),
+    }
+}
+
+/// The preview's answer for `chosen`.
+fn preview_answer(chosen: Result<Plan, NoPlan>, request: Value) -> IntakePreview {
+    let mut answer = IntakePreview {
+        outcome: "unmatched".into(),
+        route: None,
+        job: None,
+        create: None,
+        transition: None,
+        to: None,
+        data: None,
+        reason: None,
+        summary: "no route's when holds: the receipt would be unmatched".into(),
+        request: object(request),
+    };
+    match chosen {
+        Err(NoPlan::Unmatched) => {}
+        Err(NoPlan::Failed { route, reason }) => {
+            answer.outcome = "failed".into();
+            answer.route = Some(route as i32);
+            answer.summary = format!("route {route} could not be applied: {reason}");
+            answer.reason = Some(reason);
+        }
+        Ok(plan) => {
+            let (job, named) = match &plan.job {
+                Target::Id(id) => (json!({"id": id}), format!("job {id}")),
+                Target::External {
+                    external_id,
+                    workflow,
+                } => (
+                    json!({"external_id": external_id, "workflow": workflow}),
+                    format!("the job with external id '{external_id}'"),
+                ),
+            };
+            let change = match (&plan.transition, &plan.to) {
+                (Some(t), _) => format!("apply '{t}' to {named}"),
+                (None, Some(to)) => format!("move {named} to '{to}'"),
+                (None, None) => format!("find {named}"),
+            };
+            let create = plan
+                .create
+                .as_ref()
+                .map(|(workflow, _)| format!(", creating it in '{workflow}' when there is none"));
+            answer.summary = format!(
+                "route {}: {change}{} with data {}",
+                plan.route,
+                create.unwrap_or_default(),
+                plan.data
+            );
+            answer.outcome = "matched".into();
+            answer.route = Some(plan.route as i32);
+            answer.job = Some(object(job));
+            answer.create = plan.create.map(|(workflow, context)| {
+                object(json!({"workflow": workflow, "context": context}))
+            });
+            answer.transition = plan.transition;
+            answer.to = plan.to;
+            answer.data = Some(object(plan.data));
+        }
+    }
+    answer
+}
+
 /// Maps an endpoint error to its problem.
 fn endpoint_error(err: EndpointError) -> ApiError {
     let detail = err.to_string();
@@ -318,6 +422,35 @@ impl IntakeApi {
             saved.endpoint,
             saved.generated_secret,
         ))))
+    }
+
+    /// Try routes against a sample request: which route holds, and the job, transition and
+    /// data it would render. Nothing is verified, written or applied.
+    #[oai(
+        path = "/api/v1/intake/preview",
+        method = "post",
+        operation_id = "previewIntakeRoutes"
+    )]
+    async fn preview(
+        &self,
+        auth: ApiKeyAuth,
+        body: JsonBody<IntakeSample>,
+    ) -> Result<Json<IntakePreview>, ApiError> {
+        auth.require(&[Scope::Designer])?;
+        let sample = body.0;
+        let routes = route::parse(&sample.routes.0)
+            .map_err(|problems| endpoint_error(EndpointError::Routes(problems)))?;
+        let content_type = sample.content_type.as_deref().unwrap_or("application/json");
+        let request = request_value(
+            body_value(Some(content_type), sample.body.as_bytes()),
+            sample.headers.map_or(json!({}), JsonObject::into_value),
+            query_value(sample.query.as_deref().unwrap_or_default()),
+        );
+        let seen = request.clone();
+        let chosen = tokio::task::spawn_blocking(move || route::choose(&routes, &seen))
+            .await
+            .map_err(|_| ApiError::invalid("routes", "the routes could not be evaluated"))?;
+        Ok(Json(preview_answer(chosen, request)))
     }
 
     /// The tenant's intake endpoints.

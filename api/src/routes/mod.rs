@@ -22,6 +22,8 @@ mod zapier;
 
 use poem_openapi::{OpenApiService, Tags};
 
+pub use intake::public_base;
+
 use crate::state::AppState;
 
 #[derive(Tags)]

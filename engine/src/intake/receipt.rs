@@ -263,3 +263,32 @@ pub async fn list(
         .await?;
     rows.iter().map(receipt).collect()
 }
+
+/// The tenant's receipts that moved or named job `job_id`, newest first, with their
+/// endpoint's name.
+pub async fn for_job(
+    pool: &Pool,
+    tenant_id: TenantId,
+    job_id: Uuid,
+    limit: i64,
+) -> Result<Vec<(Receipt, String)>, StoreError> {
+    let client = pool.get().await?;
+    let columns: String = COLUMNS
+        .split(',')
+        .map(|c| format!("r.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {columns}, e.name AS endpoint_name FROM intake_receipts r \
+                 JOIN intake_endpoints e ON e.id = r.endpoint_id \
+                 WHERE r.tenant_id = $1 AND r.job_id = $2 ORDER BY r.id DESC LIMIT $3"
+            ),
+            &[&tenant_id.0, &job_id, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok((receipt(row)?, row.try_get("endpoint_name")?)))
+        .collect()
+}

@@ -1,5 +1,5 @@
 //! The console in a real headless Chromium: sign-in, the seed 000 flow, New connection,
-//! the designer, a job's live timeline, subscriptions, the auditor's read-only view,
+//! the designer, a job's live timeline, subscriptions, intake, the auditor's read-only view,
 //! escaping, tenant isolation, and every page at desktop and phone widths without a
 //! browser-console error. With `SWITCHYARD_SCREENSHOTS` set, the tests save the README's
 //! screenshots.
@@ -7,6 +7,7 @@
 mod designer;
 mod driver;
 mod flows;
+mod intake;
 mod isolation;
 mod pages;
 

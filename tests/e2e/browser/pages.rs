@@ -26,8 +26,9 @@ fn big_workflow(n: usize) -> Value {
            "states": states, "transitions": transitions})
 }
 
-/// Gives the tenant something on every page.
-async fn populate(app: &TestApp, receiver: &Receiver) -> (String, String) {
+/// Gives the tenant something on every page; returns a job, a subscription and an intake
+/// endpoint.
+async fn populate(app: &TestApp, receiver: &Receiver) -> (String, String, String) {
     let (status, connector) = app
         .post(
             "/api/integrations/webhook",
@@ -60,14 +61,21 @@ async fn populate(app: &TestApp, receiver: &Receiver) -> (String, String) {
     let job = app.run("orders", "pay", json!({"amount": 120})).await;
     app.settled_actions(&job).await;
     app.create_job("orders").await;
-    (job, sub["id"].as_str().unwrap().to_string())
+    let routes = json!([{"when": {"==": [{"var": "body.action"}, "shipped"]},
+        "job": {"id": "{{body.job}}", "workflow": "orders"}, "transition": "ship",
+        "data": {"carrier": "{{body.carrier}}"}}]);
+    let (intake, url, secret) = crate::intake::github_endpoint(app, routes).await;
+    let shipped = json!({"action": "shipped", "job": job, "carrier": "DHL"});
+    crate::intake::post_github(app, &url, &secret, "ship-1", &shipped).await;
+    crate::intake::post_github(app, &url, &secret, "other-1", &json!({"action": "noted"})).await;
+    (job, sub["id"].as_str().unwrap().to_string(), intake)
 }
 
 #[tokio::test]
 async fn every_page_works_at_desktop_and_phone_widths() {
     let (app, browser) = signed_in(Role::Admin).await;
     let receiver = Receiver::ok().await;
-    let (job, subscription) = populate(&app, &receiver).await;
+    let (job, subscription, intake) = populate(&app, &receiver).await;
     let pages = [
         (
             "integrations",
@@ -96,6 +104,12 @@ async fn every_page_works_at_desktop_and_phone_widths() {
             "subscription-warehouse",
             format!("/admin/subscriptions/{subscription}"),
             "Subscription warehouse",
+        ),
+        ("intake", "/admin/intake".into(), "Intake"),
+        (
+            "intake-endpoint",
+            format!("/admin/intake/{intake}"),
+            "Intake endpoint",
         ),
         ("audit", "/admin/audit".into(), "Audit"),
         ("users", "/admin/users".into(), "Users"),

@@ -1,7 +1,8 @@
 // The console's one script, served from the binary (the CSP allows no other). Pages are
 // rendered on the server; this file adds what a page cannot do alone:
 //  - forms marked data-api send JSON to the HTTP API with the session cookie and show the
-//    API's problem+json errors next to the field they name;
+//    API's problem+json errors next to the field they name (data-result shows fields of
+//    the answer; data-keep keeps what was typed; data-include sends fields from elsewhere);
 //  - sections marked data-live refresh themselves from the server;
 //  - the workflow designer edits a draft of the definition and publishes it.
 // Every value from the server or the user is put into the page as text, never as markup.
@@ -20,10 +21,13 @@ function setPath(target, path, value) {
 }
 
 // Reads a form into a JSON body. Throws {field, message} for a value that cannot be read.
+// Elements elsewhere on the page that a form sends too: `data-include` is a selector
+// (the route preview sends the routes being edited in the form above it).
 function formBody(form) {
   const body = {};
   const lists = {};
-  for (const el of form.elements) {
+  const included = form.dataset.include ? [...document.querySelectorAll(form.dataset.include)] : [];
+  for (const el of [...form.elements, ...included]) {
     if (!el.name || el.disabled || el.type === "submit") continue;
     const kind = el.dataset.kind || "text";
     if (kind === "checklist") {
@@ -204,7 +208,7 @@ async function submitApiForm(form, event) {
     const box = document.querySelector(form.dataset.result);
     box.querySelectorAll("[data-field]").forEach((el) => { el.textContent = data[el.dataset.field] ?? ""; });
     box.hidden = false;
-    form.reset();
+    if (!form.dataset.keep) form.reset();
     return;
   }
   const then = form.dataset.then;
