@@ -1,13 +1,14 @@
 //! `switchyard bench`: the server, a receiver and a load generator in one process (or the
 //! server as `--processes N` processes of its own), on a fresh embedded database (or
 //! `DATABASE_URL`), measuring side by side: transitions over HTTP at concurrency 1, 8 and
-//! 32; actions delivered and recorded end to end (sustained, until the queue drains) and
+//! 32; signed intake requests that each move a job; actions delivered and recorded end to end (sustained, until the queue drains) and
 //! their commit-to-arrival latency at half that rate; timer lateness at 200 timers/s; the
 //! baselines of `baseline`; and last, `isolation`: a tenant's latency alone and next to a
 //! tenant whose targets answer after five seconds.
 //! Prints a table and can write the figures as JSON.
 
 mod baseline;
+mod intake;
 mod isolation;
 mod load;
 mod processes;
@@ -51,6 +52,8 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
         let figures = transitions(&bench, concurrency, duration).await;
         report.transitions.push(figures);
     }
+    eprintln!("measuring intake at concurrency {}…", intake::CONCURRENCY);
+    report.intake = Some(intake::measure(&bench, duration).await?);
     eprintln!("measuring end to end…");
     report.end_to_end = Some(end_to_end(&bench, duration).await?);
     let sustained = report.end_to_end.as_ref().map_or(0.0, |f| f.per_second);

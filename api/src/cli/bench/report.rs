@@ -7,6 +7,8 @@ use super::stats::Figures;
 #[derive(Default)]
 pub struct Report {
     pub transitions: Vec<Figures>,
+    /// Verified intake requests that each moved a job.
+    pub intake: Option<Figures>,
     pub end_to_end: Option<Figures>,
     pub latency: Option<Value>,
     /// Timer lateness: `{due_per_second, timers, figures}`.
@@ -42,6 +44,7 @@ impl Report {
         let rows = self
             .transitions
             .iter()
+            .chain(&self.intake)
             .chain(&self.end_to_end)
             .chain(&self.database)
             .chain(&self.http);
@@ -140,6 +143,7 @@ impl Report {
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             "processes": self.processes,
             "transitions": self.transitions,
+            "intake": self.intake,
             "end_to_end": self.end_to_end,
             "commit_to_arrival": self.latency,
             "timer_lateness": self.timers,

@@ -166,6 +166,21 @@ impl Bench {
         self.post_as(&self.client.key, path, body).await
     }
 
+    /// Posts `body` to `path` with the bench tenant's key; the answer.
+    pub async fn post_json(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.post(path, body).await
+    }
+
+    /// `path` on each server.
+    pub fn urls(&self, path: &str) -> Vec<String> {
+        self.bases.iter().map(|b| format!("{b}{path}")).collect()
+    }
+
+    /// The bench's HTTP client, without a key.
+    pub fn http(&self) -> reqwest::Client {
+        self.client.http.clone()
+    }
+
     /// Posts `body` to `path` with another tenant's `key`.
     pub async fn post_as(&self, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
         let resp = self
