@@ -73,6 +73,8 @@ pub struct Request<'a> {
 pub enum Reception {
     /// The signature does not hold: nothing was written.
     Refused(Refusal),
+    /// The endpoint was deleted (through another process) while this was received.
+    Gone,
     /// The receipt (`repeat`: this delivery was received before, and nothing was applied
     /// now).
     Received { receipt: Box<Receipt>, repeat: bool },
@@ -81,7 +83,8 @@ pub enum Reception {
 /// Why a replay did not run.
 pub enum ReplayError {
     NotFound,
-    /// Only `unmatched` and `refused` receipts run again: the others did what they could.
+    /// Only `unmatched` and `refused` receipts run again (and `pending` ones whose run
+    /// ended with its process): the others did what they could.
     NotReplayable(Outcome),
     Store(StoreError),
 }
@@ -208,7 +211,7 @@ impl Intake {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
         let headers = kept_headers(request.headers, scheme);
-        let (first, repeat) = receipt::record(
+        let recorded = receipt::record(
             &self.pool,
             NewReceipt {
                 tenant_id: endpoint.tenant_id,
@@ -221,6 +224,10 @@ impl Intake {
             },
         )
         .await?;
+        let Some((first, repeat)) = recorded else {
+            self.forget(endpoint.id);
+            return Ok(Reception::Gone);
+        };
         if repeat && first.outcome != Outcome::Pending {
             switchyard_engine::metrics::intake("repeat");
             return Ok(Reception::Received {
@@ -252,7 +259,7 @@ impl Intake {
     ) -> Result<Receipt, ReplayError> {
         let found = receipt::get(&self.pool, tenant_id, endpoint_id, receipt_id).await?;
         let first = found.ok_or(ReplayError::NotFound)?;
-        if !first.outcome.replayable() {
+        if !first.replayable(chrono::Utc::now()) {
             return Err(ReplayError::NotReplayable(first.outcome));
         }
         self.forget(endpoint_id);

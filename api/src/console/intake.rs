@@ -83,6 +83,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
         RECEIPTS,
     )
     .await?;
+    let now = chrono::Utc::now();
     let rows: Vec<Value> = receipts
         .iter()
         .map(|r| {
@@ -96,7 +97,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
                 "job_id": r.job_id,
                 "reason": r.detail.as_ref().and_then(|d| d["reason"].as_str()),
                 "replays": r.replays,
-                "replayable": r.outcome.replayable(),
+                "replayable": r.replayable(now),
                 "body": String::from_utf8(r.body.clone()).ok(),
             })
         })

@@ -136,6 +136,7 @@ impl InboundApi {
             .await?
         {
             Reception::Refused(refusal) => Ok(refused(&refusal.to_string())),
+            Reception::Gone => Err(unknown(&id.0)),
             Reception::Received { receipt, repeat } => {
                 let pending = receipt.outcome == Outcome::Pending;
                 let body = Json(Received::of(*receipt, repeat));

@@ -600,7 +600,7 @@ impl IntakeApi {
                 "receipt-not-replayable",
                 "Receipt not replayable",
                 format!(
-                    "the receipt is {}: only unmatched and refused receipts run again",
+                    "the receipt is {}: only unmatched and refused receipts run again (and pending ones after a minute)",
                     outcome.as_str()
                 ),
             )

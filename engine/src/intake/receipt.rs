@@ -55,6 +55,19 @@ impl Outcome {
     }
 }
 
+/// How long a receipt may stay `pending` before a replay may finish it: its route's task
+/// ended with its process (a crash, a restart) before writing the outcome.
+pub const STUCK_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+impl Receipt {
+    /// Whether a replay may run it: nothing applied, or pending longer than any route
+    /// runs. Running one again is safe: its writes carry the receipt's idempotency keys.
+    pub fn replayable(&self, now: DateTime<Utc>) -> bool {
+        self.outcome.replayable()
+            || (self.outcome == Outcome::Pending && now - self.updated_at > STUCK_AFTER)
+    }
+}
+
 /// A receipt as stored; the body is kept as bytes and shown as text when it is UTF-8.
 #[derive(Clone, Debug, Serialize)]
 pub struct Receipt {
@@ -139,8 +152,12 @@ pub struct NewReceipt<'a> {
     pub body: &'a [u8],
 }
 
-/// Records a new receipt, `pending`; `(receipt, true)` when this delivery had one already.
-pub async fn record(pool: &Pool, new: NewReceipt<'_>) -> Result<(Receipt, bool), StoreError> {
+/// Records a new receipt, `pending`; `(receipt, true)` when this delivery had one already;
+/// `None` when the endpoint is gone (deleted by another process since it was read).
+pub async fn record(
+    pool: &Pool,
+    new: NewReceipt<'_>,
+) -> Result<Option<(Receipt, bool)>, StoreError> {
     let client = pool.get().await?;
     let insert = client
         .prepare_cached(&format!(
@@ -149,7 +166,7 @@ pub async fn record(pool: &Pool, new: NewReceipt<'_>) -> Result<(Receipt, bool),
              ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING {COLUMNS}"
         ))
         .await?;
-    let row = client
+    let inserted = client
         .query_opt(
             &insert,
             &[
@@ -163,9 +180,14 @@ pub async fn record(pool: &Pool, new: NewReceipt<'_>) -> Result<(Receipt, bool),
                 &new.body,
             ],
         )
-        .await?;
+        .await
+        .map_err(StoreError::from);
+    let row = match inserted {
+        Err(err) if err.constraint() == Some("intake_receipts_endpoint_id_fkey") => return Ok(None),
+        other => other?,
+    };
     if let Some(row) = row {
-        return Ok((receipt(&row)?, false));
+        return Ok(Some((receipt(&row)?, false)));
     }
     let first = client
         .prepare_cached(&format!(
@@ -175,7 +197,7 @@ pub async fn record(pool: &Pool, new: NewReceipt<'_>) -> Result<(Receipt, bool),
     let row = client
         .query_one(&first, &[&new.endpoint_id, &new.delivery_id])
         .await?;
-    Ok((receipt(&row)?, true))
+    Ok(Some((receipt(&row)?, true)))
 }
 
 /// What applying a receipt's route came to.
