@@ -183,7 +183,9 @@ pub async fn record(
         .await
         .map_err(StoreError::from);
     let row = match inserted {
-        Err(err) if err.constraint() == Some("intake_receipts_endpoint_id_fkey") => return Ok(None),
+        Err(err) if err.constraint() == Some("intake_receipts_endpoint_id_fkey") => {
+            return Ok(None)
+        }
         other => other?,
     };
     if let Some(row) = row {

@@ -225,3 +225,68 @@ async fn a_wrong_secret_an_altered_body_or_a_stale_timestamp_is_401_and_writes_n
     assert_eq!(repeat["repeat"], true);
     assert_eq!(app.receipts(id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_receipt_left_pending_by_a_stopped_process_is_replayed_once_and_only_once() {
+    let app = TestApp::spawn().await;
+    app.publish_fixture("purchase_approval").await;
+    let (id, url, secret) = github_endpoint(&app, issue_routes()).await;
+    let opened = json!({"action": "opened", "issue": {"number": 3, "amount": 10}});
+    let (_, first) = post_github(&app, &url, &secret, "p-1", &opened).await;
+    assert_eq!(first["outcome"], "created");
+    let receipt = first["receipt_id"].as_str().unwrap();
+    // As if its process had stopped after applying and before writing the outcome.
+    let client = app.pool.get().await.unwrap();
+    let receipt_id: uuid::Uuid = receipt.parse().unwrap();
+    client
+        .execute(
+            "UPDATE intake_receipts SET outcome = 'pending', updated_at = now() WHERE id = $1",
+            &[&receipt_id],
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/intake/{id}/receipts/{receipt}/replay");
+    let (status, _) = app.post(&path, &app.key, json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a receipt pending for a moment is still running"
+    );
+    client
+        .execute(
+            "UPDATE intake_receipts SET updated_at = now() - interval '2 minutes' WHERE id = $1",
+            &[&receipt_id],
+        )
+        .await
+        .unwrap();
+    let (status, replayed) = app.post(&path, &app.key, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    // The job its first run created is found now, and the transition's stored result
+    // answers: applied, once.
+    assert_eq!(replayed["outcome"], "applied", "{replayed}");
+    assert_eq!(replayed["event_id"], first["event_id"], "{replayed}");
+    let job = job_by_external_id(&app, "issue-3").await.unwrap();
+    let job_id = job["id"].as_str().unwrap();
+    assert_eq!(
+        app.job_events(job_id, "job.transitioned").await.len(),
+        1,
+        "the receipt's idempotency keys kept the job from moving twice"
+    );
+}
+
+#[tokio::test]
+async fn a_request_to_an_endpoint_deleted_meanwhile_is_404() {
+    let app = TestApp::spawn().await;
+    let (id, url, secret) = github_endpoint(&app, json!([])).await;
+    let (status, _) = post_github(&app, &url, &secret, "g-1", &json!({"a": 1})).await;
+    assert_eq!(status, StatusCode::OK);
+    // Deleted as another process would: this process still holds the endpoint it read.
+    let client = app.pool.get().await.unwrap();
+    let id: uuid::Uuid = id.parse().unwrap();
+    client
+        .execute("DELETE FROM intake_endpoints WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    let (status, problem) = post_github(&app, &url, &secret, "g-2", &json!({"a": 2})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+}
