@@ -15,18 +15,12 @@ if [ ! -d "$dir/node_modules/stripe" ] || [ "$dir/package.json" -nt "$dir/node_m
     touch "$dir/node_modules"
 fi
 venv=target/intake-senders-venv
-if [ ! -x "$venv/bin/python" ] || [ "$dir/requirements.txt" -nt "$venv/bin/python" ]; then
+# Made again whenever the pinned versions change.
+if ! cmp -s "$dir/requirements.txt" "$venv/installed-requirements.txt"; then
     echo "installing the senders' Python libraries into $venv." >&2
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-        sudo_cmd=""
-        if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-        $sudo_cmd apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install --quiet -r "$dir/requirements.txt"
-    touch "$venv/bin/python"
+    rm -rf "$venv"
+    scripts/ensure-venv.sh "$venv" -r "$dir/requirements.txt"
+    cp "$dir/requirements.txt" "$venv/installed-requirements.txt"
 fi
 
 TEST_TENANT=senders . scripts/test-server.sh

@@ -12,15 +12,8 @@ if [ -z "$st" ]; then
     venv=target/schemathesis-venv
     if [ ! -x "$venv/bin/st" ]; then
         echo "schemathesis not found; installing it into $venv." >&2
-        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-            sudo_cmd=""
-            if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-            $sudo_cmd apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
-            rm -rf "$venv"
-            python3 -m venv "$venv"
-        fi
-        "$venv/bin/pip" install --quiet schemathesis
+        rm -rf "$venv"
+        scripts/ensure-venv.sh "$venv" schemathesis
     fi
     st="$venv/bin/st"
 fi

@@ -1,7 +1,6 @@
 //! Hostile input at the public address: oversize, deeply nested, non-UTF-8 and slow
 //! bodies, a flood of unsigned requests, and routes that exceed their budgets.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use super::{github_signature, post_github};
 use crate::embedded::{free_port, wait_ready};
 use crate::faults::{post, serve, tenant};
 use crate::support::cluster::fresh_database;
+use crate::support::flood::{clients_per_address, kib};
 use crate::support::TestApp;
 
 /// Posts raw `body` bytes, signed as GitHub signs them.
@@ -143,16 +143,6 @@ async fn routes_over_their_budgets_are_refused_and_say_why() {
     );
 }
 
-/// A figure of `/proc/<pid>/status` in KiB.
-fn kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 const ADDRESSES: u8 = 100;
 const EACH: usize = 20;
 
@@ -183,16 +173,7 @@ async fn a_flood_of_unsigned_requests_writes_nothing_and_another_tenant_is_recei
     .await;
     let before = kib(server.id(), "VmRSS");
 
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
-        (0..ADDRESSES)
-            .map(|i| {
-                reqwest::Client::builder()
-                    .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 2, i + 1)))
-                    .build()
-                    .unwrap()
-            })
-            .collect(),
-    );
+    let clients = Arc::new(clients_per_address(2, ADDRESSES));
     let flood = {
         let clients = clients.clone();
         let url = target["url"].as_str().unwrap().to_string();

@@ -1,7 +1,6 @@
 //! A flood of wrong sign-ins from many addresses: the server's memory stays bounded and
 //! another tenant is still answered.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -11,19 +10,10 @@ use switchyard_actions::vault::EncryptionKey;
 use crate::embedded::{free_port, wait_ready};
 use crate::faults::{serve, tenant};
 use crate::support::cluster::fresh_database;
+use crate::support::flood::{clients_per_address, kib};
 
 const ADDRESSES: u8 = 200;
 const GUESSES_EACH: usize = 10;
-
-/// A figure of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
-fn kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and_others_answered() {
@@ -37,17 +27,7 @@ async fn two_thousand_wrong_sign_ins_from_200_addresses_leave_memory_bounded_and
     wait_ready(&http, &base).await;
     let before = kib(server.id(), "VmRSS");
 
-    // Each address is a client of its own (Linux answers all of 127.0.0.0/8).
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
-        (0..ADDRESSES)
-            .map(|i| {
-                reqwest::Client::builder()
-                    .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 1, i + 1)))
-                    .build()
-                    .unwrap()
-            })
-            .collect(),
-    );
+    let clients = Arc::new(clients_per_address(1, ADDRESSES));
     let flood = {
         let (clients, base) = (clients.clone(), base.clone());
         tokio::spawn(async move {

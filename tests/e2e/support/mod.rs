@@ -3,6 +3,7 @@
 //! on port 0.
 
 pub mod cluster;
+pub mod flood;
 pub mod http;
 pub mod logs;
 pub mod receiver;
