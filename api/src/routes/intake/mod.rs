@@ -1,21 +1,23 @@
 //! `/api/v1/intake`: intake endpoints (how their requests are signed, and their routes),
-//! their receipts, and replaying a receipt. The public address is served by
-//! [`super::inbound`].
+//! their receipts, replaying a receipt, and previewing routes against a sample. The public
+//! address is served by [`super::inbound`].
 
-use chrono::{DateTime, Utc};
+mod bodies;
+mod preview;
+
 use poem::http::StatusCode;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::{Deserialize, Serialize};
+use poem_openapi::OpenApi;
 use serde_json::{json, Value};
 use switchyard_actions::intake::endpoints::{self, EndpointError, EndpointInput};
-use switchyard_actions::intake::receive::{body_value, query_value, ReplayError};
+use switchyard_actions::intake::receive::ReplayError;
+use switchyard_actions::intake::request::{body_value, query_value};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::intake::apply::request_value;
-use switchyard_engine::intake::receipt::{self, Receipt};
-use switchyard_engine::intake::route::{self, NoPlan, Plan, Target};
+use switchyard_engine::intake::receipt;
+use switchyard_engine::intake::route;
 use switchyard_engine::intake::{self as stored, Endpoint};
 use switchyard_engine::sealed::SealedRow;
 use uuid::Uuid;
@@ -24,215 +26,16 @@ use super::{paging, ApiTags};
 use crate::auth::ApiKeyAuth;
 use crate::json_body::JsonBody;
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::schema::{Closed, Documented, IntakeRoute, IntakeSchemes, JsonObject, ReceiptOutcomes};
+use crate::schema::{Documented, JsonObject};
 use crate::state::AppState;
+use bodies::{
+    CreateIntake, CreateResponse, DeleteResponse, IntakeBody, IntakeList, ReceiptBody, ReceiptList,
+    Refusals, RefusedRequest, UpdateIntake, VerifyInput, VerifyView,
+};
+use preview::{preview_answer, IntakePreview, IntakeSample};
 
 pub struct IntakeApi {
     pub state: AppState,
-}
-
-/// How requests are signed. `secret` is the sender's signing secret (Stripe's `whsec_…`,
-/// Twilio's auth token, Slack's signing secret, Shopify's app secret); for
-/// `standard_webhooks`, `github` and `hmac_sha256` one is made when none is given, and
-/// shown once.
-#[derive(Object, Serialize, Deserialize)]
-#[oai(deny_unknown_fields)]
-struct VerifyInput {
-    scheme: Closed<IntakeSchemes>,
-    #[oai(validator(min_length = 1, max_length = 1024))]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-    /// How far a signed timestamp may be from now (`standard_webhooks`, `stripe`,
-    /// `slack`): `1s` to `1h`, default `5m`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tolerance: Option<String>,
-    /// `hmac_sha256`: the header carrying the signature.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    header: Option<String>,
-    /// `hmac_sha256`: `hex` (default) or `base64`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encoding: Option<String>,
-    /// `hmac_sha256`: text before the signature in the header, such as `sha256=`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prefix: Option<String>,
-}
-
-#[derive(Object, Deserialize)]
-#[oai(deny_unknown_fields)]
-struct CreateIntake {
-    #[oai(validator(min_length = 1, max_length = 100))]
-    name: String,
-    verify: VerifyInput,
-    /// The routes, in order; without any, every request is `unmatched`.
-    routes: Option<Documented<Vec<IntakeRoute>>>,
-}
-
-#[derive(Object, Deserialize)]
-#[oai(deny_unknown_fields)]
-struct UpdateIntake {
-    #[oai(validator(min_length = 1, max_length = 100))]
-    name: Option<String>,
-    /// A new scheme or secret (a whole `verify`).
-    verify: Option<VerifyInput>,
-    /// The new routes, replacing the old.
-    routes: Option<Documented<Vec<IntakeRoute>>>,
-}
-
-/// How requests are checked: never the secret.
-#[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
-struct VerifyView {
-    scheme: Closed<IntakeSchemes>,
-    tolerance: Option<String>,
-    header: Option<String>,
-    encoding: Option<String>,
-    prefix: Option<String>,
-}
-
-/// A refused request: when, and why.
-#[derive(Object)]
-struct RefusedRequest {
-    at: DateTime<Utc>,
-    reason: String,
-}
-
-/// Requests this server refused (bad or missing signatures, stale timestamps) since it
-/// started: refusals write nothing, so they are counted in memory.
-#[derive(Object)]
-struct Refusals {
-    count: u64,
-    /// The most recent, newest first (at most 20).
-    recent: Vec<RefusedRequest>,
-}
-
-/// An intake endpoint: its public `url`, how requests are checked, and its routes.
-#[derive(Object)]
-struct IntakeBody {
-    id: Uuid,
-    name: String,
-    /// Where senders post: `SWITCHYARD_PUBLIC_URL` (or this request's host) + `/in/{id}`.
-    url: String,
-    verify: VerifyView,
-    routes: Documented<Vec<IntakeRoute>>,
-    /// The signing secret made for this endpoint: in the answer that made it, never again.
-    secret: Option<String>,
-    refused: Refusals,
-    #[oai(rename = "createdAt")]
-    created_at: DateTime<Utc>,
-    #[oai(rename = "updatedAt")]
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(Object)]
-struct IntakeList {
-    items: Vec<IntakeBody>,
-    next_cursor: Option<String>,
-}
-
-/// A verified request and what it did.
-#[derive(Object)]
-pub struct ReceiptBody {
-    id: Uuid,
-    endpoint_id: Uuid,
-    /// The sender's delivery id (`webhook-id`, Stripe's event id, `X-GitHub-Delivery`,
-    /// …), or `sha256:` and the body's hash.
-    delivery_id: String,
-    received_at: DateTime<Utc>,
-    content_type: Option<String>,
-    /// The request's headers, names in lower case, without signatures or credentials.
-    headers: JsonObject,
-    query: String,
-    /// The body as text, when it is UTF-8.
-    body: Option<String>,
-    outcome: Closed<ReceiptOutcomes>,
-    /// The route that applied (its index).
-    route: Option<i32>,
-    job_id: Option<Uuid>,
-    /// The event the transition appended.
-    event_id: Option<Uuid>,
-    /// Why: `reason`, and `refusal` for a refused transition.
-    detail: Option<JsonObject>,
-    /// Times it was replayed.
-    replays: i32,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Receipt> for ReceiptBody {
-    fn from(r: Receipt) -> Self {
-        ReceiptBody {
-            id: r.id,
-            endpoint_id: r.endpoint_id,
-            delivery_id: r.delivery_id,
-            received_at: r.received_at,
-            content_type: r.content_type,
-            headers: object(r.headers),
-            query: r.query,
-            body: String::from_utf8(r.body).ok(),
-            outcome: r.outcome.as_str().into(),
-            route: r.route,
-            job_id: r.job_id,
-            event_id: r.event_id,
-            detail: r.detail.map(object),
-            replays: r.replays,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(Object)]
-struct ReceiptList {
-    items: Vec<ReceiptBody>,
-    next_cursor: Option<String>,
-}
-
-/// A sample request to try routes against: nothing is verified, written or applied.
-#[derive(Object, Deserialize)]
-#[oai(deny_unknown_fields)]
-struct IntakeSample {
-    routes: Documented<Vec<IntakeRoute>>,
-    /// The body as the sender sends it (JSON, a form, text).
-    #[oai(validator(max_length = 262144))]
-    body: String,
-    /// Default `application/json`; `application/x-www-form-urlencoded` reads a form.
-    content_type: Option<String>,
-    /// The query string, without `?` (`job=…`).
-    query: Option<String>,
-    /// Headers, names in lower case.
-    headers: Option<JsonObject>,
-}
-
-/// What the routes would do with the sample.
-#[derive(Object)]
-struct IntakePreview {
-    /// `matched`, `unmatched` (no route's `when` holds) or `failed` (a route could not be
-    /// evaluated: `reason`).
-    outcome: String,
-    route: Option<i32>,
-    /// The job as the route names it: `{"id"}` or `{"external_id", "workflow"}`.
-    job: Option<JsonObject>,
-    /// The job to create when none has the external id: `{"workflow", "context"}`.
-    create: Option<JsonObject>,
-    transition: Option<String>,
-    to: Option<String>,
-    data: Option<JsonObject>,
-    reason: Option<String>,
-    /// The same, in words.
-    summary: String,
-    /// The request as routes see it: `{"body", "headers", "query"}`.
-    request: JsonObject,
-}
-
-#[derive(ApiResponse)]
-enum CreateResponse {
-    #[oai(status = 201)]
-    Created(Json<IntakeBody>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteResponse {
-    /// The endpoint and its receipts are gone; its address answers 404.
-    #[oai(status = 204)]
-    Deleted,
 }
 
 /// The base senders reach this server at: `SWITCHYARD_PUBLIC_URL`, or `http://` and the
@@ -289,75 +92,6 @@ impl IntakeApi {
 
 fn verify_value(verify: &VerifyInput) -> Value {
     serde_json::to_value(verify).expect("text fields serialise")
-}
-
-fn object(value: Value) -> JsonObject {
-    match value {
-        Value::Object(map) => JsonObject(map),
-        _ => JsonObject::default(),
-    }
-}
-
-/// The preview's answer for `chosen`.
-fn preview_answer(chosen: Result<Plan, NoPlan>, request: Value) -> IntakePreview {
-    let mut answer = IntakePreview {
-        outcome: "unmatched".into(),
-        route: None,
-        job: None,
-        create: None,
-        transition: None,
-        to: None,
-        data: None,
-        reason: None,
-        summary: "no route's when holds: the receipt would be unmatched".into(),
-        request: object(request),
-    };
-    match chosen {
-        Err(NoPlan::Unmatched) => {}
-        Err(NoPlan::Failed { route, reason }) => {
-            answer.outcome = "failed".into();
-            answer.route = Some(route as i32);
-            answer.summary = format!("route {route} could not be applied: {reason}");
-            answer.reason = Some(reason);
-        }
-        Ok(plan) => {
-            let (job, named) = match &plan.job {
-                Target::Id(id) => (json!({"id": id}), format!("job {id}")),
-                Target::External {
-                    external_id,
-                    workflow,
-                } => (
-                    json!({"external_id": external_id, "workflow": workflow}),
-                    format!("the job with external id '{external_id}'"),
-                ),
-            };
-            let change = match (&plan.transition, &plan.to) {
-                (Some(t), _) => format!("apply '{t}' to {named}"),
-                (None, Some(to)) => format!("move {named} to '{to}'"),
-                (None, None) => format!("find {named}"),
-            };
-            let create = plan
-                .create
-                .as_ref()
-                .map(|(workflow, _)| format!(", creating it in '{workflow}' when there is none"));
-            answer.summary = format!(
-                "route {}: {change}{} with data {}",
-                plan.route,
-                create.unwrap_or_default(),
-                plan.data
-            );
-            answer.outcome = "matched".into();
-            answer.route = Some(plan.route as i32);
-            answer.job = Some(object(job));
-            answer.create = plan.create.map(|(workflow, context)| {
-                object(json!({"workflow": workflow, "context": context}))
-            });
-            answer.transition = plan.transition;
-            answer.to = plan.to;
-            answer.data = Some(object(plan.data));
-        }
-    }
-    answer
 }
 
 /// Maps an endpoint error to its problem.
