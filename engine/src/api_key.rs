@@ -65,10 +65,14 @@ pub struct Principal {
 impl Principal {
     /// True when the key has `full` or any of `allowed`.
     pub fn may(&self, allowed: &[Scope]) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| *s == Scope::Full || allowed.contains(s))
+        grants(&self.scopes, allowed)
     }
+}
+
+/// Whether holding `held` allows what any of `allowed` does: `full` allows everything.
+pub fn grants(held: &[Scope], allowed: &[Scope]) -> bool {
+    held.iter()
+        .any(|s| *s == Scope::Full || allowed.contains(s))
 }
 
 /// A key as listed: never the secret.

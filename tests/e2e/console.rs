@@ -378,3 +378,30 @@ async fn user_create_prints_one_json_line_with_the_password_shown_once() {
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn the_navigation_lists_only_the_pages_each_role_may_open() {
+    let app = TestApp::spawn().await;
+    let http = browser();
+    for (email, role, expected) in [
+        ("admin@example.com", Role::Admin, 7),
+        ("designer@example.com", Role::Designer, 3),
+        ("auditor@example.com", Role::Auditor, 2),
+    ] {
+        add_user(&app, email, role).await;
+        let cookie = session_cookie(&sign_in(&app, email, PASSWORD).await);
+        let page = |path: String| http.get(app.url(&path)).header("cookie", &cookie).send();
+        let home = page("/admin".into()).await.unwrap().text().await.unwrap();
+        let nav = &home[home.find("<nav").unwrap()..home.find("</nav>").unwrap()];
+        let links: Vec<String> = nav
+            .split("href=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+            .collect();
+        assert_eq!(links.len(), expected, "{role:?}: {links:?}");
+        for link in links {
+            let resp = page(link.clone()).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{role:?} is shown {link}");
+        }
+    }
+}

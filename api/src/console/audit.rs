@@ -9,7 +9,6 @@ use poem::web::{Data, Query};
 use poem::{handler, Request};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchyard_engine::api_key::Scope;
 use switchyard_engine::ledger::{self, UsageDay, WEBHOOK_EGRESS};
 use switchyard_engine::log::{self, Cursor, EventFilter};
 use uuid::Uuid;
@@ -17,6 +16,7 @@ use uuid::Uuid;
 use super::diagram::esc;
 use super::filters::{between, day, given};
 use super::render::{pretty, when};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -50,7 +50,7 @@ fn encode(pairs: &[(&str, Option<String>)]) -> String {
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Query(f): Query<Filters>) -> Page {
-    let visit = Visit::start(req, state, "/admin/audit", &[Scope::Auditor]).await?;
+    let visit = Visit::start(req, state, &sections::AUDIT).await?;
     let mut errors = Vec::new();
     let since = day("From", &f.since, &mut errors);
     let until = day("To", &f.until, &mut errors);

@@ -7,13 +7,13 @@ use poem::web::{Data, Path};
 use poem::{handler, Request};
 use serde_json::{json, Value};
 use switchyard_actions::intake::config::SCHEMES;
-use switchyard_engine::api_key::Scope;
 use switchyard_engine::intake::receipt;
 use switchyard_engine::intake::Endpoint;
 use switchyard_engine::sealed::SealedRow;
 use uuid::Uuid;
 
 use super::render::{pretty, when};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::routes::public_base;
 use crate::state::AppState;
@@ -51,7 +51,7 @@ fn view(state: &AppState, req: &Request, e: &Endpoint) -> Value {
 
 #[handler]
 pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin/intake", &[Scope::Designer]).await?;
+    let visit = Visit::start(req, state, &sections::INTAKE).await?;
     let endpoints = Endpoint::list(&state.pool, visit.tenant(), None, 100).await?;
     visit.page(
         "Intake",
@@ -66,7 +66,7 @@ pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
-    let visit = Visit::start(req, state, "/admin/intake", &[Scope::Designer]).await?;
+    let visit = Visit::start(req, state, &sections::INTAKE).await?;
     let found = match Uuid::parse_str(&id) {
         Ok(id) => Endpoint::get(&state.pool, visit.tenant(), id).await?,
         Err(_) => None,

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use switchyard_engine::flow::Limits;
 
 use super::render::{when, when_opt};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -81,7 +82,7 @@ pub(super) fn flow_state(
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin/integrations", &[Scope::Designer]).await?;
+    let visit = Visit::start(req, state, &sections::INTEGRATIONS).await?;
     let tenant = visit.tenant();
     let connections = Connection::list(&state.pool, tenant, None, LISTED).await?;
     let used_by = connection::used_by(&state.pool, tenant).await?;

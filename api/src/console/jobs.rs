@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::diagram;
 use super::filters::{between, day, given};
 use super::render::{fragment, pretty, when};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -62,7 +63,7 @@ pub async fn list(
     Data(state): Data<&AppState>,
     Query(filters): Query<Filters>,
 ) -> Page {
-    let visit = Visit::start(req, state, "/admin/jobs", &[Scope::Service, Scope::Auditor]).await?;
+    let visit = Visit::start(req, state, &sections::JOBS).await?;
     let mut errors = Vec::new();
     let since = day("From", &filters.since, &mut errors);
     let until = day("To", &filters.until, &mut errors);
@@ -109,7 +110,7 @@ pub async fn list(
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
-    let visit = Visit::start(req, state, "/admin/jobs", &[Scope::Service, Scope::Auditor]).await?;
+    let visit = Visit::start(req, state, &sections::JOBS).await?;
     let Some(job) = find(state, &visit, &id).await? else {
         return Err(visit.not_found("job"));
     };
@@ -187,7 +188,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
 /// `GET /admin/jobs/{id}/timeline`: the timeline alone, for the page to refresh itself.
 #[handler]
 pub async fn timeline(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
-    let visit = Visit::start(req, state, "/admin/jobs", &[Scope::Service, Scope::Auditor]).await?;
+    let visit = Visit::start(req, state, &sections::JOBS).await?;
     let Some(job) = find(state, &visit, &id).await? else {
         return Err(visit.not_found("job"));
     };

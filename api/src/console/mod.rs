@@ -23,6 +23,7 @@ mod intake;
 mod integrations;
 mod jobs;
 mod render;
+mod sections;
 mod sign_in;
 mod subscriptions;
 mod users;
@@ -68,7 +69,7 @@ pub fn routes() -> impl Endpoint {
 /// `/admin`: who is signed in.
 #[handler]
 async fn account(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin", &[]).await?;
+    let visit = Visit::start(req, state, &sections::ACCOUNT).await?;
     visit.page("Your account", "account", json!({}))
 }
 
@@ -77,10 +78,10 @@ async fn account(req: &Request, Data(state): Data<&AppState>) -> Page {
 #[handler]
 async fn missing(req: &Request, Data(state): Data<&AppState>) -> Page {
     if req.original_uri().path() == "/admin" {
-        let visit = Visit::start(req, state, "/admin", &[]).await?;
+        let visit = Visit::start(req, state, &sections::ACCOUNT).await?;
         return visit.page("Your account", "account", json!({}));
     }
-    let visit = Visit::start(req, state, "", &[]).await?;
+    let visit = Visit::start(req, state, &sections::NONE).await?;
     Err(visit.refuse(
         StatusCode::NOT_FOUND,
         "Not found",

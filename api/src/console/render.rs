@@ -46,22 +46,12 @@ fn engine() -> &'static Handlebars<'static> {
     })
 }
 
-/// The navigation, in order: (label, address). `Users` is for admins only.
+/// The navigation: the sections `role` may open, in order.
 fn navigation(role: Role, active: &str) -> Value {
-    let mut links = vec![
-        ("Integrations", "/admin/integrations"),
-        ("Workflows", "/admin/workflows"),
-        ("Jobs", "/admin/jobs"),
-        ("Subscriptions", "/admin/subscriptions"),
-        ("Intake", "/admin/intake"),
-        ("Audit", "/admin/audit"),
-    ];
-    if role == Role::Admin {
-        links.push(("Users", "/admin/users"));
-    }
-    links
-        .into_iter()
-        .map(|(label, href)| json!({"label": label, "href": href, "current": href == active}))
+    super::sections::NAVIGATION
+        .iter()
+        .filter(|s| s.opens_for(role))
+        .map(|s| json!({"label": s.label, "href": s.href, "current": s.href == active}))
         .collect()
 }
 

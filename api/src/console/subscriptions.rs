@@ -6,7 +6,6 @@ use poem::web::{Data, Path};
 use poem::{handler, Request};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
-use switchyard_engine::api_key::Scope;
 use switchyard_engine::sealed::SealedRow;
 use switchyard_engine::subscription::delivery_log as delivery;
 use switchyard_engine::subscription::event_types::subscribable_types;
@@ -14,6 +13,7 @@ use switchyard_engine::subscription::Subscription;
 use uuid::Uuid;
 
 use super::render::{when, when_opt};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -48,7 +48,7 @@ fn picker(chosen: &[String]) -> Vec<Value> {
 
 #[handler]
 pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
+    let visit = Visit::start(req, state, &sections::SUBSCRIPTIONS).await?;
     let subscriptions = Subscription::list(&state.pool, visit.tenant(), None, 500).await?;
     // A fresh secret each time the form is shown; it is never shown again after creating.
     let secret = format!("whsec_{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
@@ -65,7 +65,7 @@ pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<String>) -> Page {
-    let visit = Visit::start(req, state, "/admin/subscriptions", &[Scope::Full]).await?;
+    let visit = Visit::start(req, state, &sections::SUBSCRIPTIONS).await?;
     let found = match Uuid::parse_str(&id) {
         Ok(id) => Subscription::get(&state.pool, visit.tenant(), id).await?,
         Err(_) => None,

@@ -9,12 +9,13 @@ use switchyard_engine::api_key::{self, Scope};
 use switchyard_engine::user::{self, Role};
 
 use super::render::{when, when_opt};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
 #[handler]
 pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin/users", &[Scope::Full]).await?;
+    let visit = Visit::start(req, state, &sections::USERS).await?;
     let users = user::list(&state.pool, visit.tenant()).await?;
     let keys = api_key::list(&state.pool, visit.tenant(), None, 500).await?;
     visit.page(
@@ -29,7 +30,8 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
                 "disabled_at": when_opt(u.disabled_at.as_ref()),
                 "is_me": u.user.id == visit.user.user_id,
             })).collect::<Vec<_>>(),
-            "roles": Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            // Least privileged first: the form starts, and resets after each user, at auditor.
+            "roles": Role::ALL.iter().rev().map(|r| r.as_str()).collect::<Vec<_>>(),
             "keys": keys.iter().map(|k| json!({
                 "id": k.id.to_string(),
                 "name": k.name,

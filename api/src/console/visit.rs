@@ -4,11 +4,12 @@
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};
 use serde_json::{json, Value};
-use switchyard_engine::api_key::{Principal, Scope};
+use switchyard_engine::api_key::Scope;
 use switchyard_engine::user::session::{self, SignedIn};
 use switchyard_engine::{StoreError, TenantId};
 
 use super::render::render;
+use super::sections::Section;
 use super::see_other;
 use crate::auth::session_token;
 use crate::state::AppState;
@@ -55,14 +56,14 @@ impl From<StoreError> for Refusal {
 pub type Page = Result<Response, Refusal>;
 
 impl Visit {
-    /// The person signed in on `req`, allowed onto a page that needs any of `allowed`
-    /// (empty: any role). Signed out, the answer leads to sign-in and back.
+    /// The person signed in on `req`, allowed onto a page of `section` (any role, when it
+    /// names no scope). Signed out, the answer leads to sign-in and back.
     pub async fn start(
         req: &Request,
         state: &AppState,
-        active: &'static str,
-        allowed: &[Scope],
+        section: &'static Section,
     ) -> Result<Visit, Refusal> {
+        let (active, allowed) = (section.href, section.allowed);
         let back = || {
             let next = req
                 .original_uri()
@@ -99,13 +100,7 @@ impl Visit {
 
     /// Whether the person's role may do what a key with any of `allowed` may.
     pub fn may(&self, allowed: &[Scope]) -> bool {
-        Principal {
-            tenant_id: self.user.tenant_id,
-            key_id: None,
-            user_id: Some(self.user.user_id),
-            scopes: vec![self.user.role.scope()],
-        }
-        .may(allowed)
+        super::sections::role_may(self.user.role, allowed)
     }
 
     /// Renders `template` with `data` as this visit's page.

@@ -6,7 +6,6 @@ use poem::web::{Data, Path, Query};
 use poem::{handler, Request};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchyard_engine::api_key::Scope;
 use switchyard_engine::connection::Connection;
 use switchyard_engine::definition::WorkflowDefinition;
 use switchyard_engine::sealed::SealedRow;
@@ -14,6 +13,7 @@ use switchyard_engine::workflow;
 
 use super::diagram;
 use super::render::{pretty, when};
+use super::sections;
 use super::visit::{Page, Visit};
 use crate::state::AppState;
 
@@ -22,7 +22,7 @@ const LISTED: i64 = 500;
 
 #[handler]
 pub async fn list(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, "/admin/workflows", &[Scope::Designer]).await?;
+    let visit = Visit::start(req, state, &sections::WORKFLOWS).await?;
     let items = workflow::list(&state.pool, visit.tenant(), None, LISTED).await?;
     let rows: Vec<Value> = items
         .iter()
@@ -50,7 +50,7 @@ pub async fn show(
     Path(name): Path<String>,
     Query(shown): Query<Shown>,
 ) -> Page {
-    let visit = Visit::start(req, state, "/admin/workflows", &[Scope::Designer]).await?;
+    let visit = Visit::start(req, state, &sections::WORKFLOWS).await?;
     let tenant = visit.tenant();
     let Some(latest) = workflow::get(&state.pool, tenant, &name, None).await? else {
         return Err(visit.not_found("workflow"));
