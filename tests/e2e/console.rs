@@ -380,8 +380,11 @@ async fn user_create_prints_one_json_line_with_the_password_shown_once() {
 }
 
 #[tokio::test]
-async fn the_navigation_lists_only_the_pages_each_role_may_open() {
+async fn the_navigation_lists_only_the_pages_each_role_may_open_and_the_landing_says_what_next() {
     let app = TestApp::spawn().await;
+    app.publish_fixture("purchase_approval").await;
+    let job = app.create_job("purchase_approval").await;
+    let job_link = format!("/admin/jobs/{}", job["id"].as_str().unwrap());
     let http = browser();
     for (email, role, expected) in [
         ("admin@example.com", Role::Admin, 7),
@@ -399,6 +402,15 @@ async fn the_navigation_lists_only_the_pages_each_role_may_open() {
             .map(|rest| rest[..rest.find('"').unwrap()].to_string())
             .collect();
         assert_eq!(links.len(), expected, "{role:?}: {links:?}");
+        // The landing page: what each section is for, and the tenant's objects to go on to.
+        assert!(home.contains("What to do next"), "{home}");
+        let designs = role != Role::Auditor;
+        assert_eq!(
+            home.contains("/admin/workflows/purchase_approval"),
+            designs,
+            "{role:?}"
+        );
+        assert_eq!(home.contains(&job_link), role != Role::Designer, "{role:?}");
         for link in links {
             let resp = page(link.clone()).await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK, "{role:?} is shown {link}");

@@ -15,6 +15,7 @@
 //! Every console response carries a Content-Security-Policy without inline script and
 //! `frame-ancestors 'none'`.
 
+mod account;
 mod assets;
 mod audit;
 mod diagram;
@@ -33,7 +34,6 @@ mod workflows;
 use poem::http::{header, StatusCode};
 use poem::web::Data;
 use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-use serde_json::json;
 
 use crate::state::AppState;
 use visit::{Page, Visit};
@@ -41,7 +41,7 @@ use visit::{Page, Visit};
 /// The console's routes, to be nested at `/admin`.
 pub fn routes() -> impl Endpoint {
     Route::new()
-        .at("/", get(account))
+        .at("/", get(account::show))
         .at("/sign-in", get(sign_in::show).post(sign_in::submit))
         .at("/sign-out", post(sign_in::sign_out))
         .at("/assets/:name", get(assets::serve))
@@ -66,20 +66,12 @@ pub fn routes() -> impl Endpoint {
         })
 }
 
-/// `/admin`: who is signed in.
-#[handler]
-async fn account(req: &Request, Data(state): Data<&AppState>) -> Page {
-    let visit = Visit::start(req, state, &sections::ACCOUNT).await?;
-    visit.page("Your account", "account", json!({}))
-}
-
 /// Addresses with no page are a plain 404, after sign-in like the rest. (`/admin` itself
 /// arrives here: nested routes see it as the empty path.)
 #[handler]
 async fn missing(req: &Request, Data(state): Data<&AppState>) -> Page {
     if req.original_uri().path() == "/admin" {
-        let visit = Visit::start(req, state, &sections::ACCOUNT).await?;
-        return visit.page("Your account", "account", json!({}));
+        return account::landing(req, state).await;
     }
     let visit = Visit::start(req, state, &sections::NONE).await?;
     Err(visit.refuse(
