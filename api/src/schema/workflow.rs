@@ -145,11 +145,15 @@ mod tests {
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            // Fixtures name their connections by placeholder, filled in when published.
+            // Fixtures name their connections and addresses by placeholder, filled in when
+            // published.
+            let nil = uuid::Uuid::nil().to_string();
             let text = std::fs::read_to_string(&path)
                 .unwrap()
-                .replace("$CRM_CONNECTION_ID", &uuid::Uuid::nil().to_string())
-                .replace("$ZAPIER_CONNECTION_ID", &uuid::Uuid::nil().to_string());
+                .replace("$CRM_CONNECTION_ID", &nil)
+                .replace("$ZAPIER_CONNECTION_ID", &nil)
+                .replace("$TWILIO_CONNECTION_ID", &nil)
+                .replace("$INTAKE_URL", "https://hooks.example.com/in/x");
             let doc: Value = serde_json::from_str(&text).unwrap();
             switchyard_engine::definition::validate(&doc)
                 .unwrap_or_else(|p| panic!("{}: {p:?}", path.display()));
