@@ -2,6 +2,7 @@
 //! port 0, and the real `switchyard` binary where a process must die.
 
 mod access;
+mod action_retry;
 mod browser;
 mod concurrency;
 mod connections;

@@ -9,14 +9,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
 use switchyard_engine::definition::WorkflowDefinition;
-use switchyard_engine::events::action::{ActionAttempted, ActionSkipped};
+use switchyard_engine::events::action::{ActionAttempted, ActionRetried, ActionSkipped};
 use switchyard_engine::events::job::{JobCreated, JobTransitioned};
 use switchyard_engine::events::timer::{TimerCancelled, TimerFired, TimerScheduled};
 use switchyard_engine::events::Payload;
 use switchyard_engine::intake::receipt;
+use switchyard_engine::job::outbox;
 use switchyard_engine::job::read::{self, JobFilter};
 use switchyard_engine::job::Job;
 use switchyard_engine::log::{self, Event, EventType};
+use switchyard_engine::queue::Status;
 use switchyard_engine::timer;
 use switchyard_engine::{workflow, JobId, StoreError};
 use uuid::Uuid;
@@ -141,6 +143,16 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
     };
     let events = timeline_html(state, &job).await?;
     let can_move = visit.may(&[Scope::Service]);
+    let runs: Vec<Value> = outbox::list_for_job(&state.pool, job.tenant_id, job.id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            json!({"id": r.id, "job_id": job.id.to_string(), "name": r.name,
+                   "transition": r.transition, "status": r.progress.status,
+                   "attempts": r.progress.attempts, "last_error": r.progress.last_error,
+                   "failed": r.progress.status == Status::Failed})
+        })
+        .collect();
     // The signed webhooks that named this job, for those who may open the intake pages.
     let receipts: Vec<Value> = if visit.may(&[Scope::Designer]) {
         receipt::for_job(&state.pool, job.tenant_id, job.id.0, 50)
@@ -181,6 +193,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
             "timers": timers,
             "timeline": events,
             "receipts": receipts,
+            "runs": runs,
         }),
     )
 }
@@ -233,6 +246,10 @@ fn timeline_item(event: &Event) -> Value {
         },
         EventType::ActionSkipped => match ActionSkipped::from_data(d) {
             Ok(s) => ("skipped", format!("{} skipped: {}", s.name, s.reason)),
+            Err(_) => unread(event),
+        },
+        EventType::ActionRetried => match ActionRetried::from_data(d) {
+            Ok(r) => ("retried", format!("{} retried: one more attempt", r.name)),
             Err(_) => unread(event),
         },
         EventType::ActionSucceeded | EventType::ActionRetryScheduled | EventType::ActionFailed => {

@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per resource. Handlers parse, make one engine call and map
 //! the outcome to a response enum.
 
+mod action_retry;
 mod api_keys;
 mod connections;
 mod events;
@@ -63,6 +64,7 @@ pub type Api = OpenApiService<
         connections::ConnectionsApi,
         jobs::JobsApi,
         transitions::TransitionsApi,
+        action_retry::ActionRetryApi,
         timers::TimersApi,
         events::EventsApi,
         usage::UsageApi,
@@ -96,6 +98,9 @@ pub fn api(state: AppState) -> Api {
                 state: state.clone(),
             },
             transitions::TransitionsApi {
+                state: state.clone(),
+            },
+            action_retry::ActionRetryApi {
                 state: state.clone(),
             },
             timers::TimersApi {

@@ -83,6 +83,23 @@ impl Payload for ActionSkipped {
     const TYPE: EventType = EventType::ActionSkipped;
 }
 
+/// `action.retried`: a failed action was retried by hand (the event's metadata says who).
+/// It gets one more attempt; the actions its failure skipped wait behind it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRetried {
+    pub action_run_id: Uuid,
+    pub name: String,
+    pub ordinal: i32,
+    pub transition: String,
+    /// The skipped actions that wait again, in order.
+    pub resumed: Vec<Uuid>,
+}
+
+impl Payload for ActionRetried {
+    const TYPE: EventType = EventType::ActionRetried;
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};

@@ -12,7 +12,7 @@
 //!   `user.created` and `user.disabled`.
 //! - [`workflow`] has `workflow.published`.
 //! - [`action`] has `action.succeeded`, `action.retry_scheduled` and `action.failed` (one
-//!   type: an attempt) and `action.skipped`.
+//!   type: an attempt), `action.skipped` and `action.retried`.
 
 pub mod account;
 pub mod action;

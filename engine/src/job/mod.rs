@@ -10,6 +10,7 @@
 //! - [`outbox`]: the `action_runs` rows a transition writes for the worker.
 //! - [`lane`]: the worker's side of those rows: claiming and recording outcomes.
 //! - [`read`]: one job, a filtered list.
+//! - [`retry`]: a failed action retried by hand.
 
 pub mod create;
 pub mod decide;
@@ -18,6 +19,7 @@ pub mod lane;
 pub mod outbox;
 pub mod read;
 mod refusal;
+pub mod retry;
 pub mod stream;
 mod timeouts;
 pub mod transition;

@@ -139,6 +139,20 @@ pub(crate) async fn last_actions(
 }
 
 /// Every action run of a job, in lane order.
+/// One run, read inside `tx`.
+pub(crate) async fn get(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+) -> Result<ActionRun, StoreError> {
+    let row = tx
+        .query_one(
+            &format!("SELECT {RUN_COLUMNS}, {PROGRESS_COLUMNS} FROM action_runs WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    crate::store::read_row(&row)
+}
+
 pub async fn list_for_job(
     pool: &Pool,
     tenant_id: TenantId,

@@ -32,6 +32,8 @@ pub enum EventType {
     ActionFailed,
     #[serde(rename = "action.skipped")]
     ActionSkipped,
+    #[serde(rename = "action.retried")]
+    ActionRetried,
     #[serde(rename = "timer.scheduled")]
     TimerScheduled,
     #[serde(rename = "timer.fired")]
@@ -65,7 +67,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 27] = [
+    pub const ALL: [EventType; 28] = [
         EventType::TenantCreated,
         EventType::UserCreated,
         EventType::UserDisabled,
@@ -77,6 +79,7 @@ impl EventType {
         EventType::ActionRetryScheduled,
         EventType::ActionFailed,
         EventType::ActionSkipped,
+        EventType::ActionRetried,
         EventType::TimerScheduled,
         EventType::TimerFired,
         EventType::TimerCancelled,
@@ -110,6 +113,7 @@ impl EventType {
             EventType::ActionRetryScheduled => "action.retry_scheduled",
             EventType::ActionFailed => "action.failed",
             EventType::ActionSkipped => "action.skipped",
+            EventType::ActionRetried => "action.retried",
             EventType::TimerScheduled => "timer.scheduled",
             EventType::TimerFired => "timer.fired",
             EventType::TimerCancelled => "timer.cancelled",
@@ -152,6 +156,9 @@ impl EventType {
             EventType::ActionRetryScheduled => "An action's attempt failed and will be retried.",
             EventType::ActionFailed => "An action failed for good.",
             EventType::ActionSkipped => "An action was skipped after an earlier action failed.",
+            EventType::ActionRetried => {
+                "A failed action was retried by hand; what its failure skipped runs after it."
+            }
             EventType::TimerScheduled => "A job entered a state with a timeout; its timer is set.",
             EventType::TimerFired => "A timer fired: its transition was applied.",
             EventType::TimerCancelled => {

@@ -293,3 +293,45 @@ async fn a_jobs_timers_are_shown_and_one_is_cancelled_from_its_page() {
         .await;
     assert_no_console_errors(&browser, "the job page with timers").await;
 }
+
+#[tokio::test]
+async fn a_failed_action_is_retried_from_its_jobs_page() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = up.clone();
+    let receiver = Receiver::start(move |_, _| {
+        Reply::status(if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            200
+        } else {
+            500
+        })
+    })
+    .await;
+    let conn = app.rest_connection(&receiver.url("")).await;
+    app.publish_actions(
+        "billing",
+        json!([{"name": "invoice", "action_type": "WEBHOOK", "retry": {"max_attempts": 1},
+                "payload_template": {"connection_id": conn, "path": "/invoice", "body": {}}}]),
+    )
+    .await;
+    let job = app.run("billing", "go", json!({})).await;
+    app.settled_actions(&job).await;
+    browser.goto(&format!("/admin/jobs/{job}")).await;
+    let row = browser.wait_text("tr.run", "failed").await;
+    assert!(row.contains("invoice"), "{row}");
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    browser.click("Retry").await;
+    eventually(
+        "the retried action to succeed",
+        std::time::Duration::from_secs(15),
+        || async {
+            browser.client.refresh().await.ok()?;
+            let text = browser.find("tr.run").await.text().await.ok()?;
+            text.contains("succeeded").then_some(())
+        },
+    )
+    .await;
+    let timeline = browser.wait_text("main", "invoice retried").await;
+    assert!(timeline.contains("one more attempt"), "{timeline}");
+    assert_no_console_errors(&browser, "retry").await;
+}

@@ -18,6 +18,7 @@ use crate::queue::Queue;
 use crate::{stored_json, JobId, TenantId};
 use tokio_postgres::Row;
 
+pub(crate) use record::release_next;
 pub use record::{record, record_all};
 
 /// A run the worker now holds a lease on.

@@ -233,7 +233,7 @@ async fn skip_after_failures(
 
 /// Makes each lane's next waiting action due (a delayed one at its time), unless
 /// something of that lane is already due or running.
-async fn release_next(
+pub(crate) async fn release_next(
     tx: &deadpool_postgres::Transaction<'_>,
     jobs: &[Uuid],
 ) -> Result<(), StoreError> {
