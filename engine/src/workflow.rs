@@ -180,6 +180,26 @@ pub async fn get(
     .transpose()
 }
 
+/// The newest definition of each of the tenant's workflows, by name (at most `limit`).
+/// A definition that does not read as one is left out.
+pub async fn newest_definitions(
+    pool: &Pool,
+    tenant_id: TenantId,
+    limit: i64,
+) -> Result<Vec<WorkflowDefinition>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT DISTINCT ON (name) definition FROM workflows WHERE tenant_id = $1              ORDER BY name, version DESC LIMIT $2",
+            &[&tenant_id.0, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| serde_json::from_value(crate::stored_json::read(row, "definition")).ok())
+        .collect())
+}
+
 /// The tenant's workflow names with their newest versions, by name, after `after`.
 pub async fn list(
     pool: &Pool,

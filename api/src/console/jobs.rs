@@ -8,7 +8,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchyard_engine::api_key::Scope;
-use switchyard_engine::definition::WorkflowDefinition;
+use switchyard_engine::definition::{inputs, WorkflowDefinition};
 use switchyard_engine::events::action::{ActionAttempted, ActionRetried, ActionSkipped};
 use switchyard_engine::events::job::{JobCreated, JobTransitioned};
 use switchyard_engine::events::timer::{TimerCancelled, TimerFired, TimerScheduled};
@@ -90,6 +90,19 @@ pub async fn list(
         }
     };
     let workflows = workflow::list(&state.pool, visit.tenant(), None, 500).await?;
+    // New job: each workflow with the context fields it reads, for the form's fields.
+    let creatable: Vec<Value> = if visit.may(&[Scope::Service]) {
+        workflow::newest_definitions(&state.pool, visit.tenant(), 100)
+            .await?
+            .iter()
+            .map(|d| {
+                let fields = inputs::context_inputs(d);
+                json!({"name": d.name, "fields": serde_json::to_string(&fields).unwrap_or_default()})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let names: Vec<Value> = workflows
         .iter()
         .map(|w| json!({"name": w.name, "selected": filters.workflow.as_deref() == Some(w.name.as_str())}))
@@ -106,6 +119,7 @@ pub async fn list(
             "q": filters.q,
             "errors": errors,
             "limit": LISTED,
+            "creatable": creatable,
         }),
     )
 }
@@ -135,6 +149,9 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>, Path(id): Path<St
                         "to": t.to,
                         "job_id": job.id.to_string(),
                         "expected_version": job.version,
+                        "fields": inputs::transition_inputs(t).iter().map(|i| json!({
+                            "name": i.name, "label": i.name.replace('_', " "),
+                            "number": i.kind == "number"})).collect::<Vec<_>>(),
                     })
                 })
                 .collect::<Vec<_>>(),

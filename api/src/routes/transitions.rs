@@ -298,12 +298,17 @@ fn map_error(err: TransitionError) -> ApiError {
             guard,
             inputs,
         } => {
+            // In words where the guard has a common shape ("schedule needs a technician"),
+            // then the values it read.
+            let needs = switchyard_engine::guard::explain(&guard)
+                .map(|words| format!("{transition} needs {words}; "))
+                .unwrap_or_default();
             let mut p = Problem::new(
                 StatusCode::CONFLICT,
                 "guard-failed",
                 "Guard not satisfied",
                 format!(
-                    "the guard of transition '{transition}' is false for the values it read: {}",
+                    "{needs}the guard of transition '{transition}' is false for the values it read: {}",
                     Value::Object(inputs.clone())
                 ),
             );

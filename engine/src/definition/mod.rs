@@ -6,6 +6,7 @@
 mod actions;
 mod duration;
 mod fields;
+pub mod inputs;
 mod model;
 mod timeouts;
 mod validate;

@@ -9,6 +9,7 @@
 mod arrays;
 mod coerce;
 mod eval;
+mod explain;
 mod numbers;
 mod reads;
 
@@ -19,6 +20,7 @@ use crate::budget::{self, Budget};
 use crate::json_path::lookup;
 pub use eval::OPERATORS;
 use eval::{operation, EvalError};
+pub use explain::explain;
 pub use reads::may_read_root_key;
 
 /// The result of evaluating a guard, with the variables it read (for the event and for

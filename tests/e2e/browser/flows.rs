@@ -335,3 +335,53 @@ async fn a_failed_action_is_retried_from_its_jobs_page() {
     assert!(timeline.contains("one more attempt"), "{timeline}");
     assert_no_console_errors(&browser, "retry").await;
 }
+
+#[tokio::test]
+async fn a_job_is_created_and_moved_with_fields_not_json_and_a_refusal_is_worded_for_people() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    app.publish_fixture("field_service_job").await;
+    app.publish_fixture("purchase_approval").await;
+    browser.goto("/admin/jobs").await;
+    browser.click("New job").await;
+    // The purchase workflow reads the context's amount, a number.
+    // (The filter above has a Workflow field too: the form's is found by its id.)
+    let workflow = browser.find("#new-workflow").await;
+    workflow.select_by_label("purchase_approval").await.unwrap();
+    browser.fill("amount", "250").await;
+    let workflow = browser.find("#new-workflow").await;
+    workflow.select_by_label("field_service_job").await.unwrap();
+    let fields = browser.find("#new-context").await.text().await.unwrap();
+    assert!(
+        !fields.contains("amount"),
+        "the fields follow the workflow: {fields}"
+    );
+    browser.fill("External id", "visit-17").await;
+    browser.click("Create").await;
+    browser.wait_path_prefix("/admin/jobs/").await;
+    let header = browser.main_text().await;
+    assert!(header.contains("visit-17"), "{header}");
+
+    // Schedule without a technician: refused, in words.
+    browser.click("schedule → scheduled").await;
+    let refusal = browser.wait_text(".transition .form-error", "needs").await;
+    assert!(refusal.contains("schedule needs a technician"), "{refusal}");
+    browser.fill("technician", "Ana").await;
+    browser.click("schedule → scheduled").await;
+    browser.wait_text("main", "start → in_progress").await;
+    let (_, jobs) = app
+        .get("/api/v1/jobs?workflow=field_service_job", &app.key)
+        .await;
+    let job = &jobs["items"][0];
+    assert_eq!(job["state"], "scheduled");
+    assert_eq!(job["external_id"], "visit-17");
+    assert_eq!(
+        job["context"]["technician"], "Ana",
+        "the field went in as data"
+    );
+    assert_console_errors_only(
+        &browser,
+        "new job",
+        &["transitions - Failed to load resource: the server responded with a status of 409"],
+    )
+    .await;
+}

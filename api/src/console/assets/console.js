@@ -216,6 +216,41 @@ async function submitApiForm(form, event) {
   else if (then) window.location.assign(fillTemplate(then, data));
 }
 
+// A select whose options carry data-fields (a JSON list of {name, kind}) fills the element
+// named by data-fields-into with one labelled input per field of the chosen option: the
+// New job form asks for the context fields the chosen workflow reads.
+function fillFields(select) {
+  const box = document.querySelector(select.dataset.fieldsInto);
+  if (!box) return;
+  box.querySelectorAll(".generated").forEach((n) => n.remove());
+  const option = select.selectedOptions[0];
+  let fields = [];
+  try {
+    fields = JSON.parse((option && option.dataset.fields) || "[]");
+  } catch (e) {
+    fields = [];
+  }
+  const prefix = select.dataset.fieldsPrefix || "";
+  if (fields.length === 0) {
+    box.append(el("p", { class: "muted generated", text: "This workflow reads no context field." }));
+  }
+  fields.forEach((f) => {
+    const id = `${select.id}-${f.name}`;
+    const input = el("input", { id, name: prefix + f.name, "data-empty": "omit", class: "generated" });
+    if (f.kind === "number") {
+      input.type = "number";
+      input.step = "any";
+      input.dataset.kind = "number";
+    }
+    box.append(el("label", { for: id, class: "generated", text: f.name.replace(/_/g, " ") }), input);
+  });
+}
+
+document.querySelectorAll("select[data-fields-into]").forEach((select) => {
+  fillFields(select);
+  ["change", "input"].forEach((kind) => select.addEventListener(kind, () => fillFields(select)));
+});
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form instanceof HTMLFormElement && form.dataset.api) submitApiForm(form, event);
