@@ -64,7 +64,12 @@ enum ReceiveResponse {
     /// The signature is missing, does not hold, or its timestamp is outside the window.
     /// Nothing was written.
     #[oai(status = 401, content_type = "application/problem+json")]
-    Refused(Json<Box<Problem>>),
+    Refused(
+        Json<Box<Problem>>,
+        /// `Signature realm="intake"`: the request's signature is its credential.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
 }
 
 fn refused(why: &str) -> ReceiveResponse {
@@ -74,7 +79,7 @@ fn refused(why: &str) -> ReceiveResponse {
         "Signature not verified",
         format!("{why}; nothing was recorded"),
     );
-    ReceiveResponse::Refused(Json(Box::new(problem)))
+    ReceiveResponse::Refused(Json(Box::new(problem)), "Signature realm=\"intake\"".into())
 }
 
 fn unknown(id: &str) -> ApiError {

@@ -162,7 +162,7 @@ pub async fn record(
     let insert = client
         .prepare_cached(&format!(
             "INSERT INTO intake_receipts (id, tenant_id, endpoint_id, delivery_id, content_type, \
-             headers, query, body, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending') \
+             headers, query, body, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (endpoint_id, delivery_id) DO NOTHING RETURNING {COLUMNS}"
         ))
         .await?;
@@ -178,6 +178,7 @@ pub async fn record(
                 new.headers,
                 &new.query,
                 &new.body,
+                &Outcome::Pending.as_str(),
             ],
         )
         .await

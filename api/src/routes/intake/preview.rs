@@ -14,8 +14,8 @@ use crate::schema::{Documented, IntakeRoute, JsonObject};
 #[oai(deny_unknown_fields)]
 pub(super) struct IntakeSample {
     pub(super) routes: Documented<Vec<IntakeRoute>>,
-    /// The body as the sender sends it (JSON, a form, text).
-    #[oai(validator(max_length = 262144))]
+    /// The body as the sender sends it (JSON, a form, text), at most 200,000 characters.
+    #[oai(validator(max_length = 200000))]
     pub(super) body: String,
     /// Default `application/json`; `application/x-www-form-urlencoded` reads a form.
     pub(super) content_type: Option<String>,
