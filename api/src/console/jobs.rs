@@ -334,6 +334,8 @@ fn attempt_headline(event_type: EventType, a: &ActionAttempted) -> String {
                 .map_or("no answer".to_string(), |s| format!("status {s}")),
             format!(" in {} ms", x.duration_ms),
         ),
+        // Nothing left (a template that did not render, a refused address): say so.
+        None if !a.sent => ("not sent".to_string(), String::new()),
         None => ("no answer".to_string(), String::new()),
     };
     format!(

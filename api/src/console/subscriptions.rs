@@ -35,13 +35,32 @@ fn view(s: &Subscription) -> Value {
     })
 }
 
-/// The event-type picker: every subscribable type, ticked when `chosen` lists it.
+/// Patterns offered before the single types: everything, and each family.
+const PATTERNS: [(&str, &str); 4] = [
+    ("*", "Every event below, and any added later."),
+    ("job.*", "Every job event."),
+    ("action.*", "Every action event."),
+    ("connection.*", "Every connection event."),
+];
+
+/// The event-type picker: the patterns, then every subscribable type, each ticked when
+/// `chosen` lists it.
 fn picker(chosen: &[String]) -> Vec<Value> {
-    subscribable_types()
+    let patterns = PATTERNS
+        .iter()
+        .map(|(pattern, meaning)| (pattern.to_string(), meaning.to_string()));
+    let types = subscribable_types().map(|t| {
+        (
+            t.as_str().to_string(),
+            t.description().unwrap_or_default().to_string(),
+        )
+    });
+    patterns
+        .chain(types)
         .enumerate()
-        .map(|(i, t)| {
-            json!({"index": i, "type": t, "meaning": t.description(),
-                   "checked": chosen.iter().any(|c| c == t.as_str())})
+        .map(|(i, (name, meaning))| {
+            json!({"index": i, "type": name, "meaning": meaning,
+                   "checked": chosen.contains(&name)})
         })
         .collect()
 }

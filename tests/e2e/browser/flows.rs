@@ -165,6 +165,7 @@ async fn a_job_page_shows_an_action_attempt_arriving_live() {
     browser.goto(&format!("/admin/jobs/{id}")).await;
     browser.wait_text("#timeline", "Created in open").await;
     assert!(!browser.main_text().await.contains("notify succeeded"));
+    browser.click("More data for go (JSON)").await;
     browser
         .fill("Data for go (JSON)", r#"{"note": "from the console"}"#)
         .await;

@@ -303,10 +303,19 @@ function designer(root) {
   const errorsBox = document.getElementById("publish-errors");
   let open = null;
 
+  // The transitions list counts the draft's actions, not the published version's.
+  const counts = () => {
+    document.querySelectorAll("[data-count-for]").forEach((span) => {
+      const t = draft.transitions.find((x) => x.name === span.dataset.countFor);
+      if (t) span.textContent = String((t.actions || []).length);
+    });
+  };
   const save = () => {
     sessionStorage.setItem(key, JSON.stringify(draft));
     notice.hidden = JSON.stringify(draft) === JSON.stringify(published);
+    counts();
   };
+  counts();
 
   const field = (id, label, input, help) =>
     el("div", { class: "field" }, el("label", { for: id, text: label }), input,
