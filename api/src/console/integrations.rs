@@ -117,12 +117,20 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
                 .iter()
                 .map(|f| (f.to_string(), Value::String("…".into())))
                 .collect();
+            let fields: Vec<Value> = required
+                .iter()
+                .map(|f| (f, true))
+                .chain(optional.iter().map(|f| (f, false)))
+                .map(|(f, needed)| json!({"name": f, "kind": credential_kind(f), "required": needed}))
+                .collect();
             json!({
                 "provider": p.as_str(),
                 "name": p.describe().0,
                 "required": required.join(","),
                 "optional": optional.join(","),
                 "example": Value::Object(example).to_string(),
+                "fields": Value::Array(fields).to_string(),
+                "help": provider_help(*p),
             })
         })
         .collect();
@@ -143,4 +151,23 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
             "can_connect": visit.may(&[Scope::Full]),
         }),
     )
+}
+
+/// How a credential field is typed in: secrets hidden, addresses as URLs.
+fn credential_kind(field: &str) -> &'static str {
+    match field {
+        "auth_token" | "api_key" | "signing_secret" | "auth_header" => "secret",
+        "base_url" | "webhook_url" => "url",
+        _ => "text",
+    }
+}
+
+/// What each provider's credentials are, where to find them.
+fn provider_help(provider: Provider) -> &'static str {
+    match provider {
+        Provider::GenericRest => "base url: where requests go (https://api.example.com; an action's path is added to it). auth header: the Authorization header's whole value, such as Bearer <token> (optional).",
+        Provider::Twilio => "account sid: your Account SID (AC followed by 32 characters) and auth token: its auth token, both on the Twilio console's dashboard.",
+        Provider::Sendgrid => "api key: a SendGrid API key with the Mail Send permission (it starts with SG.), from Settings → API Keys.",
+        Provider::Webhook => "webhook url: the catch hook's address (Zapier, Make or your own endpoint). signing secret: signs every request so the receiver can check it (optional).",
+    }
 }

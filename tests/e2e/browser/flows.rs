@@ -114,9 +114,13 @@ async fn new_connection_with_a_wrong_shape_shows_the_error_and_creates_nothing()
     browser.click("New connection").await;
     browser.choose("Provider", "SendGrid").await;
     browser.fill("Connection name", "mail").await;
-    // Checked in the page before anything is sent.
+    // Typed fields follow the provider, with its own help.
+    let fields = browser.find("#new-credentials").await.text().await.unwrap();
+    assert!(fields.contains("Mail Send permission"), "{fields}");
+    // The JSON box is checked in the page before anything is sent.
+    browser.click("Credentials as JSON").await;
     browser
-        .fill("Credentials", r#"{"api_token": "SG.x"}"#)
+        .fill("Credentials as JSON", r#"{"api_token": "SG.x"}"#)
         .await;
     browser.click("Save").await;
     let error = browser
@@ -124,20 +128,15 @@ async fn new_connection_with_a_wrong_shape_shows_the_error_and_creates_nothing()
         .await;
     assert!(error.contains("unknown field"), "{error}");
     // Well-formed, so it is sent; the server refuses it, and says why next to the field.
+    browser.fill("Credentials as JSON", "").await;
     browser.choose("Provider", "REST API").await;
-    browser
-        .fill("Credentials", r#"{"base_url": "ftp://files.example.com"}"#)
-        .await;
+    browser.fill("base url", "ftp://files.example.com").await;
     browser.click("Save").await;
-    browser
-        .wait_text(".field-error[data-for=credentials]", "http or https")
-        .await;
+    browser.wait_text("#new-connection", "http or https").await;
     let (_, list) = app.get("/api/v1/tenant/connections", &app.key).await;
     assert_eq!(list["items"], json!([]), "nothing was created");
-    // A right shape is saved and listed.
-    browser
-        .fill("Credentials", r#"{"base_url": "https://api.example.com"}"#)
-        .await;
+    // A right one is saved and listed.
+    browser.fill("base url", "https://api.example.com").await;
     browser.click("Save").await;
     browser.wait_text("table", "mail").await;
     assert_console_errors_only(&browser, "new connection", &["status of 422"]).await;

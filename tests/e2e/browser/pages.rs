@@ -169,18 +169,19 @@ async fn the_designer_and_forms_work_from_the_keyboard() {
         .js("document.querySelector('#new-connection summary').focus(); return 1;")
         .await;
     summary.send_keys("\u{E007}").await.unwrap();
+    browser.choose("Provider", "SendGrid").await;
     browser
         .labelled("Connection name")
         .await
         .send_keys("via keyboard")
         .await
         .unwrap();
-    let credentials = browser.labelled("Credentials").await;
-    credentials
-        .send_keys(r#"{"api_key": "SG.key"}"#)
+    browser
+        .labelled("api key")
+        .await
+        .send_keys("SG.key")
         .await
         .unwrap();
-    browser.choose("Provider", "SendGrid").await;
     browser
         .labelled("Connection name")
         .await

@@ -231,7 +231,9 @@ function fillFields(select) {
     fields = [];
   }
   const prefix = select.dataset.fieldsPrefix || "";
-  if (fields.length === 0) {
+  if (option && option.dataset.help) {
+    box.append(el("p", { class: "help generated", text: option.dataset.help }));
+  } else if (fields.length === 0) {
     box.append(el("p", { class: "muted generated", text: "This workflow reads no context field." }));
   }
   fields.forEach((f) => {
@@ -241,8 +243,16 @@ function fillFields(select) {
       input.type = "number";
       input.step = "any";
       input.dataset.kind = "number";
+    } else if (f.kind === "secret") {
+      input.type = "password";
+      input.autocomplete = "off";
+    } else if (f.kind === "url") {
+      input.type = "url";
     }
-    box.append(el("label", { for: id, class: "generated", text: f.name.replace(/_/g, " ") }), input);
+    // Not `required` in the page: the JSON box may be used instead; the server checks.
+    const label = f.name.replace(/_/g, " ") + (f.required === false ? " (optional)" : "");
+    box.append(el("label", { for: id, class: "generated", text: label }), input,
+      el("p", { class: "field-error generated", "data-for": prefix + f.name, hidden: true }));
   });
 }
 
