@@ -21,8 +21,29 @@ use crate::state::AppState;
 /// How many connections the page lists.
 const LISTED: i64 = 500;
 
-fn connection_view(c: &Connection, used_by: &[String]) -> Value {
+fn connection_view(c: &Connection, used_by: &[String], admin: bool) -> Value {
+    let provider = Provider::parse(&c.provider);
+    // The edit form's credential fields: a whole new set, in the provider's shape.
+    let fields: Vec<Value> = provider
+        .map(|p| {
+            let (required, optional) = p.credential_fields();
+            required
+                .iter()
+                .map(|f| (f, true))
+                .chain(optional.iter().map(|f| (f, false)))
+                .map(|(f, needed)| {
+                    let kind = credential_kind(f);
+                    json!({"name": f, "label": f.replace('_', " "), "optional": !needed,
+                           "secret": kind == "secret", "url": kind == "url"})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     json!({
+        "fields": fields,
+        "edit_prefix": format!("edit-{}", c.id),
+        // The test event goes to webhook connections, and takes an admin (seed 000).
+        "can_test": admin && provider == Some(Provider::Webhook),
         "id": c.id,
         "name": c.connection_name,
         "provider": c.provider,
@@ -135,9 +156,10 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
         })
         .collect();
     let empty = Vec::new();
+    let admin = visit.may(&[Scope::Full]);
     let rows: Vec<Value> = connections
         .iter()
-        .map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty)))
+        .map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty), admin))
         .collect();
     visit.page(
         "Integrations",
@@ -147,7 +169,7 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
             "other_cards": cards,
             "providers": providers,
             "connections": rows,
-            "connector": connector.map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty))),
+            "connector": connector.map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty), admin)),
             "can_connect": visit.may(&[Scope::Full]),
         }),
     )

@@ -385,3 +385,85 @@ async fn a_job_is_created_and_moved_with_fields_not_json_and_a_refusal_is_worded
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_connection_is_tested_edited_and_deleted_from_its_row() {
+    let (app, browser) = signed_in(Role::Admin).await;
+    let receiver = Receiver::ok().await;
+    let rest = app.rest_connection(&receiver.url("/v1")).await;
+    let hook = app
+        .create_connection(
+            "webhook",
+            json!({"webhook_url": receiver.url("/hooks/catch/1"), "signing_secret": "s3cret"}),
+        )
+        .await;
+    browser.goto("/admin/integrations").await;
+    let row = |id: &str| format!("tr[data-connection=\"{id}\"]");
+
+    // Test: the webhook connection's row sends the test event.
+    let test = browser
+        .find(&format!("{} button[aria-label^=\"Test\"]", row(&hook)))
+        .await;
+    test.click().await.unwrap();
+    browser
+        .wait_text(&format!("{} .result", row(&hook)), "status 200")
+        .await;
+    assert!(
+        browser
+            .all(&format!("{} button[aria-label^=\"Test\"]", row(&rest)))
+            .await
+            .is_empty(),
+        "test events go to webhook connections"
+    );
+
+    // Edit: a new name and new credentials, typed.
+    browser
+        .find(&format!("{} summary", row(&rest)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let name = browser.find(&format!("#edit-{rest}-name")).await;
+    name.clear().await.unwrap();
+    name.send_keys("CRM v2").await.unwrap();
+    let base = browser.find(&format!("#edit-{rest}-base_url")).await;
+    base.send_keys(&receiver.url("/v2")).await.unwrap();
+    browser
+        .find(&format!("{} details button[type=submit]", row(&rest)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text(&row(&rest), "CRM v2").await;
+    let (_, shown) = app
+        .get(&format!("/api/v1/tenant/connections/{rest}"), &app.key)
+        .await;
+    assert!(
+        shown["endpoint_preview"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1"),
+        "{shown}"
+    );
+    assert_eq!(shown["connection_name"], "CRM v2");
+
+    // Delete, after confirming.
+    browser
+        .find(&format!("{} button.danger", row(&rest)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.accept_dialog().await;
+    eventually(
+        "the row gone",
+        std::time::Duration::from_secs(10),
+        || async { browser.all(&row(&rest)).await.is_empty().then_some(()) },
+    )
+    .await;
+    let (status, _) = app
+        .get(&format!("/api/v1/tenant/connections/{rest}"), &app.key)
+        .await;
+    assert_eq!(status, 404);
+    assert_no_console_errors(&browser, "connection rows").await;
+}
