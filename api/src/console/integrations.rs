@@ -170,6 +170,12 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
             "providers": providers,
             "connections": rows,
             "connector": connector.map(|c| connection_view(c, used_by.get(&c.id).unwrap_or(&empty), admin)),
+            // The card shows the newest in full, and lists every other one.
+            "other_hooks": connections
+                .iter()
+                .filter(|c| c.provider == Provider::Webhook.as_str() && Some(c.id) != connector.map(|k| k.id))
+                .map(|c| json!({"id": c.id, "name": c.connection_name, "health": c.health}))
+                .collect::<Vec<_>>(),
             "can_connect": visit.may(&[Scope::Full]),
         }),
     )

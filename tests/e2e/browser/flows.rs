@@ -397,7 +397,16 @@ async fn a_connection_is_tested_edited_and_deleted_from_its_row() {
             json!({"webhook_url": receiver.url("/hooks/catch/1"), "signing_secret": "s3cret"}),
         )
         .await;
+    // A second webhook connection: the card shows the newest, and lists the other.
+    app.create_connection(
+        "webhook",
+        json!({"webhook_url": receiver.url("/hooks/catch/0")}),
+    )
+    .await;
     browser.goto("/admin/integrations").await;
+    // The card lists every webhook connection beside the newest.
+    let card = browser.wait_text("#card-webhook", "Also connected").await;
+    assert!(card.contains("webhook test"), "{card}");
     let row = |id: &str| format!("tr[data-connection=\"{id}\"]");
 
     // Test: the webhook connection's row sends the test event.
