@@ -172,3 +172,42 @@ async fn preview_renders_a_payload_without_sending_it() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["field"], "context", "{problem}");
 }
+
+#[tokio::test]
+async fn publishing_warns_about_transition_data_no_guard_asks_for_and_publishes_anyway() {
+    let app = TestApp::spawn().await;
+    let conn = app.rest_connection("https://api.example.com").await;
+    let doc = json!({
+        "name": "approvals", "initial": "open",
+        "states": [{"name": "open"}, {"name": "approved", "terminal": true}],
+        "transitions": [{"name": "approve", "from": ["open"], "to": "approved",
+            "guard": {"!!": [{"var": "transition.data.by"}]},
+            "actions": [{"name": "notify", "action_type": "WEBHOOK",
+                "payload_template": {"connection_id": conn, "path": "/approved",
+                    "body": {"by": "{{transition.data.by}}", "approver": "{{transition.data.approver}}",
+                             "note": "{{#if transition.data.note}}{{transition.data.note}}{{/if}}"}}}]}]
+    });
+    let (status, validated) = app
+        .post("/api/v1/workflows/validate", &app.key, doc.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(validated["valid"], true);
+    let published = app.publish(doc).await;
+    assert_eq!(published["version"], 1, "a warning does not refuse");
+    for answer in [&validated, &published] {
+        let warnings = answer["warnings"].as_array().unwrap();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "only approver: by is asked for, note is tested: {answer}"
+        );
+        assert_eq!(
+            warnings[0]["path"],
+            "transitions[0].actions[0].payload_template.body"
+        );
+        assert!(warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("transition.data.approver"));
+    }
+}

@@ -25,12 +25,16 @@ pub struct WorkflowsApi {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct WorkflowBody {
     id: Uuid,
     name: String,
     version: i32,
     definition: Documented<WorkflowDefinition>,
     created_at: DateTime<Utc>,
+    /// On publishing: what was published anyway but will likely fail (a template reading
+    /// transition data that the guard does not ask for), each with its path.
+    warnings: Option<Vec<FieldError>>,
 }
 
 #[derive(Object)]
@@ -50,6 +54,8 @@ struct WorkflowList {
 struct Validation {
     valid: bool,
     errors: Vec<FieldError>,
+    /// What publishing would warn about.
+    warnings: Vec<FieldError>,
 }
 
 /// An action's payload template and a sample context to render it against.
@@ -85,8 +91,16 @@ impl From<PublishedWorkflow> for WorkflowBody {
             version: w.version,
             definition: Documented::new(w.definition),
             created_at: w.created_at,
+            warnings: None,
         }
     }
+}
+
+/// Publishing's warnings for a definition (none when it does not read as one).
+fn warnings(doc: &Value) -> Vec<FieldError> {
+    serde_json::from_value::<switchyard_engine::definition::WorkflowDefinition>(doc.clone())
+        .map(|d| field_errors(definition::inputs::warnings(&d)))
+        .unwrap_or_default()
 }
 
 fn field_errors(problems: Vec<DefinitionProblem>) -> Vec<FieldError> {
@@ -117,7 +131,12 @@ impl WorkflowsApi {
     ) -> Result<PublishResponse, ApiError> {
         let actor = auth.require(&[Scope::Designer])?;
         match workflow::publish(&self.state.pool, &actor, &body.0 .0).await {
-            Ok(published) => Ok(PublishResponse::Created(Json(published.into()))),
+            Ok(published) => {
+                let found = warnings(&published.definition);
+                let mut body: WorkflowBody = published.into();
+                body.warnings = Some(found);
+                Ok(PublishResponse::Created(Json(body)))
+            }
             Err(PublishError::Invalid(problems)) => {
                 let mut problem = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -152,10 +171,12 @@ impl WorkflowsApi {
             Ok(_) => Validation {
                 valid: true,
                 errors: Vec::new(),
+                warnings: warnings(&body.0 .0),
             },
             Err(problems) => Validation {
                 valid: false,
                 errors: field_errors(problems),
+                warnings: Vec::new(),
             },
         }))
     }

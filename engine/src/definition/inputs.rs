@@ -74,6 +74,70 @@ fn into_inputs(found: BTreeMap<String, bool>) -> Vec<Input> {
         .collect()
 }
 
+/// Publishing's warnings (the definition is published anyway): an action template that
+/// names `{{transition.data.X}}` where the transition's guard does not read `X`. Nothing
+/// then makes a caller give it, and a request that leaves it out moves the job and fails
+/// the action afterwards. Paths are the template's (`transitions[0].actions[1].payload_template.body`).
+pub fn warnings(def: &WorkflowDefinition) -> Vec<super::Problem> {
+    let mut found = Vec::new();
+    for (i, t) in def.transitions.iter().enumerate() {
+        let mut required = BTreeMap::new();
+        if let Some(guard) = &t.guard {
+            from_rule(guard, DATA, &mut required, false);
+        }
+        for (j, action) in t.actions.iter().enumerate() {
+            let payload = &action.payload_template;
+            let at = format!("transitions[{i}].actions[{j}].payload_template");
+            let mut parts: Vec<(&str, Vec<&str>)> = Vec::new();
+            if let Some(path) = payload.path.as_deref() {
+                parts.push(("path", vec![path]));
+            }
+            if let Some(body) = &payload.body {
+                parts.push(("body", strings(body).collect()));
+            }
+            for (part, sources) in parts {
+                let mut unasked: Vec<String> = sources
+                    .iter()
+                    .flat_map(|source| plain_reads(source, DATA))
+                    .filter(|field| !required.contains_key(field))
+                    .collect();
+                unasked.sort();
+                unasked.dedup();
+                for field in unasked {
+                    found.push(super::Problem {
+                        path: format!("{at}.{part}"),
+                        message: format!(
+                            "{{{{transition.data.{field}}}}}: the guard of '{}' does not ask for {field}, so a request without it moves the job and then fails this action; require it in the guard (for example {{\"!!\": [{{\"var\": \"transition.data.{field}\"}}]}}) or give a default",
+                            t.name
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The fields after `prefix` named as a plain value, `{{prefix.X…}}`, unless the same
+/// template also tests them with a block helper (`{{#if prefix.X}}…`), which is how a
+/// template reads a field that may be missing.
+fn plain_reads(source: &str, prefix: &str) -> Vec<String> {
+    let tested: Vec<String> = ["{{#if ", "{{#unless ", "{{#with ", "{{#each "]
+        .iter()
+        .flat_map(|open| {
+            source
+                .match_indices(open)
+                .filter_map(|(at, _)| field(source[at + open.len()..].trim_start(), prefix))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    source
+        .match_indices("{{")
+        .filter_map(|(at, _)| field(source[at + 2..].trim_start(), prefix))
+        .filter(|f| !tested.contains(f))
+        .collect()
+}
+
 /// The first segment after `prefix` of every literal variable path in `rule`; `numeric`
 /// when the variable is an operand of a comparison with a number or of arithmetic.
 fn from_rule(rule: &Value, prefix: &str, found: &mut BTreeMap<String, bool>, numeric: bool) {
@@ -175,6 +239,27 @@ mod tests {
             ]
         );
         assert!(transition_inputs(&d.transitions[1]).is_empty());
+    }
+
+    #[test]
+    fn a_template_reading_data_the_guard_does_not_ask_for_is_warned_about() {
+        let mut d = def();
+        // The guard asks for the technician; `note` is read only in a block helper.
+        assert!(warnings(&d).is_empty(), "{:?}", warnings(&d));
+        d.transitions[0].guard = None;
+        let found = warnings(&d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].path,
+            "transitions[0].actions[0].payload_template.body"
+        );
+        assert!(
+            found[0]
+                .message
+                .starts_with("{{transition.data.technician}}"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]

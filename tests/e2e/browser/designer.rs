@@ -71,7 +71,25 @@ async fn adding_a_webhook_action_in_the_designer_publishes_version_2() {
         "{preview}"
     );
     browser.screenshot("workflow").await;
+    // Published, with a warning next to the body: nothing asks callers for the amount.
     browser.click("Publish").await;
+    browser
+        .wait_text(
+            "#publish-errors",
+            "Published as version 2, with 1 warning(s)",
+        )
+        .await;
+    let warning = browser
+        .find(".field-error[data-for=a0-body]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        warning.starts_with("Warning: {{transition.data.amount}}"),
+        "{warning}"
+    );
+    browser.click("Open version 2").await;
     browser.wait_text(".notice", "Published version 2").await;
     let (_, latest) = app.get("/api/v1/workflows/orders", &app.key).await;
     assert_eq!(latest["version"], 2);

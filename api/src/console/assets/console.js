@@ -483,7 +483,21 @@ function designer(root) {
     const result = await callApi("POST", "/api/v1/workflows", draft);
     if (result.ok) {
       sessionStorage.removeItem(key);
-      window.location.assign(`/admin/workflows/${encodeURIComponent(result.data.name)}?published=${result.data.version}`);
+      const at = `/admin/workflows/${encodeURIComponent(result.data.name)}?published=${result.data.version}`;
+      const warnings = result.data.warnings || [];
+      if (warnings.length === 0) {
+        window.location.assign(at);
+        return;
+      }
+      // Published, but likely to fail: say where, next to the fields, before moving on.
+      errorsBox.append(el("p", { class: "warning", role: "status",
+        text: `Published as version ${result.data.version}, with ${warnings.length} warning(s):` }));
+      errorsBox.append(el("ul", {}, warnings.map((w) => el("li", { text: `${w.path}: ${w.message}` }))));
+      errorsBox.append(el("p", {}, el("a", { href: at, text: `Open version ${result.data.version}` })));
+      const first = warnings[0].path.match(/^transitions\[(\d+)\]/);
+      const t = first && draft.transitions[Number(first[1])];
+      if (t) render(t.name);
+      showErrors(warnings.map((w) => ({ path: w.path, message: `Warning: ${w.message}` })));
       return;
     }
     const errors = (result.data && result.data.errors) || [];
