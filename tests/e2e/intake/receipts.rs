@@ -96,21 +96,17 @@ async fn an_unmatched_receipt_runs_again_through_the_fixed_routes() {
     let (_, first) = post_github(&app, &url, &secret, "d-9", &opened).await;
     assert_eq!(first["outcome"], "unmatched");
     let receipt = first["receipt_id"].as_str().unwrap();
+    let replay_path = format!("/api/v1/intake/{id}/receipts/{receipt}/replay");
+    let replay = || app.post(&replay_path, &app.key, json!({}));
 
-    let (status, problem) = app
-        .post(
-            &format!("/api/v1/intake/{id}/receipts/{receipt}/replay"),
-            &app.key,
-            json!({}),
-        )
-        .await;
+    let (status, again) = replay().await;
     assert_eq!(
         status,
         StatusCode::OK,
-        "an unmatched receipt replays: {problem}"
+        "an unmatched receipt replays: {again}"
     );
-    assert_eq!(problem["outcome"], "unmatched");
-    assert_eq!(problem["replays"], 1);
+    assert_eq!(again["outcome"], "unmatched");
+    assert_eq!(again["replays"], 1);
 
     let (status, _) = app
         .patch(
@@ -120,25 +116,13 @@ async fn an_unmatched_receipt_runs_again_through_the_fixed_routes() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, replayed) = app
-        .post(
-            &format!("/api/v1/intake/{id}/receipts/{receipt}/replay"),
-            &app.key,
-            json!({}),
-        )
-        .await;
+    let (status, replayed) = replay().await;
     assert_eq!(status, StatusCode::OK, "{replayed}");
     assert_eq!(replayed["outcome"], "created");
     assert_eq!(replayed["replays"], 2);
     assert!(job_by_external_id(&app, "issue-9").await.is_some());
 
-    let (status, problem) = app
-        .post(
-            &format!("/api/v1/intake/{id}/receipts/{receipt}/replay"),
-            &app.key,
-            json!({}),
-        )
-        .await;
+    let (status, problem) = replay().await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
