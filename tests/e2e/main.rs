@@ -23,6 +23,7 @@ mod isolation;
 mod log_fixture;
 mod log_order;
 mod metrics;
+mod navigation;
 mod observability;
 mod postgres_tls;
 mod providers;

@@ -25,20 +25,14 @@ fn connection_view(c: &Connection, used_by: &[String], admin: bool) -> Value {
     let provider = Provider::parse(&c.provider);
     // The edit form's credential fields: a whole new set, in the provider's shape.
     let fields: Vec<Value> = provider
-        .map(|p| {
-            let (required, optional) = p.credential_fields();
-            required
-                .iter()
-                .map(|f| (f, true))
-                .chain(optional.iter().map(|f| (f, false)))
-                .map(|(f, needed)| {
-                    let kind = credential_kind(f);
-                    json!({"name": f, "label": f.replace('_', " "), "optional": !needed,
-                           "secret": kind == "secret", "url": kind == "url"})
-                })
-                .collect()
+        .map(credential_fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, kind, required)| {
+            json!({"name": name, "label": name.replace('_', " "), "optional": !required,
+                   "secret": kind == "secret", "url": kind == "url"})
         })
-        .unwrap_or_default();
+        .collect();
     json!({
         "fields": fields,
         "edit_prefix": format!("edit-{}", c.id),
@@ -47,7 +41,7 @@ fn connection_view(c: &Connection, used_by: &[String], admin: bool) -> Value {
         "id": c.id,
         "name": c.connection_name,
         "provider": c.provider,
-        "provider_name": Provider::parse(&c.provider).map_or(c.provider.as_str(), |p| p.describe().0),
+        "provider_name": provider.map_or(c.provider.as_str(), |p| p.describe().0),
         "health": c.health,
         "last_event_at": when_opt(c.last_event_at.as_ref()),
         "endpoint_preview": c.endpoint_preview,
@@ -138,11 +132,9 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
                 .iter()
                 .map(|f| (f.to_string(), Value::String("…".into())))
                 .collect();
-            let fields: Vec<Value> = required
-                .iter()
-                .map(|f| (f, true))
-                .chain(optional.iter().map(|f| (f, false)))
-                .map(|(f, needed)| json!({"name": f, "kind": credential_kind(f), "required": needed}))
+            let fields: Vec<Value> = credential_fields(*p)
+                .into_iter()
+                .map(|(name, kind, required)| json!({"name": name, "kind": kind, "required": required}))
                 .collect();
             json!({
                 "provider": p.as_str(),
@@ -179,6 +171,17 @@ pub async fn show(req: &Request, Data(state): Data<&AppState>) -> Page {
             "can_connect": visit.may(&[Scope::Full]),
         }),
     )
+}
+
+/// A provider's credential fields, required ones first: `(name, kind, required)`.
+fn credential_fields(provider: Provider) -> Vec<(&'static str, &'static str, bool)> {
+    let (required, optional) = provider.credential_fields();
+    let required = required.iter().map(|f| (*f, true));
+    let optional = optional.iter().map(|f| (*f, false));
+    required
+        .chain(optional)
+        .map(|(name, needed)| (name, credential_kind(name), needed))
+        .collect()
 }
 
 /// How a credential field is typed in: secrets hidden, addresses as URLs.

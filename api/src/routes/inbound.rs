@@ -13,7 +13,7 @@ use switchyard_actions::intake::receive::{Reception, Request as Inbound};
 use switchyard_engine::intake::receipt::{Outcome, Receipt};
 use uuid::Uuid;
 
-use super::intake::public_base;
+use super::intake::{object, public_base};
 use super::ApiTags;
 use crate::problem::{ApiError, Problem};
 use crate::schema::{Closed, JsonObject, ReceiptOutcomes};
@@ -45,10 +45,7 @@ impl Received {
             repeat,
             job_id: r.job_id,
             event_id: r.event_id,
-            detail: r.detail.and_then(|d| match d {
-                serde_json::Value::Object(map) => Some(JsonObject(map)),
-                _ => None,
-            }),
+            detail: r.detail.map(object),
         }
     }
 }

@@ -7,6 +7,7 @@
 mod designer;
 mod driver;
 mod flows;
+mod forms;
 mod intake;
 mod isolation;
 mod pages;

@@ -178,7 +178,7 @@ pub(super) enum DeleteResponse {
 }
 
 /// `value` as an object; anything else as an empty one (the engine writes objects).
-pub(super) fn object(value: Value) -> JsonObject {
+pub(crate) fn object(value: Value) -> JsonObject {
     match value {
         Value::Object(map) => JsonObject(map),
         _ => JsonObject::default(),

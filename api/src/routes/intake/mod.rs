@@ -5,6 +5,8 @@
 mod bodies;
 mod preview;
 
+pub(super) use bodies::object;
+
 use poem::http::StatusCode;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
