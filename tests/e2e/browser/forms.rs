@@ -35,16 +35,21 @@ async fn a_failed_action_is_retried_from_its_jobs_page() {
     assert!(row.contains("invoice"), "{row}");
     up.store(true, std::sync::atomic::Ordering::SeqCst);
     browser.click("Retry").await;
+    // The page reloads itself after the retry is accepted; reloading it here first could
+    // cancel the click's request, so wait for the action through the API.
     eventually(
         "the retried action to succeed",
         std::time::Duration::from_secs(15),
         || async {
-            browser.client.refresh().await.ok()?;
-            let text = browser.find("tr.run").await.text().await.ok()?;
-            text.contains("succeeded").then_some(())
+            let (_, runs) = app
+                .get(&format!("/api/v1/jobs/{job}/actions"), &app.key)
+                .await;
+            (runs["items"][0]["status"] == "succeeded").then_some(())
         },
     )
     .await;
+    browser.client.refresh().await.unwrap();
+    browser.wait_text("tr.run", "succeeded").await;
     let timeline = browser.wait_text("main", "invoice retried").await;
     assert!(timeline.contains("one more attempt"), "{timeline}");
     assert_no_console_errors(&browser, "retry").await;
