@@ -72,7 +72,19 @@ async fn an_endpoint_is_made_previewed_fixed_and_its_receipt_replayed() {
         preview.contains("route 0: apply 'submit' to the job with external id 'req-5'"),
         "{preview}"
     );
+    // Saving reloads the page: wait for the new one before using its buttons, so a
+    // click cannot land on the page being replaced.
+    browser.js("window.__before_save = 1; return 1;").await;
     browser.click("Save routes").await;
+    eventually(
+        "the page reloaded after saving",
+        std::time::Duration::from_secs(15),
+        || async {
+            let old = browser.js("return window.__before_save === 1;").await;
+            (old == serde_json::json!(false)).then_some(())
+        },
+    )
+    .await;
     let receipt = browser.wait_text(".receipt", "unmatched").await;
     assert!(receipt.contains("gh-1"), "{receipt}");
     browser.click("Replay").await;
